@@ -1,0 +1,47 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { StackConfig } from '../pipeline/config/index.ts';
+import { StackError } from './errors.ts';
+
+export interface Java {
+  bin: string;
+  major: number;
+}
+
+/** Finds the JDK the servers run on. Cassandra 5.0 supports Java 11 and 17 only; the others run on 17 too. */
+export function findJava(stack: StackConfig): Java {
+  const bin = stack.javaHome ? join(stack.javaHome, 'bin', 'java') : 'java';
+  const probe = spawnSync(bin, ['-version'], { encoding: 'utf8' });
+  const banner = `${probe.stderr ?? ''}${probe.stdout ?? ''}`;
+  if (probe.error || !/version "/.test(banner)) {
+    throw new StackError(
+      'ERR_NO_JDK',
+      `no Java found (${bin}). Install a JDK 17 (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless; ` +
+        'macOS: brew install openjdk@17) or point MSGXC_JAVA_HOME at one.',
+    );
+  }
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(banner);
+  const first = Number(match?.[1] ?? 0);
+  const major = first === 1 ? Number(match?.[2] ?? 0) : first;
+  if (major !== 17) {
+    throw new StackError(
+      'ERR_JDK_VERSION',
+      `${bin} is Java ${major}; the local stack needs Java 17 (Cassandra 5.0 runs on 11 or 17 only). ` +
+        'Install openjdk-17 or set MSGXC_JAVA_HOME to a JDK 17.',
+    );
+  }
+  return { bin, major };
+}
+
+export function findMaven(): string {
+  try {
+    execFileSync('mvn', ['-v'], { stdio: 'ignore' });
+    return 'mvn';
+  } catch {
+    throw new StackError(
+      'ERR_NO_MAVEN',
+      'Maven (mvn) is needed once, to fetch the servers from Maven Central. Install it ' +
+        '(Debian/Ubuntu: apt-get install maven; macOS: brew install maven) and run again.',
+    );
+  }
+}

@@ -1,0 +1,46 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { answersOk } from './http.ts';
+import { maven } from './paths.ts';
+import type { ServerDefinition } from './types.ts';
+
+const version = '2.19.1';
+
+export const opensearchServer: ServerDefinition = {
+  name: 'opensearch',
+  title: `OpenSearch ${version} (one node, security off)`,
+  version,
+  artifact: { kind: 'dependencies', pom: maven('opensearch.pom.xml') },
+  heap: '768m',
+  ports: (stack) => [{ port: stack.ports.search, variable: 'MSGXC_SEARCH_PORT' }],
+  async prepare(context) {
+    mkdirSync(context.dir, { recursive: true });
+  },
+  launch(context) {
+    return {
+      command: context.java.bin,
+      args: [
+        '-Xms256m',
+        `-Xmx${this.heap}`,
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        '-cp',
+        join(context.home, 'lib', '*'),
+        'org.codelibs.opensearch.runner.OpenSearchRunner',
+        '-basePath',
+        context.dir,
+        '-numOfNode',
+        '1',
+        // The runner numbers nodes from 1 and gives node N the HTTP port base+N.
+        '-baseHttpPort',
+        String(context.stack.ports.search - 1),
+        '-clusterName',
+        'msgxc',
+      ],
+      cwd: context.dir,
+    };
+  },
+  healthy: (stack) =>
+    answersOk(`http://127.0.0.1:${stack.ports.search}/_cluster/health?wait_for_status=yellow&timeout=1s`),
+  endpoint: (stack) => `http://127.0.0.1:${stack.ports.search}`,
+};
