@@ -37,7 +37,8 @@ const envSchema = z.object({
   MSGXC_CASSANDRA_PORT: port.default(9042),
   MSGXC_CASSANDRA_STORAGE_PORT: port.default(7000),
   MSGXC_SEARCH_PORT: port.default(9200),
-  MSGXC_SEARCH_TRANSPORT_PORT: port.default(9300),
+  // Published by docker-compose's optional Elasticsearch; point MSGXC_SEARCH_URL at it to use it.
+  MSGXC_ELASTICSEARCH_PORT: port.default(9201),
   MSGXC_JAVA_HOME: z.string().optional(),
   JAVA_HOME: z.string().optional(),
 
@@ -55,6 +56,8 @@ const envSchema = z.object({
   MSGXC_SEARCH_URL: z.url().optional(),
   MSGXC_SEARCH_ENGINE: z.enum(['opensearch', 'elasticsearch']).default('opensearch'),
   MSGXC_SEARCH_INDEX_PREFIX: z.string().default('msgxc'),
+  // A real Elasticsearch 8 cluster for the Elasticsearch adapter's integration tests; unset skips them.
+  MSGXC_TEST_ELASTICSEARCH_URL: z.url().optional(),
   MSGXC_TOPIC_PREFIX: z.string().default(''),
 
   // The system's own listeners.
@@ -62,6 +65,23 @@ const envSchema = z.object({
   MSGXC_HTTP_PORT: port.default(8080),
   MSGXC_WS_PORT: port.default(8090),
   MSGXC_METRICS_PORT: port.default(9464),
+
+  // HTTP facade: limits, Web Push endpoint allowlist (tests' local receivers), idempotency window.
+  MSGXC_HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(65_536),
+  MSGXC_MESSAGE_MAX_BYTES: z.coerce.number().int().min(16).default(4096),
+  MSGXC_WEBPUSH_ALLOWED_HOSTS: list.optional(),
+  MSGXC_IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).default(86_400),
+
+  // JWT verification (HTTP facade and WebSocket gateway). HS256 uses the shared secret; RS256/ES256 the JWKS URL.
+  MSGXC_JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).default('HS256'),
+  MSGXC_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  MSGXC_JWT_JWKS_URL: z.url().optional(),
+  MSGXC_JWT_ISSUER: z.string().optional(),
+  MSGXC_JWT_AUDIENCE: z.string().optional(),
+  MSGXC_JWT_LEEWAY_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  MSGXC_JWT_ROLES_CLAIM: z.string().default('roles'),
+  MSGXC_JWT_ADMIN_ROLE: z.string().default('admin'),
+  MSGXC_JWT_SERVICE_ROLE: z.string().default('service'),
 
   MSGXC_START_STACK: bool.optional(),
 });
@@ -79,7 +99,6 @@ export interface StackConfig {
     cassandra: number;
     cassandraStorage: number;
     search: number;
-    searchTransport: number;
   };
 }
 
@@ -93,8 +112,34 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string; topicPrefix: string };
   registry: { url: string };
   cassandra: { contactPoints: string[]; keyspace: string; localDataCenter: string; replication: number };
-  search: { url: string; engine: 'opensearch' | 'elasticsearch'; indexPrefix: string };
-  http: { host: string; port: number };
+  search: {
+    url: string;
+    engine: 'opensearch' | 'elasticsearch';
+    indexPrefix: string;
+    /** Elasticsearch 8 URL the Elasticsearch adapter's tests run against; undefined skips them. */
+    testElasticsearchUrl: string | undefined;
+  };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    messageMaxBytes: number;
+    /** Hosts (`name` or `name:port`) whose Web Push endpoints skip the private-address check. */
+    webPushAllowedHosts: string[];
+    idempotencyTtlSeconds: number;
+  };
+  auth: {
+    algorithm: 'HS256' | 'RS256' | 'ES256';
+    /** HS256 shared secret; undefined unless configured. */
+    secret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    leewaySeconds: number;
+    rolesClaim: string;
+    adminRole: string;
+    serviceRole: string;
+  };
   ws: { port: number };
   metrics: { port: number };
 }
@@ -139,7 +184,6 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         cassandra: env.MSGXC_CASSANDRA_PORT,
         cassandraStorage: env.MSGXC_CASSANDRA_STORAGE_PORT,
         search: env.MSGXC_SEARCH_PORT,
-        searchTransport: env.MSGXC_SEARCH_TRANSPORT_PORT,
       },
     },
     kafka: {
@@ -158,8 +202,27 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       url: env.MSGXC_SEARCH_URL ?? `http://127.0.0.1:${env.MSGXC_SEARCH_PORT}`,
       engine: env.MSGXC_SEARCH_ENGINE,
       indexPrefix: env.MSGXC_SEARCH_INDEX_PREFIX,
+      testElasticsearchUrl: env.MSGXC_TEST_ELASTICSEARCH_URL,
     },
-    http: { host: env.MSGXC_HTTP_HOST, port: env.MSGXC_HTTP_PORT },
+    http: {
+      host: env.MSGXC_HTTP_HOST,
+      port: env.MSGXC_HTTP_PORT,
+      bodyLimitBytes: env.MSGXC_HTTP_BODY_LIMIT_BYTES,
+      messageMaxBytes: env.MSGXC_MESSAGE_MAX_BYTES,
+      webPushAllowedHosts: env.MSGXC_WEBPUSH_ALLOWED_HOSTS ?? [],
+      idempotencyTtlSeconds: env.MSGXC_IDEMPOTENCY_TTL_SECONDS,
+    },
+    auth: {
+      algorithm: env.MSGXC_JWT_ALGORITHM,
+      secret: env.MSGXC_JWT_SECRET,
+      jwksUrl: env.MSGXC_JWT_JWKS_URL,
+      issuer: env.MSGXC_JWT_ISSUER,
+      audience: env.MSGXC_JWT_AUDIENCE,
+      leewaySeconds: env.MSGXC_JWT_LEEWAY_SECONDS,
+      rolesClaim: env.MSGXC_JWT_ROLES_CLAIM,
+      adminRole: env.MSGXC_JWT_ADMIN_ROLE,
+      serviceRole: env.MSGXC_JWT_SERVICE_ROLE,
+    },
     ws: { port: env.MSGXC_WS_PORT },
     metrics: { port: env.MSGXC_METRICS_PORT },
   };

@@ -54,8 +54,8 @@ export const cassandraServer: ServerDefinition = {
   artifact: { kind: 'dependencies', pom: maven('cassandra.pom.xml') },
   heap: '1g',
   ports: (stack) => [
-    { port: stack.ports.cassandra, variable: 'MSGXC_CASSANDRA_PORT' },
-    { port: stack.ports.cassandraStorage, variable: 'MSGXC_CASSANDRA_STORAGE_PORT' },
+    { port: stack.ports.cassandra, variable: 'MSGXC_CASSANDRA_PORT', published: true },
+    { port: stack.ports.cassandraStorage, variable: 'MSGXC_CASSANDRA_STORAGE_PORT', published: false },
   ],
   async prepare(context) {
     for (const name of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc', 'logs']) {

@@ -45,8 +45,8 @@ export const kafkaServer: ServerDefinition = {
   artifact: { kind: 'dependencies', pom: maven('kafka.pom.xml') },
   heap: '768m',
   ports: (stack) => [
-    { port: stack.ports.kafka, variable: 'MSGXC_KAFKA_PORT' },
-    { port: stack.ports.kafkaController, variable: 'MSGXC_KAFKA_CONTROLLER_PORT' },
+    { port: stack.ports.kafka, variable: 'MSGXC_KAFKA_PORT', published: true },
+    { port: stack.ports.kafkaController, variable: 'MSGXC_KAFKA_CONTROLLER_PORT', published: false },
   ],
   async prepare(context) {
     const dataDir = join(context.dir, 'data');

@@ -12,7 +12,7 @@ export const opensearchServer: ServerDefinition = {
   version,
   artifact: { kind: 'dependencies', pom: maven('opensearch.pom.xml') },
   heap: '768m',
-  ports: (stack) => [{ port: stack.ports.search, variable: 'MSGXC_SEARCH_PORT' }],
+  ports: (stack) => [{ port: stack.ports.search, variable: 'MSGXC_SEARCH_PORT', published: true }],
   async prepare(context) {
     mkdirSync(context.dir, { recursive: true });
   },

@@ -12,7 +12,7 @@ export const registryServer: ServerDefinition = {
   version,
   artifact: { kind: 'archive', coordinates: `io.apicurio:apicurio-registry-app:${version}:zip:all` },
   heap: '384m',
-  ports: (stack) => [{ port: stack.ports.registry, variable: 'MSGXC_REGISTRY_PORT' }],
+  ports: (stack) => [{ port: stack.ports.registry, variable: 'MSGXC_REGISTRY_PORT', published: true }],
   async prepare(context) {
     mkdirSync(context.dir, { recursive: true });
   },

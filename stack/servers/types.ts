@@ -15,6 +15,8 @@ export interface ServerContext {
 export interface ServerPort {
   port: number;
   variable: string;
+  /** Clients connect here (docker-compose publishes it); internal ports are false. */
+  published: boolean;
 }
 
 /** One server of the local stack, declared: what to fetch, how to start it, how to tell it is healthy. */

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './index.ts';
+
+describe('parseConfig', () => {
+  it('points every client at the local stack by default', () => {
+    const config = parseConfig({});
+    expect(config.usesLocalStack).toBe(true);
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.registry.url).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
+    expect(config.cassandra.contactPoints).toEqual(['127.0.0.1:9042']);
+    expect(config.search).toMatchObject({ url: 'http://127.0.0.1:9200', engine: 'opensearch' });
+  });
+
+  it('moves client defaults with the local ports', () => {
+    const config = parseConfig({ MSGXC_KAFKA_PORT: '19092', MSGXC_REGISTRY_PORT: '18081' });
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19092']);
+    expect(config.registry.url).toBe('http://127.0.0.1:18081/apis/ccompat/v7');
+  });
+
+  it('treats a configured cluster as external, so the local stack is not started', () => {
+    const config = parseConfig({ MSGXC_KAFKA_BROKERS: 'k1:9092, k2:9092' });
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(config.usesLocalStack).toBe(false);
+    expect(parseConfig({ MSGXC_KAFKA_BROKERS: 'k1:9092', MSGXC_START_STACK: 'true' }).usesLocalStack).toBe(true);
+  });
+
+  it('names the variable and the reason when a value is wrong', () => {
+    expect(() => parseConfig({ MSGXC_KAFKA_PORT: 'ninety' })).toThrow(ConfigError);
+    try {
+      parseConfig({ MSGXC_KAFKA_PORT: '70000', MSGXC_SEARCH_ENGINE: 'solr' });
+      expect.unreachable();
+    } catch (error) {
+      const variables = (error as ConfigError).issues.map((issue) => issue.variable);
+      expect(variables).toEqual(expect.arrayContaining(['MSGXC_KAFKA_PORT', 'MSGXC_SEARCH_ENGINE']));
+    }
+  });
+});
