@@ -107,10 +107,14 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
   }
 
   const started = Date.now();
+  // Prepare everything before launching anything, so a configuration error leaves no half-started stack.
   for (const server of toStart) {
-    const { home, dir, pidFile, logFile } = paths(stack, server);
+    const { home, dir } = paths(stack, server);
     mkdirSync(dir, { recursive: true });
     await server.prepare({ stack, java, home, dir });
+  }
+  for (const server of toStart) {
+    const { home, dir, pidFile, logFile } = paths(stack, server);
     const pid = launchDetached({ ...server.launch({ stack, java, home, dir }), logFile, pidFile });
     report(`${server.name}: started (pid ${pid}), log ${logFile}`);
   }

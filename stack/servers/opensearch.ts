@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { StackError } from '../errors.ts';
 import { answersOk } from './http.ts';
 import { maven } from './paths.ts';
 import type { ServerDefinition } from './types.ts';
@@ -14,6 +15,14 @@ export const opensearchServer: ServerDefinition = {
   heap: '768m',
   ports: (stack) => [{ port: stack.ports.search, variable: 'MSGXC_SEARCH_PORT', published: true }],
   async prepare(context) {
+    const port = context.stack.ports.search;
+    // The runner probes HTTP ports only up to 9299 and silently exits past it.
+    if (port < 9201 || port > 9299) {
+      throw new StackError(
+        'ERR_PORT_RANGE',
+        `opensearch: MSGXC_SEARCH_PORT=${port} is outside 9201–9299, the range the OpenSearch runner can bind.`,
+      );
+    }
     mkdirSync(context.dir, { recursive: true });
   },
   launch(context) {
