@@ -14,6 +14,26 @@ export const commands: Record<string, Command> = {
     summary: 'bring the local stack up (unless clusters are configured) and run the system',
     load: () => import('./start.ts'),
   },
+  run: {
+    summary: 'run pipeline stages in this process: `run <stage…>` or `run all` (`run --list` names them)',
+    load: () => import('../runtime/cli.ts'),
+  },
+  migrate: {
+    summary: 'create the Cassandra keyspace and apply pending schema migrations (`migrate status` lists them)',
+    load: () => import('../cassandra/cli.ts'),
+  },
+  topics: {
+    summary: 'register the Avro schemas and create/update the Kafka topics from the table (`topics --print` shows it)',
+    load: () => import('../topics/cli.ts'),
+  },
+  reindex: {
+    summary: 'rebuild the audience index from Cassandra into a new index and swap the alias (`reindex --help`)',
+    load: () => import('../audience-index/reindex-cli.ts'),
+  },
+  scheduler: {
+    summary: 'run a scheduler instance: re-injects held requests when due (several may run; claims are LWTs)',
+    load: () => import('../../stages/scheduler/index.ts'),
+  },
 };
 
 export function usage(): string {

@@ -53,18 +53,71 @@ const envSchema = z.object({
     .default('msgxc'),
   MSGXC_CASSANDRA_DC: z.string().default('datacenter1'),
   MSGXC_CASSANDRA_REPLICATION: z.coerce.number().int().min(1).default(1),
+  // Names data centres and their replicas, e.g. "dc1:3,dc2:3": the keyspace is then created with
+  // NetworkTopologyStrategy; unset, it uses SimpleStrategy with MSGXC_CASSANDRA_REPLICATION.
+  MSGXC_CASSANDRA_REPLICATION_DCS: list
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+:[1-9][0-9]*$/, 'a list of <data centre>:<replicas>')))
+    .optional(),
+  MSGXC_CASSANDRA_USERNAME: z.string().optional(),
+  MSGXC_CASSANDRA_PASSWORD: z.string().optional(),
   MSGXC_SEARCH_URL: z.url().optional(),
   MSGXC_SEARCH_ENGINE: z.enum(['opensearch', 'elasticsearch']).default('opensearch'),
   MSGXC_SEARCH_INDEX_PREFIX: z.string().default('msgxc'),
   // A real Elasticsearch 8 cluster for the Elasticsearch adapter's integration tests; unset skips them.
   MSGXC_TEST_ELASTICSEARCH_URL: z.url().optional(),
+  // The audience index's layout; the local stack is one node, so no replicas by default.
+  MSGXC_SEARCH_SHARDS: z.coerce.number().int().min(1).default(1),
+  MSGXC_SEARCH_REPLICAS: z.coerce.number().int().min(0).default(0),
   MSGXC_TOPIC_PREFIX: z.string().default(''),
 
   // The system's own listeners.
   MSGXC_HTTP_HOST: z.string().default('127.0.0.1'),
   MSGXC_HTTP_PORT: port.default(8080),
   MSGXC_WS_PORT: port.default(8090),
+  // WebSocket gateway (stages/gateway): limits that bound what one connection can cost.
+  MSGXC_WS_HOST: z.string().default('127.0.0.1'),
+  MSGXC_WS_PATH: z.string().startsWith('/').default('/ws'),
+  MSGXC_WS_MAX_PAYLOAD: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  MSGXC_WS_HEARTBEAT_MS: z.coerce.number().int().min(50).default(30_000),
+  MSGXC_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  MSGXC_WS_MAX_INVALID_FRAMES: z.coerce.number().int().min(1).default(10),
+  MSGXC_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(100),
+  MSGXC_WS_QUERY_TOKEN: bool.default(false),
+  MSGXC_WS_ALLOWED_ORIGINS: list.optional(),
   MSGXC_METRICS_PORT: port.default(9464),
+
+  // Stage runtime (pipeline/runtime): retry budget, delayed retries, consumer tuning, shutdown.
+  MSGXC_RUNTIME_RETRY_ATTEMPTS: z.coerce.number().int().min(1).default(3),
+  MSGXC_RUNTIME_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+  MSGXC_RUNTIME_RETRY_MAX_MS: z.coerce.number().int().min(1).default(5_000),
+  MSGXC_RUNTIME_DELAYED_ATTEMPTS: z.coerce.number().int().min(0).default(5),
+  MSGXC_RUNTIME_DELAYED_BASE_MS: z.coerce.number().int().min(1).default(10_000),
+  MSGXC_RUNTIME_DELAYED_MAX_MS: z.coerce.number().int().min(1).default(600_000),
+  MSGXC_RUNTIME_HANDLER_BATCH: z.coerce.number().int().min(1).default(1_000),
+  MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).default(3),
+  MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
+  MSGXC_RUNTIME_MAX_BYTES: z.coerce.number().int().min(1024).default(10_485_760),
+  MSGXC_RUNTIME_MAX_WAIT_MS: z.coerce.number().int().min(10).default(1_000),
+  MSGXC_RUNTIME_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  MSGXC_RUNTIME_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
+  MSGXC_RUNTIME_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  MSGXC_RUNTIME_LAG_SAMPLE_MS: z.coerce.number().int().min(100).default(15_000),
+
+  // Fanout (stages/fanout): audience paging, slicing of large audiences, batch sizes per channel
+  // (defaults match the providers' batch APIs: FCM 500, SES bulk 50; APNs, Web Push and SMS are one
+  // request per device, batched by 100), and the ack stage's escalation sweep.
+  MSGXC_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  MSGXC_FANOUT_SLICE_USERS: z.coerce.number().int().min(1).default(20_000),
+  MSGXC_FANOUT_CALL_USERS: z.coerce.number().int().min(1).default(20_000),
+  MSGXC_FANOUT_MAX_DEVICES: z.coerce.number().int().min(1).max(100).default(10),
+  MSGXC_FANOUT_WS_REACHABILITY: z.enum(['always', 'presence']).default('always'),
+  MSGXC_FANOUT_BATCH_WS: z.coerce.number().int().min(1).default(500),
+  MSGXC_FANOUT_BATCH_WEBPUSH: z.coerce.number().int().min(1).default(100),
+  MSGXC_FANOUT_BATCH_APNS: z.coerce.number().int().min(1).default(100),
+  MSGXC_FANOUT_BATCH_FCM: z.coerce.number().int().min(1).max(500).default(500),
+  MSGXC_FANOUT_BATCH_SMS: z.coerce.number().int().min(1).default(100),
+  MSGXC_FANOUT_BATCH_EMAIL: z.coerce.number().int().min(1).max(50).default(50),
+  MSGXC_ESCALATION_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
 
   // HTTP facade: limits, Web Push endpoint allowlist (tests' local receivers), idempotency window.
   MSGXC_HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(65_536),
@@ -111,13 +164,24 @@ export interface Config {
   stack: StackConfig;
   kafka: { brokers: string[]; clientId: string; topicPrefix: string };
   registry: { url: string };
-  cassandra: { contactPoints: string[]; keyspace: string; localDataCenter: string; replication: number };
+  cassandra: {
+    contactPoints: string[];
+    keyspace: string;
+    localDataCenter: string;
+    replication: number;
+    /** Replicas per named data centre (NetworkTopologyStrategy); null means SimpleStrategy with `replication`. */
+    replicationByDataCenter: Record<string, number> | null;
+    credentials: { username: string; password: string } | null;
+  };
   search: {
     url: string;
     engine: 'opensearch' | 'elasticsearch';
     indexPrefix: string;
     /** Elasticsearch 8 URL the Elasticsearch adapter's tests run against; undefined skips them. */
     testElasticsearchUrl: string | undefined;
+    /** Primary shards and replicas of the audience index when it is created. */
+    shards: number;
+    replicas: number;
   };
   http: {
     host: string;
@@ -140,8 +204,66 @@ export interface Config {
     adminRole: string;
     serviceRole: string;
   };
-  ws: { port: number };
+  ws: {
+    port: number;
+    host: string;
+    path: string;
+    /** Largest client frame in bytes; bigger ones close the socket with 1009. */
+    maxPayload: number;
+    /** Ping interval; a socket that has not answered the previous ping is terminated. */
+    heartbeatMs: number;
+    /** Slow-consumer limit: past this many unsent bytes the socket is closed with 4008. */
+    maxBufferedBytes: number;
+    /** Invalid frames tolerated per minute before closing with 1008. */
+    maxInvalidFrames: number;
+    /** Live thread subscriptions per connection. */
+    maxSubscriptions: number;
+    /** Accept `?access_token=` on the upgrade URL (off: query strings land in access logs). */
+    queryToken: boolean;
+    /** When set, the upgrade's `Origin` must be one of these. */
+    allowedOrigins: string[] | null;
+  };
   metrics: { port: number };
+  runtime: RuntimeConfig;
+  fanout: FanoutConfig;
+  /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
+  ack: { escalationSweepMs: number };
+}
+
+/** The fanout stage's paging, slicing and batching. */
+export interface FanoutConfig {
+  /** Audience documents per index page. */
+  pageSize: number;
+  /** Audiences counted above this many users are cut into slice jobs of about this size. */
+  sliceUsers: number;
+  /** Users one handler call expands before it puts the rest of its batch back on the topic. */
+  callUsers: number;
+  /** Most devices of one user reached per push channel. */
+  maxDevicesPerChannel: number;
+  /** `always`: ws deliveries for every ws-allowed recipient; `presence`: only for users with a realtime client enlisted. */
+  wsReachability: 'always' | 'presence';
+  /** Recipients per DeliveryBatch, per channel. */
+  batchSizes: { ws: number; webpush: number; apns: number; fcm: number; sms: number; email: number };
+}
+
+/** Defaults for every stage the runtime runs; a stage's own `errors` policy overrides the retry fields. */
+export interface RuntimeConfig {
+  /** In-process tries of a failing batch (the first included), with exponential back-off and jitter. */
+  retry: { attempts: number; baseMs: number; maxMs: number };
+  /** Trips through `<stage>.retry` before a record goes to `<stage>.dlq`; 0 sends it straight there. */
+  delayedRetry: { attempts: number; baseMs: number; maxMs: number };
+  /** Most records handed to one handler call; a fetched batch is cut into chunks of this size. */
+  handlerBatch: number;
+  consumer: {
+    partitionsConsumedConcurrently: number;
+    maxBytesPerPartition: number;
+    maxBytes: number;
+    maxWaitMs: number;
+    sessionTimeoutMs: number;
+    heartbeatMs: number;
+  };
+  shutdownTimeoutMs: number;
+  lagSampleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -197,12 +319,26 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       keyspace: env.MSGXC_CASSANDRA_KEYSPACE,
       localDataCenter: env.MSGXC_CASSANDRA_DC,
       replication: env.MSGXC_CASSANDRA_REPLICATION,
+      replicationByDataCenter: env.MSGXC_CASSANDRA_REPLICATION_DCS
+        ? Object.fromEntries(
+            env.MSGXC_CASSANDRA_REPLICATION_DCS.map((entry) => {
+              const at = entry.lastIndexOf(':');
+              return [entry.slice(0, at), Number(entry.slice(at + 1))];
+            }),
+          )
+        : null,
+      credentials:
+        env.MSGXC_CASSANDRA_USERNAME !== undefined
+          ? { username: env.MSGXC_CASSANDRA_USERNAME, password: env.MSGXC_CASSANDRA_PASSWORD ?? '' }
+          : null,
     },
     search: {
       url: env.MSGXC_SEARCH_URL ?? `http://127.0.0.1:${env.MSGXC_SEARCH_PORT}`,
       engine: env.MSGXC_SEARCH_ENGINE,
       indexPrefix: env.MSGXC_SEARCH_INDEX_PREFIX,
       testElasticsearchUrl: env.MSGXC_TEST_ELASTICSEARCH_URL,
+      shards: env.MSGXC_SEARCH_SHARDS,
+      replicas: env.MSGXC_SEARCH_REPLICAS,
     },
     http: {
       host: env.MSGXC_HTTP_HOST,
@@ -223,8 +359,58 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       adminRole: env.MSGXC_JWT_ADMIN_ROLE,
       serviceRole: env.MSGXC_JWT_SERVICE_ROLE,
     },
-    ws: { port: env.MSGXC_WS_PORT },
+    ws: {
+      port: env.MSGXC_WS_PORT,
+      host: env.MSGXC_WS_HOST,
+      path: env.MSGXC_WS_PATH,
+      maxPayload: env.MSGXC_WS_MAX_PAYLOAD,
+      heartbeatMs: env.MSGXC_WS_HEARTBEAT_MS,
+      maxBufferedBytes: env.MSGXC_WS_MAX_BUFFERED_BYTES,
+      maxInvalidFrames: env.MSGXC_WS_MAX_INVALID_FRAMES,
+      maxSubscriptions: env.MSGXC_WS_MAX_SUBSCRIPTIONS,
+      queryToken: env.MSGXC_WS_QUERY_TOKEN,
+      allowedOrigins: env.MSGXC_WS_ALLOWED_ORIGINS ?? null,
+    },
     metrics: { port: env.MSGXC_METRICS_PORT },
+    runtime: {
+      retry: {
+        attempts: env.MSGXC_RUNTIME_RETRY_ATTEMPTS,
+        baseMs: env.MSGXC_RUNTIME_RETRY_BASE_MS,
+        maxMs: env.MSGXC_RUNTIME_RETRY_MAX_MS,
+      },
+      delayedRetry: {
+        attempts: env.MSGXC_RUNTIME_DELAYED_ATTEMPTS,
+        baseMs: env.MSGXC_RUNTIME_DELAYED_BASE_MS,
+        maxMs: env.MSGXC_RUNTIME_DELAYED_MAX_MS,
+      },
+      handlerBatch: env.MSGXC_RUNTIME_HANDLER_BATCH,
+      consumer: {
+        partitionsConsumedConcurrently: env.MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY,
+        maxBytesPerPartition: env.MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION,
+        maxBytes: env.MSGXC_RUNTIME_MAX_BYTES,
+        maxWaitMs: env.MSGXC_RUNTIME_MAX_WAIT_MS,
+        sessionTimeoutMs: env.MSGXC_RUNTIME_SESSION_TIMEOUT_MS,
+        heartbeatMs: env.MSGXC_RUNTIME_HEARTBEAT_MS,
+      },
+      shutdownTimeoutMs: env.MSGXC_RUNTIME_SHUTDOWN_TIMEOUT_MS,
+      lagSampleMs: env.MSGXC_RUNTIME_LAG_SAMPLE_MS,
+    },
+    fanout: {
+      pageSize: env.MSGXC_FANOUT_PAGE_SIZE,
+      sliceUsers: env.MSGXC_FANOUT_SLICE_USERS,
+      callUsers: env.MSGXC_FANOUT_CALL_USERS,
+      maxDevicesPerChannel: env.MSGXC_FANOUT_MAX_DEVICES,
+      wsReachability: env.MSGXC_FANOUT_WS_REACHABILITY,
+      batchSizes: {
+        ws: env.MSGXC_FANOUT_BATCH_WS,
+        webpush: env.MSGXC_FANOUT_BATCH_WEBPUSH,
+        apns: env.MSGXC_FANOUT_BATCH_APNS,
+        fcm: env.MSGXC_FANOUT_BATCH_FCM,
+        sms: env.MSGXC_FANOUT_BATCH_SMS,
+        email: env.MSGXC_FANOUT_BATCH_EMAIL,
+      },
+    },
+    ack: { escalationSweepMs: env.MSGXC_ESCALATION_SWEEP_MS },
   };
 }
 

@@ -1,0 +1,235 @@
+/**
+ * The HTTP facade's publish against a bare Hono route, same run, same load generator:
+ *
+ *   npm run bench -- api [concurrency=32] [seconds=10] [warmup=2] [profile=<dir>]
+ *
+ * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
+ * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
+ * thread lookup in Cassandra, Avro encode, Kafka acks=all). This process drives each with `concurrency`
+ * keep-alive connections in a closed loop and prints requests/s, p50 and p99, and the ratio. Then it
+ * offers the facade 70% of its measured peak as an open loop (fixed arrival rate, latency counted from
+ * each request's scheduled time, so a stall is not hidden) and prints p99 there.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { SignJWT } from 'jose';
+import { migrate } from '../pipeline/cassandra/index.ts';
+import { type Config, parseConfig } from '../pipeline/config/index.ts';
+import { ensureTopics } from '../pipeline/topics/index.ts';
+import { startHttp } from '../stages/http/index.ts';
+
+interface Options {
+  concurrency: number;
+  seconds: number;
+  warmup: number;
+  /** A directory for a V8 CPU profile of the serving process. */
+  profile: string | null;
+}
+
+function parseArgs(args: string[]): Options {
+  const named = new Map(args.map((arg) => [arg.split('=')[0]!, arg.split('=')[1] ?? 'true']));
+  const number = (key: string, fallback: number) => {
+    const value = Number(named.get(key) ?? fallback);
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${key} must be a positive number`);
+    return value;
+  };
+  return {
+    concurrency: number('concurrency', 32),
+    seconds: number('seconds', 10),
+    warmup: number('warmup', 2),
+    profile: named.get('profile') ?? null,
+  };
+}
+
+const secret = randomBytes(32).toString('hex');
+
+interface Target {
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface Result {
+  completed: number;
+  failed: number;
+  seconds: number;
+  latencies: number[];
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+
+function send(target: Target): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, host: '127.0.0.1', port: target.port, path: target.path, method: 'POST', headers: target.headers },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(target.body);
+  });
+}
+
+/** `concurrency` workers, each sending its next request when the last one is answered. */
+async function closedLoop(target: Target, concurrency: number, seconds: number): Promise<Result> {
+  const latencies: number[] = [];
+  let failed = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < until) {
+      const at = performance.now();
+      const status = await send(target).catch(() => 0);
+      if (status === 200) latencies.push(performance.now() - at);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { completed: latencies.length, failed, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+/** A fixed arrival rate; latency is measured from when each request was due, not when it left. */
+async function openLoop(target: Target, rate: number, seconds: number): Promise<Result> {
+  const latencies: number[] = [];
+  let failed = 0;
+  const started = performance.now();
+  const total = Math.floor(rate * seconds);
+  const pending: Promise<void>[] = [];
+  for (let index = 0; index < total; index++) {
+    const due = started + (index * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(
+      send(target).then(
+        (status) => {
+          if (status === 200) latencies.push(performance.now() - due);
+          else failed++;
+        },
+        () => {
+          failed++;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  return { completed: latencies.length, failed, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+
+function describe(name: string, result: Result) {
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  const rps = result.completed / result.seconds;
+  const line = {
+    name,
+    rps: Math.round(rps),
+    p50: Number(percentile(sorted, 50).toFixed(2)),
+    p99: Number(percentile(sorted, 99).toFixed(2)),
+    failed: result.failed,
+  };
+  console.log(
+    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
+  );
+  return line;
+}
+
+export async function run(base: Config, args: string[]): Promise<number> {
+  const options = parseArgs(args);
+  const suffix = randomBytes(4).toString('hex');
+  const env = {
+    ...process.env,
+    MSGXC_CASSANDRA_KEYSPACE: `bench_api_${suffix}`,
+    MSGXC_TOPIC_PREFIX: `bench-api-${suffix}.`,
+    MSGXC_JWT_SECRET: secret,
+    MSGXC_LOG_LEVEL: 'warn',
+  };
+  const config = parseConfig(env);
+  if (base.kafka.brokers.join() !== config.kafka.brokers.join()) throw new Error('config mismatch');
+  console.log(`setting up keyspace ${config.cassandra.keyspace} and topics ${config.kafka.topicPrefix}msgxc.*`);
+  await migrate(config);
+  await ensureTopics(config, ['ingest', 'audience']);
+
+  const child = fork(new URL(import.meta.url), ['--bench-api-server'], {
+    env,
+    execArgv: [
+      '--experimental-strip-types',
+      '--no-warnings=ExperimentalWarning',
+      ...(options.profile === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const ports = await new Promise<{ bare: number; facade: number }>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as { bare: number; facade: number }));
+      child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    });
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('bench-publisher')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    const headers = { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' };
+    const created = await fetch(`http://127.0.0.1:${ports.facade}/api/v1/threads`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'bench', openPublish: true }),
+    });
+    if (created.status !== 201) throw new Error(`could not create the bench thread: ${await created.text()}`);
+    const { tid } = (await created.json()) as { tid: string };
+    const body = JSON.stringify({
+      tid,
+      msg: 'A benchmark message of a realistic length, about eighty bytes.',
+      opts: { urgency: 3 },
+    });
+    const bare: Target = { port: ports.bare, path: '/api/v1/publish', headers, body };
+    const facade: Target = { port: ports.facade, path: '/api/v1/publish', headers, body };
+
+    console.log(
+      `\nclosed loop, ${options.concurrency} connections, ${options.seconds} s each (after ${options.warmup} s warm-up)`,
+    );
+    await closedLoop(bare, options.concurrency, options.warmup);
+    const bareLine = describe('bare Hono route', await closedLoop(bare, options.concurrency, options.seconds));
+    await closedLoop(facade, options.concurrency, options.warmup);
+    const facadeLine = describe(
+      'msgxc publish (Kafka acked)',
+      await closedLoop(facade, options.concurrency, options.seconds),
+    );
+    console.log(`ratio msgxc / bare: ${(facadeLine.rps / bareLine.rps).toFixed(3)} (goal >= 0.5)`);
+
+    const rate = Math.max(1, Math.round(facadeLine.rps * 0.7));
+    console.log(`\nopen loop at 70% of the facade's peak: ${rate} req/s for ${options.seconds} s`);
+    const steady = describe('msgxc publish @70%', await openLoop(facade, rate, options.seconds));
+    console.log(`p99 at 70% of peak: ${steady.p99.toFixed(2)} ms (goal < 20 ms)`);
+    return 0;
+  } finally {
+    agent.destroy();
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+/** The child: serves the bare route and the facade, reports their ports, stops on SIGTERM. */
+async function serveForBench(): Promise<void> {
+  const config = parseConfig(process.env);
+  const bareApp = new Hono().post('/api/v1/publish', async (c) => {
+    await c.req.json();
+    return c.json(true);
+  });
+  const bare = await new Promise<number>((resolve) => {
+    serve({ fetch: bareApp.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
+  });
+  const facade = await startHttp(config, { port: 0, host: '127.0.0.1' });
+  process.send?.({ bare, facade: facade.port });
+  process.once('SIGTERM', () => {
+    facade.close().finally(() => process.exit(0));
+  });
+}
+
+if (import.meta.main && process.argv.includes('--bench-api-server')) await serveForBench();

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from '@opensearch-project/opensearch';
+import {
+  type AudienceIndex,
+  type AudienceSnapshot,
+  createAudienceIndex,
+  type Device,
+} from '../pipeline/audience-index/index.ts';
+import type { Config } from '../pipeline/config/index.ts';
+
+/**
+ * Audience paging rate: index N users (bulk), then page the whole index through the audience layer
+ * (`everyone`, page size 1000: full documents, as fanout reads them) and through the raw client
+ * (PIT + search_after on the same sort with `_source: false`, the cheapest scan the engine offers),
+ * in the same run, alternating, best of a few rounds. A raw scan with `_source` is printed too, so the
+ * ratio can be read as "cost of fetching documents" versus "cost of the layer".
+ *
+ *   npm run bench -- audience [users=100000] [rounds=3]
+ */
+export interface AudienceBenchResult {
+  users: number;
+  indexSeconds: number;
+  layerDocsPerSecond: number;
+  rawIdsDocsPerSecond: number;
+  rawSourceDocsPerSecond: number;
+}
+
+const PAGE_SIZE = 1000;
+
+export async function run(config: Config, args: string[] = []): Promise<number> {
+  const options = Object.fromEntries(args.map((arg) => arg.split('=', 2) as [string, string]));
+  const users = Number(options.users ?? 100_000);
+  const rounds = Number(options.rounds ?? 3);
+  if (!Number.isInteger(users) || users < 1 || !Number.isInteger(rounds) || rounds < 1) {
+    console.error('usage: npm run bench -- audience [users=100000] [rounds=3]');
+    return 2;
+  }
+  if (config.search.engine !== 'opensearch') {
+    console.error('bench audience: the raw baseline uses the OpenSearch client; set MSGXC_SEARCH_ENGINE=opensearch');
+    return 2;
+  }
+  const result = await benchAudience(config, { users, rounds });
+  console.log(
+    [
+      `audience paging over ${result.users} users (page size ${PAGE_SIZE}, best of ${rounds}):`,
+      `  indexing (bulk scripted upserts): ${rate(result.users / result.indexSeconds)} docs/s`,
+      `  layer  pages(everyone), documents: ${rate(result.layerDocsPerSecond)} docs/s`,
+      `  raw    PIT scan, _source: false:   ${rate(result.rawIdsDocsPerSecond)} docs/s`,
+      `  raw    PIT scan, _source: true:    ${rate(result.rawSourceDocsPerSecond)} docs/s`,
+      `  ratio layer / raw ids-only scan:   ${(result.layerDocsPerSecond / result.rawIdsDocsPerSecond).toFixed(2)}`,
+      `  ratio layer / raw scan with source: ${(result.layerDocsPerSecond / result.rawSourceDocsPerSecond).toFixed(2)}`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export async function benchAudience(
+  baseConfig: Config,
+  options: { users: number; rounds: number },
+): Promise<AudienceBenchResult> {
+  const prefix = `msgxc-bench-${randomUUID().slice(0, 8)}`;
+  const config: Config = { ...baseConfig, logLevel: 'warn', search: { ...baseConfig.search, indexPrefix: prefix } };
+  const index = createAudienceIndex(config);
+  const raw = new Client({ node: config.search.url, requestTimeout: 120_000 });
+  try {
+    await index.ensureIndex();
+    const indexSeconds = await load(index, options.users);
+    await index.refresh();
+
+    let layer = 0;
+    let rawIds = 0;
+    let rawSource = 0;
+    await rawScan(raw, index.alias, false); // warm-up: caches, JIT, connections
+    for (let round = 0; round < options.rounds; round++) {
+      layer = Math.max(layer, await timed(options.users, () => layerScan(index)));
+      rawIds = Math.max(rawIds, await timed(options.users, () => rawScan(raw, index.alias, false)));
+      rawSource = Math.max(rawSource, await timed(options.users, () => rawScan(raw, index.alias, true)));
+    }
+    return {
+      users: options.users,
+      indexSeconds,
+      layerDocsPerSecond: layer,
+      rawIdsDocsPerSecond: rawIds,
+      rawSourceDocsPerSecond: rawSource,
+    };
+  } finally {
+    for (const target of await index.adapter.aliasTargets(index.alias)) await index.adapter.deleteIndex(target);
+    await raw.close();
+    await index.close();
+  }
+}
+
+async function load(index: AudienceIndex, users: number): Promise<number> {
+  const started = performance.now();
+  const chunk = 2_000;
+  const at = Date.now();
+  for (let start = 0; start < users; start += chunk) {
+    const snapshots: AudienceSnapshot[] = [];
+    for (let i = start; i < Math.min(users, start + chunk); i++) snapshots.push(benchUser(i, at));
+    await index.upsertMany(snapshots);
+    process.stderr.write(`\rindexed ${Math.min(users, start + chunk)}/${users}`);
+  }
+  process.stderr.write('\n');
+  return (performance.now() - started) / 1000;
+}
+
+function benchUser(i: number, at: number): AudienceSnapshot {
+  const uid = `bench-${i.toString(36).padStart(6, '0')}`;
+  const apns: Device = {
+    channel: 'apns',
+    id: `a${i}`,
+    token: `${i.toString(16).padStart(64, '0')}`,
+    subscription: null,
+    address: null,
+    platform: 'ios',
+  };
+  const webpush: Device = {
+    channel: 'webpush',
+    id: `w${i}`,
+    token: null,
+    subscription: {
+      endpoint: `https://fcm.googleapis.com/fcm/send/${uid}`,
+      expirationTime: null,
+      p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+      auth: 'tBHItJI5svbpez7KI4CCXg',
+    },
+    address: null,
+    platform: 'chrome',
+  };
+  return {
+    uid,
+    devices: i % 2 === 0 ? { apns: [apns] } : { webpush: [webpush] },
+    tids: [`thread-${i % 50}`, `thread-${i % 7}`],
+    cohorts: i % 10 === 0 ? ['vip'] : [],
+    splits: [{ experiment: 'onboarding', variant: i % 2 === 0 ? 'a' : 'b' }],
+    channels: [],
+    locale: 'en-GB',
+    timeZone: 'Europe/London',
+    lastSeen: at,
+    updatedAt: at,
+  };
+}
+
+async function layerScan(index: AudienceIndex): Promise<number> {
+  let seen = 0;
+  for await (const page of index.pages({ kind: 'everyone' }, { pageSize: PAGE_SIZE })) seen += page.length;
+  return seen;
+}
+
+/** The same walk written straight against the client: PIT, uid sort, search_after. */
+async function rawScan(client: Client, alias: string, source: boolean): Promise<number> {
+  const pit = (await client.createPit({ index: [alias], keep_alive: '2m' })).body.pit_id;
+  let seen = 0;
+  try {
+    let after: unknown[] | undefined;
+    for (;;) {
+      const { body } = await client.search({
+        body: {
+          pit: { id: pit, keep_alive: '2m' },
+          sort: [{ uid: 'asc' }],
+          size: PAGE_SIZE,
+          _source: source,
+          track_total_hits: false,
+          ...(after ? { search_after: after } : {}),
+        } as never,
+      });
+      const hits = (body as { hits: { hits: { sort: unknown[] }[] } }).hits.hits;
+      seen += hits.length;
+      if (hits.length < PAGE_SIZE) break;
+      after = hits[hits.length - 1]?.sort;
+    }
+  } finally {
+    await client.deletePit({ body: { pit_id: [pit] } });
+  }
+  return seen;
+}
+
+async function timed(expected: number, scan: () => Promise<number>): Promise<number> {
+  const started = performance.now();
+  const seen = await scan();
+  const seconds = (performance.now() - started) / 1000;
+  if (seen !== expected) throw new Error(`scan saw ${seen} documents, expected ${expected}`);
+  return seen / seconds;
+}
+
+function rate(value: number): string {
+  return Math.round(value).toLocaleString('en-GB');
+}

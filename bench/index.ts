@@ -1,0 +1,29 @@
+/**
+ * `npm run bench -- <name> [key=value…]`: each benchmark is one entry, loaded only when run, exporting
+ * `run(config, args): Promise<number>` (the exit code), like the CLI's commands. Add a benchmark as ONE line.
+ */
+import { type Config, ConfigError, loadConfig } from '../pipeline/config/index.ts';
+
+type Bench = () => Promise<{ run: (config: Config, args: string[]) => Promise<number> }>;
+
+const benches: Record<string, Bench> = {
+  runtime: () => import('./runtime.ts'),
+  audience: () => import('./audience.ts'),
+  gateway: () => import('./gateway.ts'),
+  'flow-fanout': () => import('./fanout.ts'),
+  api: () => import('./api.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [key=value…]`);
+  process.exitCode = name ? 2 : 0;
+} else {
+  try {
+    process.exitCode = await (await bench()).run(loadConfig(), args);
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The stage runtime against raw kafkajs, same records, same run:
+ *
+ *   npm run bench -- runtime [records=200000] [partitions=3] [rounds=1] [avro]
+ *
+ * Seeds `records` pre-encoded Avro check-ins (~70 bytes) once, then per round, one after the other so they
+ * do not share the CPU: (1) a raw kafkajs consume→produce pipe (eachBatch, one send per fetched batch,
+ * auto-commit), (2) a pass-through stage through the runtime (consume → handler → produce → commit) with
+ * bytes in and bytes out. Both use the same consumer tuning (config.runtime.consumer) and the same
+ * idempotent acks=-1 producer, so the ratio is the runtime's own overhead. `avro` adds (3): a stage that
+ * decodes each check-in through the registry and encodes an acknowledgement, the cost of a real stage.
+ * Throughput is measured on the output topic's high watermarks, from the first output to the last.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Admin, CompressionTypes, type Message } from 'kafkajs';
+import { Registry } from 'prom-client';
+import type { Config } from '../pipeline/config/index.ts';
+import { createKafka, producerConfig } from '../pipeline/kafka/index.ts';
+import { createLogger } from '../pipeline/log/index.ts';
+import { defineStage, rawCodec, runStages } from '../pipeline/runtime/index.ts';
+import { kafkaTopicName } from '../pipeline/runtime/names.ts';
+import { createSerde } from '../pipeline/serde/index.ts';
+import type { Acknowledgement, CheckIn } from '../schemas/index.ts';
+
+interface Options {
+  records: number;
+  partitions: number;
+  rounds: number;
+  avro: boolean;
+}
+
+function parseArgs(args: string[]): Options {
+  const named = new Map(args.map((arg) => [arg.split('=')[0]!, arg.split('=')[1] ?? 'true']));
+  const number = (key: string, fallback: number) => {
+    const value = Number(named.get(key) ?? fallback);
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be a positive integer`);
+    return value;
+  };
+  return {
+    records: number('records', 200_000),
+    partitions: number('partitions', 3),
+    rounds: number('rounds', 1),
+    avro: named.has('avro'),
+  };
+}
+
+/** Records/s from the first output seen to the last: the join and first fetch are not the runtime's cost. */
+async function measureOutput(admin: Admin, topic: string, expected: number, timeoutMs = 600_000): Promise<number> {
+  const size = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, mark) => sum + Number(mark.high), 0);
+  const deadline = Date.now() + timeoutMs;
+  let first: { at: number; count: number } | undefined;
+  for (;;) {
+    const count = await size();
+    const now = performance.now();
+    if (!first && count > 0) first = { at: now, count };
+    if (first && count >= expected) {
+      const seconds = (now - first.at) / 1_000;
+      return seconds > 0 ? (count - first.count) / seconds : Number.POSITIVE_INFINITY;
+    }
+    if (Date.now() > deadline) throw new Error(`${topic}: ${count} of ${expected} records after ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+export async function run(base: Config, args: string[]): Promise<number> {
+  const options = parseArgs(args);
+  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
+  const config: Config = { ...base, logLevel: 'warn', kafka: { ...base.kafka, topicPrefix: prefix } };
+  const log = createLogger(config, 'bench');
+  const kafka = createKafka(config, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  const name = (logical: string) => kafkaTopicName(config, logical);
+  const { consumer: tuning, handlerBatch } = config.runtime;
+  const outputs: string[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    outputs.push(`raw-out-${round}`, `stage-out-${round}`);
+  }
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: ['checkins', 'acks', ...outputs].map((logical) => ({ topic: name(logical), numPartitions: options.partitions })),
+    });
+
+    // Seed: pre-encoded Avro check-ins, sent in large arrays (kafkajs has no linger).
+    const serde = createSerde(config);
+    const sample = await serde.encode('checkins', checkIn(0));
+    const producer = kafka.producer(producerConfig);
+    await producer.connect();
+    const seedStarted = performance.now();
+    const chunk = 10_000;
+    for (let start = 0; start < options.records; start += chunk) {
+      const messages: Message[] = [];
+      for (let index = start; index < Math.min(options.records, start + chunk); index++) {
+        messages.push({ key: `session-${index}`, value: await serde.encode('checkins', checkIn(index)) });
+      }
+      await producer.send({ topic: name('checkins'), acks: -1, compression: CompressionTypes.None, messages });
+    }
+    const seedRate = options.records / ((performance.now() - seedStarted) / 1_000);
+
+    console.log(
+      `runtime bench: ${options.records} records of ~${sample.length} B, ${options.partitions} partitions, ` +
+        `handler batch ${handlerBatch}, partitions consumed concurrently ${tuning.partitionsConsumedConcurrently}, ` +
+        `maxBytesPerPartition ${tuning.maxBytesPerPartition}, compression none, idempotent producer acks=-1`,
+    );
+    console.log(`  seed produce (raw kafkajs, encode included)      ${format(seedRate)}`);
+
+    const ratios: number[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      // (1) raw kafkajs: consume → produce the same bytes → auto-commit.
+      const rawOut = name(`raw-out-${round}`);
+      const consumer = kafka.consumer({
+        groupId: `${prefix}raw-${round}`,
+        maxBytesPerPartition: tuning.maxBytesPerPartition,
+        maxBytes: tuning.maxBytes,
+        maxWaitTimeInMs: tuning.maxWaitMs,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [name('checkins')], fromBeginning: true });
+      await consumer.run({
+        partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
+        eachBatch: async ({ batch }) => {
+          await producer.send({
+            topic: rawOut,
+            acks: -1,
+            compression: CompressionTypes.None,
+            messages: batch.messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
+          });
+        },
+      });
+      const raw = await measureOutput(admin, rawOut, options.records);
+      await consumer.disconnect();
+
+      // (2) the runtime, bytes in and bytes out.
+      const stageOut = `stage-out-${round}`;
+      const passThrough = defineStage<Buffer, unknown>({
+        name: `bench-pass-${round}`,
+        input: ['checkins'],
+        output: [stageOut],
+        handler: async (batch) => batch.map((record) => ({ topic: stageOut, key: record.key, value: record.value })),
+      });
+      const stage = await runStages(config, [passThrough], { codec: rawCodec, registry: new Registry(), log });
+      const runtime = await measureOutput(admin, name(stageOut), options.records);
+      await stage.stop('bench round over');
+      ratios.push(runtime / raw);
+      console.log(`  round ${round}: raw kafkajs consume→produce pipe      ${format(raw)}`);
+      console.log(
+        `  round ${round}: runtime pass-through stage          ${format(runtime)}  ratio ${(runtime / raw).toFixed(2)} (goal ≥ 0.60)`,
+      );
+
+      if (options.avro) {
+        // (3) decode every record through the registry and encode a new one: what a real stage also pays.
+        const acks = defineStage<CheckIn, unknown>({
+          name: `bench-avro-${round}`,
+          input: ['checkins'],
+          output: ['acks'],
+          handler: async (batch) => batch.map((record) => ({ topic: 'acks', key: record.key, value: ackFor(record.value) })),
+        });
+        const before = await sizeOf(admin, name('acks'));
+        const avroStage = await runStages(config, [acks], { registry: new Registry(), log });
+        const avro = await measureOutput(admin, name('acks'), before + options.records);
+        await avroStage.stop('bench round over');
+        console.log(
+          `  round ${round}: runtime stage, Avro decode+encode    ${format(avro)}  ratio ${(avro / raw).toFixed(2)}`,
+        );
+      }
+    }
+    const sorted = [...ratios].sort((a, b) => a - b);
+    console.log(`  median ratio runtime / raw: ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}`);
+    await producer.disconnect();
+    return 0;
+  } finally {
+    const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    await admin.disconnect();
+  }
+}
+
+async function sizeOf(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, mark) => sum + Number(mark.high), 0);
+}
+
+function format(rate: number): string {
+  return `${Math.round(rate).toLocaleString('en-US').padStart(9)} records/s`;
+}
+
+function checkIn(index: number): CheckIn {
+  const at = 1_767_225_600_000 + index;
+  return {
+    type: 'heartbeat',
+    sessionId: `session-${index}`,
+    uid: `u${index % 1000}`,
+    at,
+    connectedAt: at - 60_000,
+    deviceId: null,
+    gatewayId: null,
+    reason: null,
+    userAgent: null,
+  };
+}
+
+function ackFor(checkin: CheckIn): Acknowledgement {
+  return {
+    ackId: checkin.sessionId,
+    type: 'delivered',
+    messageId: checkin.sessionId,
+    uid: checkin.uid,
+    tid: null,
+    channel: null,
+    deliveryId: null,
+    deviceId: null,
+    sessionId: checkin.sessionId,
+    action: null,
+    at: checkin.at,
+    receivedAt: checkin.at,
+    source: 'bench',
+    trace: null,
+  };
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { MsgxcError, permanent, retriable } from '../errors/index.ts';
+import { classifyDecodeError, classifyHandlerError } from './classify.ts';
+
+describe('classifyHandlerError', () => {
+  it("follows MsgxcError's retriable flag and keeps its code", () => {
+    expect(classifyHandlerError(permanent('THREAD_UNKNOWN', 'no such thread'))).toEqual({
+      code: 'THREAD_UNKNOWN',
+      message: 'no such thread',
+      retriable: false,
+    });
+    expect(classifyHandlerError(retriable('CASSANDRA_TIMEOUT', 'timed out'))).toMatchObject({
+      code: 'CASSANDRA_TIMEOUT',
+      retriable: true,
+    });
+  });
+
+  it('retries errors msgxc did not raise (network, drivers) rather than dead-lettering them', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(classifyHandlerError(reset)).toEqual({ code: 'ECONNRESET', message: 'socket hang up', retriable: true });
+    expect(classifyHandlerError(new TypeError('x is undefined'))).toMatchObject({ code: 'TYPE_ERROR', retriable: true });
+    expect(classifyHandlerError('a string')).toMatchObject({ code: 'UNKNOWN', message: 'a string', retriable: true });
+  });
+
+  it("lets the stage's classifier decide first, falling back when it has no opinion", () => {
+    const policy = {
+      classify: (error: unknown) => ((error as Error).message === 'gone' ? ('permanent' as const) : undefined),
+    };
+    expect(classifyHandlerError(new Error('gone'), policy).retriable).toBe(false);
+    expect(classifyHandlerError(new Error('busy'), policy).retriable).toBe(true);
+    expect(classifyHandlerError(permanent('X', 'y'), { classify: () => 'retriable' }).retriable).toBe(true);
+  });
+});
+
+describe('classifyDecodeError', () => {
+  it('treats bytes that do not parse as permanent', () => {
+    expect(classifyDecodeError(new SyntaxError('Unexpected token'))).toEqual({
+      code: 'DECODE_FAILED',
+      message: 'Unexpected token',
+      retriable: false,
+    });
+    expect(classifyDecodeError(new RangeError('offset out of range')).retriable).toBe(false);
+  });
+
+  it('retries only when the serde says so (e.g. the registry is unreachable)', () => {
+    const unreachable = new MsgxcError('REGISTRY_UNAVAILABLE', 'connect ECONNREFUSED', { retriable: true });
+    expect(classifyDecodeError(unreachable)).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });
+    expect(classifyDecodeError(permanent('SCHEMA_UNKNOWN', 'id 99'))).toMatchObject({ retriable: false });
+  });
+});

@@ -1,0 +1,181 @@
+import type { KafkaMessage } from 'kafkajs';
+import { permanent } from '../errors/index.ts';
+import { classifyDecodeError, classifyHandlerError, type Failure } from './classify.ts';
+import { textHeaders } from './headers.ts';
+import { backoffDelay } from './policy.ts';
+import type { Codec, ErrorPolicy, InputRecord, OutputRecord } from './types.ts';
+
+/** A consumed record before decoding, with where it originally came from (the retry topic keeps that in headers). */
+export interface PendingRecord {
+  message: KafkaMessage;
+  /** The logical topic the handler sees. */
+  topic: string;
+  source: { topic: string; partition: number; offset: string };
+  /** Failures recorded by earlier trips through the retry topic; 0 for a fresh record. */
+  priorAttempts: number;
+}
+
+export interface EncodedOutput {
+  topic: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string> | undefined;
+}
+
+export interface FailedRecord {
+  record: PendingRecord;
+  failure: Failure;
+  destination: 'retry' | 'dlq';
+  /** Failures so far, this one included. */
+  attempt: number;
+  retryAt?: number;
+}
+
+export interface ChunkResult {
+  outputs: EncodedOutput[];
+  failed: FailedRecord[];
+}
+
+export interface ChunkDependencies {
+  policy: ErrorPolicy;
+  codec: Codec;
+  outputTopics: ReadonlySet<string>;
+  handler: (records: InputRecord[]) => Promise<OutputRecord[]>;
+  /** Sleeps for a back-off while keeping the consumer's group membership alive. */
+  wait: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  onError?: (failure: Failure, phase: 'decode' | 'handle') => void;
+  onRetry?: (attempt: number, delayMs: number, failure: Failure) => void;
+}
+
+interface Decoded {
+  pending: PendingRecord;
+  input: InputRecord;
+}
+
+/**
+ * Turns one chunk of consumed records into encoded outputs plus the records that must go to the retry or
+ * dead-letter topic. Never throws for a record's fault: decoding, the handler and output encoding failures
+ * all end up in `failed`, so one poison record cannot stall its partition.
+ */
+export async function processChunk(records: PendingRecord[], deps: ChunkDependencies): Promise<ChunkResult> {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const { policy } = deps;
+  const failed: FailedRecord[] = [];
+
+  const fail = (record: PendingRecord, failure: Failure) => {
+    const attempt = record.priorAttempts + 1;
+    if (failure.retriable && record.priorAttempts < policy.delayedAttempts) {
+      const retryAt = now() + backoffDelay(attempt, policy.delayedBaseMs, policy.delayedMaxMs, random);
+      failed.push({ record, failure, destination: 'retry', attempt, retryAt });
+    } else {
+      failed.push({ record, failure, destination: 'dlq', attempt });
+    }
+  };
+
+  const backOff = async (attempt: number, failure: Failure) => {
+    const delay = backoffDelay(attempt, policy.baseMs, policy.maxMs, random);
+    deps.onRetry?.(attempt, delay, failure);
+    await deps.wait(delay);
+  };
+
+  // Decoding: permanent failures leave at once; a serde that reports a retriable failure gets the budget.
+  const decoded: (Decoded | undefined)[] = new Array(records.length);
+  let toDecode = records.map((pending, index) => ({ pending, index }));
+  for (let attempt = 1; toDecode.length > 0; attempt++) {
+    const again: { pending: PendingRecord; index: number; failure: Failure }[] = [];
+    for (const item of toDecode) {
+      try {
+        decoded[item.index] = { pending: item.pending, input: await decodeRecord(item.pending, deps.codec) };
+      } catch (error) {
+        const failure = classifyDecodeError(error);
+        deps.onError?.(failure, 'decode');
+        if (failure.retriable) again.push({ ...item, failure });
+        else fail(item.pending, failure);
+      }
+    }
+    const first = again[0];
+    if (!first) break;
+    if (attempt >= policy.attempts) {
+      for (const item of again) fail(item.pending, item.failure);
+      break;
+    }
+    await backOff(attempt, first.failure);
+    toDecode = again;
+  }
+
+  const batch = decoded.filter((item): item is Decoded => item !== undefined);
+  const outputs: EncodedOutput[] = [];
+  if (batch.length === 0) return { outputs, failed };
+
+  const attemptBatch = async (items: Decoded[]): Promise<Failure | undefined> => {
+    try {
+      outputs.push(...(await handleAndEncode(items, deps)));
+      return undefined;
+    } catch (error) {
+      const failure = classifyHandlerError(error, policy);
+      deps.onError?.(failure, 'handle');
+      return failure;
+    }
+  };
+
+  // The whole chunk first, retried with back-off while the failure is retriable and the budget lasts.
+  let failure: Failure | undefined;
+  for (let attempt = 1; ; attempt++) {
+    failure = await attemptBatch(batch);
+    if (!failure) return { outputs, failed };
+    if (!failure.retriable || attempt >= policy.attempts) break;
+    await backOff(attempt, failure);
+  }
+
+  // Still failing: bisect so the good records flow and only the bad ones are set aside.
+  const isolate = async (items: Decoded[], cause: Failure): Promise<void> => {
+    const only = items[0];
+    if (items.length === 1 && only) {
+      fail(only.pending, cause);
+      return;
+    }
+    const middle = Math.ceil(items.length / 2);
+    for (const half of [items.slice(0, middle), items.slice(middle)]) {
+      const halfFailure = await attemptBatch(half);
+      if (halfFailure) await isolate(half, halfFailure);
+    }
+  };
+  await isolate(batch, failure);
+  return { outputs, failed };
+}
+
+async function decodeRecord(pending: PendingRecord, codec: Codec): Promise<InputRecord> {
+  const { message } = pending;
+  const value = message.value === null ? null : await codec.decode(message.value);
+  return {
+    topic: pending.topic,
+    partition: pending.source.partition,
+    offset: pending.source.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value,
+    headers: textHeaders(message.headers, true),
+    timestamp: Number(message.timestamp),
+  };
+}
+
+/** The handler's outputs are encoded inside the attempt, so an output that fails its schema isolates its input. */
+async function handleAndEncode(items: Decoded[], deps: ChunkDependencies): Promise<EncodedOutput[]> {
+  const produced = await deps.handler(items.map((item) => item.input));
+  if (!Array.isArray(produced)) throw permanent('HANDLER_RESULT_INVALID', 'a stage handler must return an array');
+  return Promise.all(
+    produced.map(async (output): Promise<EncodedOutput> => {
+      if (!deps.outputTopics.has(output.topic)) {
+        throw permanent('OUTPUT_TOPIC_UNDECLARED', `the stage does not declare output topic "${output.topic}"`);
+      }
+      return {
+        topic: output.topic,
+        key: output.key ?? null,
+        value: output.value === null ? null : await deps.codec.encode(output.topic, output.value),
+        headers: output.headers,
+      };
+    }),
+  );
+}

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Config } from '../config/index.ts';
+import { createKafka, producerConfig } from '../kafka/index.ts';
+import { createLogger, type Logger } from '../log/index.ts';
+import { registry as processRegistry, serveMetrics, stageMetrics } from '../metrics/index.ts';
+import { createDefaultCodec } from './codec.ts';
+import { type RunningStage, startStage } from './stage-runner.ts';
+import type { RunningStages, RunOptions, StageDefinition } from './types.ts';
+
+const stageNamePattern = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
+
+/** Checks a stage declaration up front, so a typo fails at start-up rather than at the first record. */
+export function defineStage<T, D>(definition: StageDefinition<T, D>): StageDefinition<T, D> {
+  if (!stageNamePattern.test(definition.name)) {
+    throw new TypeError(`stage name "${definition.name}" must be lower-case words joined by "." or "-"`);
+  }
+  if (definition.input.length === 0) throw new TypeError(`stage ${definition.name} declares no input topic`);
+  for (const topic of [...definition.input, ...definition.output]) {
+    if (!topic) throw new TypeError(`stage ${definition.name} declares an empty topic name`);
+  }
+  return definition;
+}
+
+/**
+ * Runs stages in this process over one Kafka client and one idempotent producer, each stage in its own
+ * consumer group. Resolves once every stage has joined its group.
+ */
+export async function runStages(
+  config: Config,
+  stages: StageDefinition<any, any>[],
+  options: RunOptions = {},
+): Promise<RunningStages> {
+  const log = options.log ?? createLogger(config, 'runtime');
+  const registry = options.registry ?? processRegistry;
+  const metrics = stageMetrics(registry);
+  const names = stages.map((stage) => stage.name);
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate) throw new TypeError(`stage ${duplicate} is listed twice`);
+  const codec = options.codec ?? (await createDefaultCodec(config));
+  const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+  const kafka = createKafka(config, log.child({ component: 'kafkajs' }));
+  const producer = kafka.producer(producerConfig);
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+
+  const abort = new AbortController();
+  const running: RunningStage[] = [];
+  let exitCode = 0;
+  let settle: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    settle = resolve;
+  });
+
+  const closeAll = async () => {
+    const results = await Promise.allSettled(running.map((stage) => stage.stop()));
+    for (const [index, result] of results.entries()) {
+      if (result.status === 'rejected') {
+        exitCode = 1;
+        log.error({ err: result.reason, stage: running[index]?.name }, 'stage did not stop cleanly');
+      }
+    }
+    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'requested') => {
+    stopping ??= (async () => {
+      log.info({ reason, stages: names }, 'stopping: finishing in-flight batches');
+      abort.abort(new Error(`stopping: ${reason}`));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.runtime.shutdownTimeoutMs);
+      });
+      const outcome = await Promise.race([closeAll().then(() => 'closed' as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        exitCode = 1;
+        log.error({ timeoutMs: config.runtime.shutdownTimeoutMs }, 'stop timed out; uncommitted records will be redelivered');
+      } else {
+        log.info({ stages: names }, 'stopped');
+      }
+      settle(exitCode);
+    })();
+    return stopping;
+  };
+
+  try {
+    for (const stage of stages) {
+      const stageLog = log.child({ stage: stage.name });
+      running.push(
+        await startStage({
+          config,
+          stage,
+          kafka,
+          producer,
+          admin,
+          codec,
+          metrics,
+          log: stageLog,
+          instance,
+          signal: abort.signal,
+          onFatal: (error) => {
+            exitCode = 1;
+            stageLog.fatal({ err: error }, 'consumer crashed and will not restart');
+            void stop('consumer crashed');
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return { names, registry, stop, done };
+}
+
+/** SIGTERM / SIGINT stop the stages gracefully; a second signal falls through to Node's default (exit at once). */
+export function stopOnSignals(running: RunningStages): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void running.stop(signal);
+    });
+  }
+}
+
+/**
+ * What `msgxc run` does: run the stages, serve `/metrics`, stop on a signal; resolves with the exit code.
+ */
+export async function serveStages(
+  config: Config,
+  stages: StageDefinition<any, any>[],
+  options: RunOptions & { metricsPort?: number } = {},
+): Promise<number> {
+  const log: Logger = options.log ?? createLogger(config, 'runtime');
+  const running = await runStages(config, stages, { ...options, log });
+  stopOnSignals(running);
+  const server = await serveMetrics(running.registry, options.metricsPort ?? config.metrics.port, config.http.host);
+  log.info({ stages: running.names, metrics: `http://${config.http.host}:${server.port}/metrics` }, 'stages running');
+  const code = await running.done;
+  await server.close();
+  return code;
+}

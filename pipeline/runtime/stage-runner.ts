@@ -1,0 +1,257 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Config } from '../config/index.ts';
+import { permanent } from '../errors/index.ts';
+import { createTopicsIfMissing, groupLag, partitionCounts } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { StageMetrics } from '../metrics/index.ts';
+import { failureHeader, readPriorFailure, textHeaders } from './headers.ts';
+import { deadLetterTopic, failureTopicLayout, groupIdFor, kafkaTopicName, retryTopic } from './names.ts';
+import { sendChunkResult } from './outbox.ts';
+import { resolvePolicy } from './policy.ts';
+import { type ChunkResult, type FailedRecord, type PendingRecord, processChunk } from './process.ts';
+import type { Codec, StageDefinition } from './types.ts';
+
+export interface StageRunnerOptions {
+  config: Config;
+  stage: StageDefinition<unknown, unknown>;
+  kafka: Kafka;
+  producer: Producer;
+  admin: Admin;
+  codec: Codec;
+  metrics: StageMetrics;
+  log: Logger;
+  instance: string;
+  signal: AbortSignal;
+  onFatal: (error: Error) => void;
+}
+
+export interface RunningStage {
+  name: string;
+  groupId: string;
+  stop(): Promise<void>;
+}
+
+/** Joins the stage's consumer group and processes batches until stopped. Resolves once the group is joined. */
+export async function startStage(options: StageRunnerOptions): Promise<RunningStage> {
+  const { config, stage, kafka, producer, admin, codec, metrics, log } = options;
+  const mode = stage.consumerGroup ?? 'shared';
+  const policy = resolvePolicy(config, stage.errors);
+  // Every instance of a broadcast stage would replay a shared retry topic; it retries in-process only.
+  if (mode === 'per-instance') policy.delayedAttempts = 0;
+  const commits = mode === 'shared';
+  const groupId = groupIdFor(config, stage.name, mode, options.instance);
+  const name = (logical: string) => kafkaTopicName(config, logical);
+  const retry = { logical: retryTopic(stage.name), kafka: name(retryTopic(stage.name)) };
+  const deadLetter = { logical: deadLetterTopic(stage.name), kafka: name(deadLetterTopic(stage.name)) };
+  const logicalByKafka = new Map(stage.input.map((logical) => [name(logical), logical]));
+  const outputTopics = new Set(stage.output);
+  const subscribed = [...logicalByKafka.keys(), ...(policy.delayedAttempts > 0 ? [retry.kafka] : [])];
+
+  const counts = await partitionCounts(admin, [...logicalByKafka.keys(), ...stage.output.map(name)]);
+  const missing = [...logicalByKafka.keys(), ...stage.output.map(name)].filter((topic) => !counts.has(topic));
+  if (missing.length > 0) {
+    throw permanent('TOPIC_MISSING', `stage ${stage.name}: topics missing (create them first): ${missing.join(', ')}`);
+  }
+  const partitions = Math.max(1, ...[...logicalByKafka.keys()].map((topic) => counts.get(topic) ?? 1));
+  const created = await createTopicsIfMissing(admin, [
+    ...(policy.delayedAttempts > 0 ? [{ topic: retry.kafka, ...failureTopicLayout(retry.logical, partitions) }] : []),
+    { topic: deadLetter.kafka, ...failureTopicLayout(deadLetter.logical, partitions) },
+  ]);
+  if (created.length > 0) log.info({ topics: created }, 'created retry and dead-letter topics');
+
+  const deps = stage.setup ? await stage.setup(config, log) : undefined;
+  const context = { config, log, deps, signal: options.signal };
+  const handler = (records: Parameters<typeof stage.handler>[0]) => stage.handler(records, context);
+  const outbox = { stage: stage.name, kafkaName: name, retry, deadLetter };
+  const labels = (topic: string) => (topic === retry.kafka ? retry.logical : (logicalByKafka.get(topic) ?? topic));
+
+  const { consumer: tuning } = config.runtime;
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: tuning.sessionTimeoutMs,
+    heartbeatInterval: tuning.heartbeatMs,
+    maxBytesPerPartition: tuning.maxBytesPerPartition,
+    maxBytes: tuning.maxBytes,
+    maxWaitTimeInMs: tuning.maxWaitMs,
+    allowAutoTopicCreation: false,
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) options.onFatal(payload.error);
+  });
+
+  // Retry-topic partitions whose head is not due yet: paused, resumed by a timer at the head's retry time.
+  const resumeTimers = new Map<number, NodeJS.Timeout>();
+  const pauseUntilDue = (partition: number, retryAt: number, pause: () => () => void) => {
+    const resume = pause();
+    const timer = setTimeout(
+      () => {
+        resumeTimers.delete(partition);
+        resume();
+      },
+      Math.max(10, retryAt - Date.now()),
+    );
+    resumeTimers.set(partition, timer);
+  };
+
+  const toPending = (message: KafkaMessage, topic: string, partition: number): PendingRecord | FailedRecord => {
+    if (topic !== retry.kafka) {
+      return {
+        message,
+        topic: logicalByKafka.get(topic) ?? topic,
+        source: { topic, partition, offset: message.offset },
+        priorAttempts: 0,
+      };
+    }
+    const prior = readPriorFailure(message.headers);
+    const logical = prior ? logicalByKafka.get(prior.source.topic) : undefined;
+    const record = {
+      message,
+      topic: logical ?? retry.logical,
+      source: prior?.source ?? { topic, partition, offset: message.offset },
+      priorAttempts: prior?.attempt ?? 0,
+    };
+    if (prior && logical) return record;
+    const failure = prior
+      ? { code: 'RETRY_SOURCE_UNKNOWN', message: `no input topic ${prior.source.topic} on stage ${stage.name}` }
+      : { code: 'RETRY_HEADERS_MISSING', message: 'a retry-topic record without the runtime headers' };
+    return { record, failure: { ...failure, retriable: false }, destination: 'dlq', attempt: record.priorAttempts + 1 };
+  };
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
+    const { topic, partition } = batch;
+    const fromRetry = topic === retry.kafka;
+    // A batch fetched just before this partition was paused: leave it for after the resume.
+    if (fromRetry && resumeTimers.has(partition)) return;
+    const wait = async (ms: number) => {
+      const until = Date.now() + ms;
+      for (let left = ms; left > 0; left = until - Date.now()) {
+        await sleep(Math.min(left, tuning.heartbeatMs));
+        await heartbeat();
+      }
+    };
+    let lastResolved: string | undefined;
+    let lastCommitted: string | undefined;
+    let failure: unknown;
+    // Per chunk, so a crash repeats at most one chunk's worth of already-produced records.
+    const commit = async () => {
+      if (!commits || lastResolved === undefined || lastResolved === lastCommitted) return;
+      const offset = String(BigInt(lastResolved) + 1n);
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
+      lastCommitted = lastResolved;
+    };
+    try {
+      for (let start = 0; start < batch.messages.length; start += config.runtime.handlerBatch) {
+        if (!isRunning() || isStale()) break;
+        let chunk = batch.messages.slice(start, start + config.runtime.handlerBatch);
+        let notDue: number | undefined;
+        if (fromRetry) {
+          const now = Date.now();
+          const index = chunk.findIndex((message) => retryAtOf(message) > now);
+          if (index >= 0) {
+            notDue = retryAtOf(chunk[index]!);
+            chunk = chunk.slice(0, index);
+          }
+        }
+        const last = chunk[chunk.length - 1];
+        if (last) {
+          const stopTimer = metrics.batchDuration.startTimer({ stage: stage.name });
+          const result: ChunkResult = { outputs: [], failed: [] };
+          const pending: PendingRecord[] = [];
+          for (const message of chunk) {
+            const item = toPending(message, topic, partition);
+            if ('failure' in item) result.failed.push(item);
+            else pending.push(item);
+          }
+          for (const item of pending) metrics.recordsIn.inc({ stage: stage.name, topic: item.topic });
+          const processed = await processChunk(pending, {
+            policy,
+            codec,
+            outputTopics,
+            handler,
+            wait,
+            onError: (error, phase) => metrics.errors.inc({ stage: stage.name, code: error.code, phase }),
+            onRetry: (attempt, delayMs, error) => {
+              metrics.retries.inc({ stage: stage.name, kind: 'backoff' });
+              log.warn({ attempt, delayMs, code: error.code, err: error.message }, 'batch failed, backing off');
+            },
+          });
+          result.outputs.push(...processed.outputs);
+          result.failed.push(...processed.failed);
+          for (const failed of result.failed) {
+            log.warn(
+              { to: failed.destination, code: failed.failure.code, attempt: failed.attempt, source: failed.record.source },
+              `record set aside: ${failed.failure.message}`,
+            );
+          }
+          await sendChunkResult(producer, result, outbox, metrics);
+          resolveOffset(last.offset);
+          lastResolved = last.offset;
+          await commit();
+          stopTimer();
+          const lag = Number(batch.highWatermark) - Number(last.offset) - 1;
+          metrics.lag.set({ stage: stage.name, topic: labels(topic), partition: String(partition) }, Math.max(0, lag));
+        }
+        if (notDue !== undefined) {
+          pauseUntilDue(partition, notDue, pause);
+          break;
+        }
+        await heartbeat();
+      }
+    } catch (error) {
+      failure = error;
+    }
+    // A commit that failed above is tried once more: what was produced and acknowledged is done.
+    try {
+      await commit();
+    } catch (error) {
+      if (failure === undefined) failure = error;
+      else log.warn({ err: error, topic, partition }, 'commit after a failed batch failed too');
+    }
+    if (failure !== undefined) throw failure;
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: subscribed, fromBeginning: mode === 'shared' });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
+    eachBatch,
+  });
+  log.info({ groupId, input: stage.input, output: stage.output, mode }, 'stage running');
+
+  // Batches only report lag while records flow; sampling the group's commits also shows a stalled consumer.
+  const sampler = commits
+    ? setInterval(() => {
+        groupLag(admin, groupId, subscribed).then(
+          (rows) => {
+            for (const row of rows) {
+              const labelSet = { stage: stage.name, topic: labels(row.topic), partition: String(row.partition) };
+              metrics.lag.set(labelSet, row.lag);
+            }
+          },
+          (error: unknown) => log.debug({ err: error }, 'lag sample failed'),
+        );
+      }, config.runtime.lagSampleMs)
+    : undefined;
+  sampler?.unref();
+
+  return {
+    name: stage.name,
+    groupId,
+    async stop() {
+      clearInterval(sampler);
+      await consumer.disconnect();
+      for (const timer of resumeTimers.values()) clearTimeout(timer);
+      resumeTimers.clear();
+      await deps?.close?.();
+    },
+  };
+}
+
+function retryAtOf(message: KafkaMessage): number {
+  const value = Number(textHeaders(message.headers)[failureHeader.retryAt]);
+  return Number.isFinite(value) ? value : 0;
+}

@@ -1,0 +1,79 @@
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../log/index.ts';
+
+/** One decoded record as a handler sees it. `topic` is the logical name, even for a record replayed from `<stage>.retry`. */
+export interface InputRecord<T = unknown> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: T;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+/** What a handler returns: the runtime encodes `value` for the logical `topic` and produces it. */
+export interface OutputRecord {
+  topic: string;
+  key?: string | null;
+  value: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface StageContext<D> {
+  config: Config;
+  log: Logger;
+  deps: D;
+  /** Aborted when the process is shutting down: long waits inside a handler should give up. */
+  signal: AbortSignal;
+}
+
+/** How a stage treats failing records. Unset fields come from `config.runtime`. */
+export interface ErrorPolicy {
+  /** In-process tries of a failing batch, the first included. */
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+  /** Trips through `<stage>.retry` before `<stage>.dlq`; 0 disables the retry topic. */
+  delayedAttempts: number;
+  delayedBaseMs: number;
+  delayedMaxMs: number;
+  /** Overrides the default classification (MsgxcError's flag; unknown errors retriable). */
+  classify?: (error: unknown) => 'retriable' | 'permanent' | undefined;
+}
+
+export type Dependencies<D> = D & { close?: () => Promise<void> };
+
+export interface StageDefinition<T = unknown, D = unknown> {
+  name: string;
+  input: string[];
+  output: string[];
+  setup?: (config: Config, log: Logger) => Promise<Dependencies<D>>;
+  handler: (batch: InputRecord<T>[], context: StageContext<D>) => Promise<OutputRecord[]>;
+  errors?: Partial<ErrorPolicy>;
+  /** `per-instance`: every process reads every record from the latest offset (broadcast feeds such as the WebSocket gateway). */
+  consumerGroup?: 'shared' | 'per-instance';
+}
+
+/** How the runtime turns bytes into values and back; the registry-backed serde by default. */
+export interface Codec {
+  encode(topic: string, value: unknown): Promise<Buffer>;
+  decode(buffer: Buffer): Promise<unknown>;
+}
+
+export interface RunOptions {
+  codec?: Codec;
+  /** Metrics land here; the process-wide registry by default. */
+  registry?: Registry;
+  log?: Logger;
+}
+
+export interface RunningStages {
+  names: string[];
+  registry: Registry;
+  /** Stops fetching, lets in-flight batches finish, produce and commit, leaves the groups, closes dependencies. */
+  stop(reason?: string): Promise<void>;
+  /** Settles once stopped: 0 after a clean stop, 1 when a consumer crashed for good or the stop timed out. */
+  done: Promise<number>;
+}

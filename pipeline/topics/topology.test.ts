@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { topicSchemas } from '../../schemas/index.ts';
+import { parseConfig } from '../config/index.ts';
+import { consumingStages, renderTopology, topicName, topicSpec, topicValueSchemas, topology } from './index.ts';
+
+describe('topology', () => {
+  it('names every topic once', () => {
+    const names = topology.map((spec) => spec.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('has the topics the contracts name', () => {
+    for (const name of [
+      'ingest',
+      'lane.1',
+      'lane.2',
+      'lane.3',
+      'lane.4',
+      'fanout',
+      'deliver.ws',
+      'deliver.webpush',
+      'deliver.apns',
+      'deliver.fcm',
+      'deliver.sms',
+      'deliver.email',
+      'events',
+      'acks',
+      'checkins',
+      'audience',
+      'messages',
+    ]) {
+      expect(topicSpec(name).schema, name).not.toBeNull();
+    }
+  });
+
+  it('gives every consuming stage a raw retry and dead-letter topic', () => {
+    for (const stage of consumingStages) {
+      expect(topicSpec(`${stage}.retry`).schema).toBeNull();
+      expect(topicSpec(`${stage}.dlq`).schema).toBeNull();
+    }
+    // … and every stage that consumes a schema topic is such a stage.
+    const consumers = topology.filter((spec) => spec.schema).flatMap((spec) => spec.consumers);
+    const stages = new Set<string>(consumingStages);
+    expect(consumers.filter((group) => !stages.has(group) && !/^(connect\.|spark|gateway)/.test(group))).toEqual([]);
+  });
+
+  it('points every Avro topic at a schema that exists', () => {
+    for (const spec of topology) if (spec.schema) expect(topicSchemas.has(spec.schema), spec.name).toBe(true);
+  });
+
+  it('types every Avro topic with the schema the table gives it', () => {
+    const fromTable = Object.fromEntries(
+      topology.filter((spec) => spec.schema).map((spec) => [spec.name, spec.schema]),
+    );
+    expect(topicValueSchemas).toEqual(fromTable);
+  });
+
+  it('uses sane partition counts and retention', () => {
+    for (const spec of topology) {
+      expect(spec.partitions).toBeGreaterThanOrEqual(1);
+      expect(spec.retentionMs).toBeGreaterThanOrEqual(3_600_000);
+    }
+  });
+
+  it('prefixes Kafka names', () => {
+    expect(topicName(parseConfig({ MSGXC_TOPIC_PREFIX: 'x.' }), 'lane.4')).toBe('x.msgxc.lane.4');
+    expect(topicName(parseConfig({}), 'ingest')).toBe('msgxc.ingest');
+    expect(() => topicSpec('nope')).toThrow(/unknown topic/);
+  });
+
+  it('renders one Markdown row per topic', () => {
+    const lines = renderTopology().trim().split('\n');
+    expect(lines).toHaveLength(topology.length + 2);
+    expect(lines[2]).toMatch(/^\| `msgxc\.ingest` \| 6 \| 7 d \| delete \| requestId \| `IngestRequest` \|/);
+  });
+});

@@ -1,0 +1,222 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from 'cassandra-driver';
+import { cassandraError, splitStatements } from '../../pipeline/cassandra/index.ts';
+import type { OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { Channel, FanoutJob, Recipient } from '../../schemas/types.generated.ts';
+import { createBatcher, defaultBatchSizes } from '../fanout/batcher.ts';
+import type { EscalationEntry } from '../fanout/expand.ts';
+import type { PlannedDelivery } from '../fanout/recipients.ts';
+
+/**
+ * Escalation of unacknowledged urgent messages, the simple version: fanout records a deadline per
+ * recipient of a plan-fallback job; a periodic sweep in the ack stage reads the deadlines that fell due,
+ * asks the delivery state whether the first channel was acknowledged, and if not claims the row (a
+ * lightweight transaction, so two sweeping instances never both escalate) and emits a DeliveryBatch on
+ * the fallback channel with `escalatedFrom` and `attempt` 1.
+ */
+
+const shards = 4;
+const minuteMs = 60_000;
+/** How far back a sweep looks for due rows: an ack stage down longer than this leaves older rows unescalated. */
+export const sweepLookbackMs = 15 * minuteMs;
+
+export interface DueEscalation {
+  minute: Date;
+  shard: number;
+  dueAt: Date;
+  messageId: string;
+  uid: string;
+  channel: Channel;
+  variant: string | null;
+  locale: string | null;
+  fallback: PlannedDelivery[];
+}
+
+export type EscalationStore = ReturnType<typeof createEscalationStore>;
+
+export function createEscalationStore(client: Client) {
+  let schema: Promise<void> | undefined;
+
+  async function run(query: string, params: unknown[], what: string) {
+    try {
+      return await client.execute(query, params, { prepare: true });
+    } catch (error) {
+      throw cassandraError(error, what);
+    }
+  }
+
+  return {
+    /** Creates the tables when missing (see escalations.cql); concurrent callers share one attempt. */
+    ensureSchema(): Promise<void> {
+      schema ??= (async () => {
+        const text = await readFile(join(import.meta.dirname, 'escalations.cql'), 'utf8');
+        for (const statement of splitStatements(text)) await run(statement, [], 'create the escalation tables');
+      })();
+      schema.catch(() => {
+        schema = undefined;
+      });
+      return schema;
+    },
+
+    /** Idempotent: a redelivered job writes the same rows (same deadline key) again. */
+    async record(job: FanoutJob, entries: readonly EscalationEntry[]): Promise<void> {
+      if (entries.length === 0) return;
+      await this.ensureSchema();
+      const template = { ...job, audience: { ...job.audience, uids: null } };
+      await run(
+        'INSERT INTO escalation_messages (message_id, job) VALUES (?, ?)',
+        [job.messageId, JSON.stringify(template)],
+        'record an escalation message',
+      );
+      const at = new Date();
+      // Bounded concurrency: entries arrive in chunks of a few hundred.
+      await Promise.all(
+        entries.map((entry) =>
+          run(
+            `INSERT INTO escalations (minute, shard, due_at, message_id, uid, channel, variant, locale, fallback, state, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) IF NOT EXISTS`,
+            [
+              minuteOf(entry.dueAt),
+              shardOf(entry.messageId, entry.uid),
+              new Date(entry.dueAt),
+              entry.messageId,
+              entry.uid,
+              entry.channel,
+              entry.variant,
+              entry.locale,
+              JSON.stringify(entry.fallback),
+              at,
+            ],
+            'record an escalation deadline',
+          ),
+        ),
+      );
+    },
+
+    /** Pending rows whose deadline is at or before `now`, from the lookback window. */
+    async due(now: number): Promise<DueEscalation[]> {
+      await this.ensureSchema();
+      const rows: DueEscalation[] = [];
+      for (let minute = minuteOf(now - sweepLookbackMs); minute.getTime() <= now; minute = new Date(minute.getTime() + minuteMs)) {
+        for (let shard = 0; shard < shards; shard++) {
+          const result = await run(
+            'SELECT due_at, message_id, uid, channel, variant, locale, fallback, state FROM escalations WHERE minute = ? AND shard = ? AND due_at <= ?',
+            [minute, shard, new Date(now)],
+            'read due escalations',
+          );
+          for (const row of result.rows) {
+            if (row.get('state') !== 'pending') continue;
+            rows.push({
+              minute,
+              shard,
+              dueAt: row.get('due_at') as Date,
+              messageId: row.get('message_id') as string,
+              uid: row.get('uid') as string,
+              channel: row.get('channel') as Channel,
+              variant: (row.get('variant') as string | null) ?? null,
+              locale: (row.get('locale') as string | null) ?? null,
+              fallback: JSON.parse(row.get('fallback') as string) as PlannedDelivery[],
+            });
+          }
+        }
+      }
+      return rows;
+    },
+
+    /** Moves a pending row to `state`; true for the one caller whose transition applied. */
+    async settle(row: DueEscalation, state: 'acknowledged' | 'escalated' | 'pending', owner: string, from = 'pending'): Promise<boolean> {
+      const result = await run(
+        'UPDATE escalations SET state = ?, owner = ?, updated_at = ? WHERE minute = ? AND shard = ? AND due_at = ? AND message_id = ? AND uid = ? IF state = ?',
+        [state, owner, new Date(), row.minute, row.shard, row.dueAt, row.messageId, row.uid, from],
+        'settle an escalation',
+      );
+      return result.wasApplied();
+    },
+
+    async job(messageId: string): Promise<FanoutJob | null> {
+      const result = await run('SELECT job FROM escalation_messages WHERE message_id = ?', [messageId], 'read an escalation message');
+      const text = result.rows[0]?.get('job') as string | undefined;
+      return text ? (JSON.parse(text) as FanoutJob) : null;
+    },
+  };
+}
+
+export interface SweepDependencies {
+  store: Pick<EscalationStore, 'due' | 'settle' | 'job'>;
+  /** Whether the user acknowledged the message on that channel (delivered, opened, clicked or dismissed). */
+  acknowledged: (messageId: string, uid: string, channel: Channel) => Promise<boolean>;
+  /** Produces the records and resolves once Kafka acknowledged them. */
+  emit: (records: OutputRecord[]) => Promise<void>;
+  owner: string;
+  now: () => number;
+}
+
+export interface SweepResult {
+  escalated: number;
+  acknowledged: number;
+}
+
+/**
+ * One sweep. A row is claimed (pending → escalated) before its batch is produced; if producing fails
+ * the claim is handed back (escalated → pending) so the next sweep tries again. A process that dies
+ * between the claim and the produce loses that escalation: the gap the simple version leaves.
+ */
+export async function sweepEscalations(deps: SweepDependencies): Promise<SweepResult> {
+  const result: SweepResult = { escalated: 0, acknowledged: 0 };
+  const jobs = new Map<string, FanoutJob | null>();
+  for (const row of await deps.store.due(deps.now())) {
+    if (await deps.acknowledged(row.messageId, row.uid, row.channel)) {
+      if (await deps.store.settle(row, 'acknowledged', deps.owner)) result.acknowledged++;
+      continue;
+    }
+    let job = jobs.get(row.messageId);
+    if (job === undefined) {
+      job = await deps.store.job(row.messageId);
+      jobs.set(row.messageId, job);
+    }
+    if (!job || row.fallback.length === 0) {
+      await deps.store.settle(row, 'acknowledged', deps.owner);
+      continue;
+    }
+    if (!(await deps.store.settle(row, 'escalated', deps.owner))) continue;
+    try {
+      await deps.emit(escalationRecords(job, row, deps.now));
+      result.escalated++;
+    } catch (error) {
+      await deps.store.settle(row, 'pending', deps.owner, 'escalated');
+      throw error;
+    }
+  }
+  return result;
+}
+
+/** The fallback delivery of one user as a one-recipient batch (urgent messages have small audiences) plus its `escalated` event. */
+export function escalationRecords(job: FanoutJob, row: DueEscalation, now: () => number): OutputRecord[] {
+  const first = row.fallback[0];
+  if (!first) return [];
+  const batcher = createBatcher(job, defaultBatchSizes, { attempt: 1, escalatedFrom: row.channel, source: 'ack' }, now);
+  const records: OutputRecord[] = [];
+  for (const delivery of row.fallback) {
+    const recipient: Recipient = {
+      deliveryId: delivery.deliveryId,
+      uid: row.uid,
+      device: delivery.device,
+      variant: row.variant,
+      locale: row.locale,
+    };
+    records.push(...batcher.add(delivery.channel, recipient));
+  }
+  records.push(...batcher.flush());
+  return records;
+}
+
+function minuteOf(at: number): Date {
+  return new Date(Math.floor(at / minuteMs) * minuteMs);
+}
+
+function shardOf(messageId: string, uid: string): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${messageId}\0${uid}`) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193) >>> 0;
+  return hash % shards;
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Config } from '../../pipeline/config/index.ts';
+import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import type { Logger } from '../../pipeline/log/index.ts';
+import { defineStage } from '../../pipeline/runtime/index.ts';
+import { createMessageStore, type MessageStore } from '../../pipeline/store/message.ts';
+import { createSessionStore } from '../../pipeline/store/session.ts';
+import { ChannelSymbols, type Channel } from '../../schemas/types.generated.ts';
+import { createEmitter } from './emitter.ts';
+import { createEscalationStore, sweepEscalations } from './escalations.ts';
+import { type AckDependencies, handleAcks } from './handler.ts';
+
+/**
+ * ack: acknowledgements → events and delivery state, check-ins → online sessions, other stages'
+ * per-recipient events → delivery state; and, on a timer, the escalation sweep (escalations.ts).
+ */
+
+export { handleAcks } from './handler.ts';
+
+/** States that count as the user having the message (any channel): no escalation needed. */
+const acknowledgedStates = ['delivered', 'opened', 'clicked', 'dismissed', 'read'];
+
+export function acknowledgedBy(messages: Pick<MessageStore, 'deliveryOf'>) {
+  return async (messageId: string, uid: string, _channel: Channel): Promise<boolean> => {
+    const states = await messages.deliveryOf(messageId, uid);
+    return states.some((state) => acknowledgedStates.some((name) => name in state.states));
+  };
+}
+
+/** Runs `sweep` every `everyMs`, never two at once; `stop` waits for a running sweep. */
+export function startSweeper(everyMs: number, sweep: () => Promise<void>, log: Logger) {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = sweep()
+      .catch((error: unknown) => log.warn({ err: error }, 'escalation sweep failed; the next one retries'))
+      .finally(() => {
+        running = undefined;
+      });
+  }, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+export const stage = defineStage<unknown, AckDependencies & { close: () => Promise<void> }>({
+  name: 'ack',
+  input: ['acks', 'checkins', 'events'],
+  output: ['events', ...ChannelSymbols.map((channel) => `deliver.${channel}`)],
+  async setup(config: Config, log: Logger) {
+    const cassandra = createCassandra(config);
+    const messages = createMessageStore(cassandra);
+    const sessions = createSessionStore(cassandra);
+    const escalations = createEscalationStore(cassandra);
+    await escalations.ensureSchema();
+    const emitter = createEmitter(config, log);
+    const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const sweeper = startSweeper(
+      config.ack.escalationSweepMs,
+      async () => {
+        const result = await sweepEscalations({
+          store: escalations,
+          acknowledged: acknowledgedBy(messages),
+          emit: (records) => emitter.emit(records),
+          owner,
+          now: Date.now,
+        });
+        if (result.escalated + result.acknowledged > 0) log.info(result, 'escalation sweep');
+      },
+      log,
+    );
+    return {
+      messages,
+      sessions,
+      log,
+      async close() {
+        await sweeper.stop();
+        await Promise.allSettled([emitter.close(), cassandra.shutdown()]);
+      },
+    };
+  },
+  handler: (batch, { deps }) => handleAcks(batch as Parameters<typeof handleAcks>[0], deps),
+});

@@ -1,0 +1,209 @@
+import { bucketOf, sliceRange } from '../../pipeline/audience-index/bucket.ts';
+import type { Channel as IndexChannel } from '../../pipeline/audience-index/types.ts';
+import type { OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { Channel, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
+import { type AudienceSource, audienceQueryOf } from './audience.ts';
+import { type BatchSizes, createBatcher } from './batcher.ts';
+import { type PlannedDelivery, type PlanSettings, planRecipient } from './recipients.ts';
+import { createVariantAssigner } from './variants.ts';
+
+/**
+ * Expands one fanout job (or one slice of it) into delivery batches, a page of audience at a time.
+ * A generator: batches are yielded as they fill, so memory holds one page of documents and one open
+ * batch per channel, not the audience. The stage handler collects what this yields; a runtime that
+ * produced an AsyncIterable as it went could take it as is.
+ */
+
+export interface FanoutSettings extends PlanSettings {
+  /** Audience documents per page. */
+  pageSize: number;
+  batchSizes: BatchSizes;
+}
+
+/** One user whose first delivery goes unacknowledged past the deadline gets these deliveries instead. */
+export interface EscalationEntry {
+  messageId: string;
+  uid: string;
+  variant: string | null;
+  locale: string | null;
+  /** The channel tried first, whose acknowledgement is awaited. */
+  channel: Channel;
+  dueAt: number;
+  fallback: PlannedDelivery[];
+}
+
+export interface ExpandDependencies {
+  audience: AudienceSource;
+  settings: FanoutSettings;
+  now: () => number;
+  /** Records escalation deadlines (plan fallback), idempotently; awaited before the batches are returned. */
+  recordEscalations?: (job: FanoutJob, entries: EscalationEntry[]) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface ExpandSummary {
+  /** Audience documents read. */
+  users: number;
+  /** Deliveries put into batches. */
+  deliveries: number;
+  dropped: Map<string, number>;
+}
+
+/** Escalation entries are written in chunks of this many, so a big fallback audience is never held whole. */
+const escalationChunk = 500;
+
+export async function* expandJob(
+  job: FanoutJob,
+  deps: ExpandDependencies,
+): AsyncGenerator<OutputRecord, ExpandSummary> {
+  const { settings } = deps;
+  const now = deps.now();
+  const variants = new Map((job.experiment?.variants ?? []).map((variant) => [variant.name, variant]));
+  const context = {
+    job,
+    assigner: job.experiment && job.audience.kind !== 'split' ? createVariantAssigner(job.experiment) : undefined,
+    variants,
+    settings,
+    now,
+  };
+  const batcher = createBatcher(
+    job,
+    settings.batchSizes,
+    { attempt: 0, escalatedFrom: null, source: 'fanout' },
+    deps.now,
+  );
+  const summary: ExpandSummary = { users: 0, deliveries: 0, dropped: new Map() };
+  const drop = (reason: string, count = 1) => summary.dropped.set(reason, (summary.dropped.get(reason) ?? 0) + count);
+  const seen = job.audience.kind === 'uids' ? new Set<string>() : undefined;
+  const escalationAfter = job.plan === 'fallback' ? job.escalateAfterMs : null;
+  let escalations: EscalationEntry[] = [];
+
+  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal));
+  for await (const page of prefetched(pages)) {
+    for (const doc of page) {
+      summary.users++;
+      seen?.add(doc.uid);
+      const plan = planRecipient(doc, context);
+      if (plan.kind === 'drop') {
+        drop(plan.reason);
+        continue;
+      }
+      for (const delivery of plan.deliveries) {
+        summary.deliveries++;
+        yield* batcher.add(delivery.channel, {
+          deliveryId: delivery.deliveryId,
+          uid: plan.uid,
+          device: delivery.device,
+          variant: plan.variant,
+          locale: plan.locale,
+        });
+      }
+      const first = plan.deliveries[0];
+      if (escalationAfter !== null && first && plan.escalation.length > 0) {
+        escalations.push({
+          messageId: job.messageId,
+          uid: plan.uid,
+          variant: plan.variant,
+          locale: plan.locale,
+          channel: first.channel,
+          dueAt: now + escalationAfter,
+          fallback: plan.escalation,
+        });
+      }
+    }
+    if (escalations.length >= escalationChunk && deps.recordEscalations) {
+      await deps.recordEscalations(job, escalations);
+      escalations = [];
+    }
+  }
+  if (escalations.length > 0 && deps.recordEscalations) await deps.recordEscalations(job, escalations);
+  yield* batcher.flush();
+
+  if (seen && job.audience.uids) {
+    const unknown = requestedUids(job).filter((uid) => !seen.has(uid)).length;
+    if (unknown > 0) drop('UNKNOWN_USER', unknown);
+  }
+  for (const [reason, count] of summary.dropped) yield droppedEvent(job, reason, count, now);
+  return summary;
+}
+
+/**
+ * Asks for the next page as soon as one arrives, so the search engine works on page k+1 while this
+ * process turns page k into batches: fan-out then runs at the slower of the two rates, not their sum.
+ * At most two pages are held. Leaving early (an error, a consumer that stops) waits for the request in
+ * flight and closes the source, which closes its point in time.
+ */
+export async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next: Promise<IteratorResult<T>> | undefined = iterator.next();
+  try {
+    for (;;) {
+      const current: IteratorResult<T> = await next;
+      next = undefined;
+      if (current.done) return;
+      next = iterator.next();
+      // An unawaited rejection would be reported as unhandled before the loop gets back to it.
+      next.catch(() => undefined);
+      yield current.value;
+    }
+  } finally {
+    if (next) {
+      const pending = await next.catch(() => undefined);
+      if (pending && !pending.done) await iterator.return?.();
+    }
+  }
+}
+
+/** Pushes what the index can filter into the query; a uid list keeps its opted-out users so every drop has a reason. */
+function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSignal | undefined) {
+  const allowed = new Set<Channel>(job.channels);
+  for (const variant of job.experiment?.variants ?? [])
+    for (const channel of variant.channels ?? []) allowed.add(channel);
+  // ws counts as reachable without an enlisted client when every ws-allowed user gets a ws delivery.
+  const everyoneReachable = allowed.has('ws') && settings.wsReachability === 'always' && job.plan === 'realtime';
+  return {
+    pageSize: settings.pageSize,
+    slice: job.slice,
+    excludeOptedOut: job.audience.kind !== 'uids',
+    ...(everyoneReachable || job.audience.kind === 'uids' ? {} : { reachableOn: [...allowed] as IndexChannel[] }),
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** The requested uids this job (or slice) covers. */
+function requestedUids(job: FanoutJob): string[] {
+  const uids = [...new Set(job.audience.uids ?? [])];
+  if (!job.slice) return uids;
+  const { from, to } = sliceRange(job.slice);
+  return uids.filter((uid) => {
+    const bucket = bucketOf(uid);
+    return bucket >= from && bucket < to;
+  });
+}
+
+function droppedEvent(job: FanoutJob, reason: string, count: number, at: number): OutputRecord {
+  const slice = job.slice ? `${job.slice.id}/${job.slice.max}` : 'all';
+  const event: DeliveryEvent = {
+    eventId: `${job.messageId}:fanout:${slice}:dropped:${reason}`,
+    type: 'dropped',
+    at,
+    messageId: job.messageId,
+    requestId: job.requestId,
+    deliveryId: null,
+    uid: null,
+    tid: job.tid,
+    channel: null,
+    deviceId: null,
+    urgency: job.urgency,
+    experimentId: job.experiment?.id ?? null,
+    variant: null,
+    reason,
+    // One event per reason and job (or slice), with the count, rather than one per user.
+    detail: JSON.stringify({ recipients: count }),
+    providerMessageId: null,
+    attempt: 0,
+    source: 'fanout',
+    trace: job.trace,
+  };
+  return { topic: 'events', key: job.messageId, value: event };
+}

@@ -1,0 +1,296 @@
+import { describe, expect, it } from 'vitest';
+import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { DeliveryBatch, DeliveryEvent, Device, FanoutJob } from '../../schemas/types.generated.ts';
+import { defaultBatchSizes } from './batcher.ts';
+import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout, requeuedHeader } from './handler.ts';
+import { audienceDoc, memoryAudience } from './memory-audience.ts';
+
+const now = 1_767_225_600_000;
+const settings: FanoutHandlerSettings = {
+  pageSize: 7,
+  batchSizes: defaultBatchSizes,
+  maxDevicesPerChannel: 10,
+  wsReachability: 'always',
+  sliceUsers: 1_000,
+  callUsers: 1_000,
+};
+
+const fcm = (id: string): Device => ({
+  channel: 'fcm',
+  id,
+  token: `tok-${id}`,
+  subscription: null,
+  address: null,
+  platform: null,
+});
+const apns = (id: string): Device => ({
+  channel: 'apns',
+  id,
+  token: `tok-${id}`,
+  subscription: null,
+  address: null,
+  platform: null,
+});
+const email = (id: string): Device => ({
+  channel: 'email',
+  id,
+  token: null,
+  subscription: null,
+  address: `${id}@example.com`,
+  platform: null,
+});
+
+function job(parts: Partial<FanoutJob> = {}): FanoutJob {
+  return {
+    messageId: 'm-1',
+    requestId: 'r-1',
+    tid: 't-1',
+    audience: { kind: 'thread', tid: 't-1', uids: null, cohort: null, experimentId: null, variant: null },
+    urgency: 3,
+    plan: 'realtime',
+    channels: ['ws', 'fcm', 'apns'],
+    fallbackChannels: null,
+    escalateAfterMs: null,
+    subject: 'Hello',
+    msg: 'World',
+    opts: null,
+    data: null,
+    collapseKey: null,
+    expiresAt: null,
+    experiment: null,
+    slice: null,
+    sender: { kind: 'user', id: 'alice' },
+    createdAt: now - 1000,
+    triagedAt: now - 500,
+    trace: null,
+    ...parts,
+  };
+}
+
+const input = (value: FanoutJob, headers: Record<string, string> = {}): InputRecord<FanoutJob> => ({
+  topic: 'fanout',
+  partition: 0,
+  offset: '0',
+  key: value.messageId,
+  value,
+  headers,
+  timestamp: now,
+});
+
+const deps = (
+  source: ReturnType<typeof memoryAudience>,
+  overrides: Partial<FanoutHandlerSettings> = {},
+): FanoutDependencies => ({
+  audience: source,
+  settings: { ...settings, ...overrides },
+  now: () => now,
+});
+
+const batchesOf = (outputs: OutputRecord[]) =>
+  outputs.filter((output) => output.topic.startsWith('deliver.')).map((output) => output.value as DeliveryBatch);
+const eventsOf = (outputs: OutputRecord[]) =>
+  outputs.filter((output) => output.topic === 'events').map((output) => output.value as DeliveryEvent);
+const deliveries = (outputs: OutputRecord[]) =>
+  batchesOf(outputs)
+    .flatMap((batch) =>
+      batch.recipients.map((recipient) => `${batch.channel}:${recipient.uid}:${recipient.device?.id ?? '-'}`),
+    )
+    .sort();
+
+describe('fanout handler', () => {
+  const threadUsers = [
+    audienceDoc('ann', { tids: ['t-1'], devices: { fcm: [fcm('a1'), fcm('a2')] } }),
+    audienceDoc('bob', { tids: ['t-1'], devices: { apns: [apns('b1')], email: [email('b')] } }),
+    audienceDoc('cat', { tids: ['t-1'], channels: ['~'], devices: { fcm: [fcm('c1')] } }),
+    audienceDoc('dan', { tids: ['t-2'], devices: { fcm: [fcm('d1')] } }),
+    audienceDoc('eve', {
+      tids: ['t-1'],
+      threadPreferences: [{ tid: 't-1', channels: ['~'] }],
+      devices: { fcm: [fcm('e1')] },
+    }),
+    audienceDoc('fay', { tids: ['t-1'], channels: ['apns'], devices: { fcm: [fcm('f1')], apns: [apns('f2')] } }),
+  ];
+
+  it("reaches exactly a thread's subscribers on every allowed device, honouring opt-out and thread mutes", async () => {
+    const outputs = await handleFanout([input(job())], deps(memoryAudience(threadUsers)));
+    expect(deliveries(outputs)).toEqual(
+      [
+        'apns:bob:b1',
+        'apns:fay:f2',
+        'fcm:ann:a1',
+        'fcm:ann:a2',
+        'ws:ann:-',
+        'ws:bob:-',
+        // fay's preference list only accepts apns.
+      ].sort(),
+    );
+    expect(outputs.every((output) => output.topic !== 'deliver.email')).toBe(true);
+  });
+
+  it('honours the channel restriction and picks one channel for nearline', async () => {
+    const restricted = await handleFanout([input(job({ channels: ['fcm'] }))], deps(memoryAudience(threadUsers)));
+    expect(deliveries(restricted)).toEqual(['fcm:ann:a1', 'fcm:ann:a2']);
+    const nearline = await handleFanout(
+      [input(job({ plan: 'nearline', channels: ['ws', 'apns', 'email'] }))],
+      deps(memoryAudience(threadUsers)),
+    );
+    // No one is connected (ws presence), so bob gets apns only, the first reachable channel.
+    expect(deliveries(nearline)).toEqual(['apns:bob:b1', 'apns:fay:f2']);
+  });
+
+  it('cuts batches at the channel size with deterministic ids and one queued event per batch', async () => {
+    const many = Array.from({ length: 23 }, (_, index) =>
+      audienceDoc(`u${String(index).padStart(2, '0')}`, { tids: ['t-1'], devices: { fcm: [fcm(`d${index}`)] } }),
+    );
+    const run = () =>
+      handleFanout(
+        [input(job({ channels: ['fcm'] }))],
+        deps(memoryAudience(many), { batchSizes: { ...defaultBatchSizes, fcm: 10 } }),
+      );
+    const first = await run();
+    const batches = batchesOf(first);
+    expect(batches.map((batch) => batch.recipients.length)).toEqual([10, 10, 3]);
+    expect(new Set(batches.map((batch) => batch.batchId)).size).toBe(3);
+    const queued = eventsOf(first).filter((event) => event.type === 'queued');
+    expect(queued.map((event) => JSON.parse(event.detail ?? '{}').recipients)).toEqual([10, 10, 3]);
+    // A redelivered job repeats the very same batch and event ids.
+    const again = await run();
+    expect(batchesOf(again).map((batch) => batch.batchId)).toEqual(batches.map((batch) => batch.batchId));
+    expect(eventsOf(again).map((event) => event.eventId)).toEqual(eventsOf(first).map((event) => event.eventId));
+  });
+
+  it('reaches a uid list, and reports unknown and opted-out users as dropped counts', async () => {
+    const audience = {
+      kind: 'uids' as const,
+      tid: null,
+      uids: ['ann', 'cat', 'ghost', 'dan'],
+      cohort: null,
+      experimentId: null,
+      variant: null,
+    };
+    const outputs = await handleFanout(
+      [input(job({ tid: null, audience, channels: ['fcm'] }))],
+      deps(memoryAudience(threadUsers)),
+    );
+    expect(deliveries(outputs)).toEqual(['fcm:ann:a1', 'fcm:ann:a2', 'fcm:dan:d1']);
+    const dropped = eventsOf(outputs).filter((event) => event.type === 'dropped');
+    expect(
+      Object.fromEntries(dropped.map((event) => [event.reason, JSON.parse(event.detail ?? '{}').recipients])),
+    ).toEqual({
+      OPTED_OUT: 1,
+      UNKNOWN_USER: 1,
+    });
+  });
+
+  it('assigns sticky variants, records them on recipients and events, and keeps batches to one variant', async () => {
+    const users = Array.from({ length: 200 }, (_, index) =>
+      audienceDoc(`v${index}`, { devices: { fcm: [fcm(`x${index}`)] } }),
+    );
+    const experiment = {
+      id: 'exp-1',
+      variants: [
+        { name: 'control', weight: 50, uids: null, subject: null, msg: null, channels: null },
+        { name: 'b', weight: 50, uids: ['v0'], subject: 'Hey', msg: null, channels: null },
+      ],
+    };
+    const everyone = {
+      kind: 'everyone' as const,
+      tid: null,
+      uids: null,
+      cohort: null,
+      experimentId: null,
+      variant: null,
+    };
+    const run = () =>
+      handleFanout(
+        [input(job({ tid: null, audience: everyone, channels: ['fcm'], experiment }))],
+        deps(memoryAudience(users)),
+      );
+    const first = await run();
+    const variantOf = new Map(batchesOf(first).flatMap((batch) => batch.recipients.map((r) => [r.uid, r.variant])));
+    expect(variantOf.size).toBe(200);
+    expect(variantOf.get('v0')).toBe('b');
+    expect(new Set(variantOf.values())).toEqual(new Set(['control', 'b']));
+    for (const batch of batchesOf(first)) {
+      const names = new Set(batch.recipients.map((recipient) => recipient.variant));
+      expect(names.size).toBe(1);
+      expect(batch.variants?.map((variant) => variant.name)).toEqual([...names]);
+      expect(batch.experimentId).toBe('exp-1');
+    }
+    const queued = eventsOf(first).filter((event) => event.type === 'queued');
+    expect(queued.every((event) => event.experimentId === 'exp-1' && event.variant !== null)).toBe(true);
+    const again = await run();
+    expect(new Map(batchesOf(again).flatMap((batch) => batch.recipients.map((r) => [r.uid, r.variant])))).toEqual(
+      variantOf,
+    );
+  });
+
+  it("gives a split audience's users the variant they are split into", async () => {
+    const users = [
+      audienceDoc('s1', { splits: [{ experiment: 'exp-s', variant: 'b' }], devices: { fcm: [fcm('s1')] } }),
+      audienceDoc('s2', { splits: [{ experiment: 'exp-s', variant: 'a' }], devices: { fcm: [fcm('s2')] } }),
+    ];
+    const audience = {
+      kind: 'split' as const,
+      tid: null,
+      uids: null,
+      cohort: null,
+      experimentId: 'exp-s',
+      variant: 'b',
+    };
+    const outputs = await handleFanout(
+      [input(job({ tid: null, audience, channels: ['fcm'] }))],
+      deps(memoryAudience(users)),
+    );
+    expect(batchesOf(outputs).flatMap((batch) => batch.recipients.map((r) => [r.uid, r.variant]))).toEqual([
+      ['s1', 'b'],
+    ]);
+  });
+
+  it('cuts a large audience into slice jobs that together reach everyone once', async () => {
+    const users = Array.from({ length: 50 }, (_, index) =>
+      audienceDoc(`w${index}`, { devices: { fcm: [fcm(`w${index}`)] } }),
+    );
+    const everyone = {
+      kind: 'everyone' as const,
+      tid: null,
+      uids: null,
+      cohort: null,
+      experimentId: null,
+      variant: null,
+    };
+    const source = memoryAudience(users);
+    const sliced = await handleFanout(
+      [input(job({ tid: null, audience: everyone, channels: ['fcm'] }))],
+      deps(source, { sliceUsers: 20 }),
+    );
+    expect(sliced.map((output) => output.topic)).toEqual(['fanout', 'fanout', 'fanout']);
+    const slices = sliced.map((output) => output.value as FanoutJob);
+    expect(slices.map((slice) => slice.slice)).toEqual([0, 1, 2].map((id) => ({ id, max: 3 })));
+    expect(new Set(sliced.map((output) => output.key)).size).toBe(3);
+    const reached = [];
+    for (const slice of slices)
+      reached.push(...deliveries(await handleFanout([input(slice)], deps(source, { sliceUsers: 20 }))));
+    expect(reached.sort()).toEqual(users.map((user) => `fcm:${user.uid}:${user.uid}`).sort());
+  });
+
+  it('puts jobs back on the topic once a call has spent its budget', async () => {
+    const users = Array.from({ length: 30 }, (_, index) =>
+      audienceDoc(`z${index}`, { tids: ['t-1'], devices: { fcm: [fcm(`z${index}`)] } }),
+    );
+    const jobs = [job({ messageId: 'm-a' }), job({ messageId: 'm-b' }), job({ messageId: 'm-c' })].map((value) =>
+      input(value),
+    );
+    const outputs = await handleFanout(jobs, deps(memoryAudience(users), { callUsers: 40 }));
+    const requeued = outputs.filter((output) => output.topic === 'fanout');
+    expect(requeued.map((output) => (output.value as FanoutJob).messageId)).toEqual(['m-c']);
+    expect(requeued[0]?.headers?.[requeuedHeader]).toBe('1');
+    expect(new Set(batchesOf(outputs).map((batch) => batch.messageId))).toEqual(new Set(['m-a', 'm-b']));
+  });
+
+  it('drops an expired job with one expired event', async () => {
+    const outputs = await handleFanout([input(job({ expiresAt: now - 1 }))], deps(memoryAudience(threadUsers)));
+    expect(outputs).toHaveLength(1);
+    expect(eventsOf(outputs)[0]?.type).toBe('expired');
+  });
+});

@@ -1,0 +1,49 @@
+import type { Context } from 'hono';
+import { MsgxcError } from '../../pipeline/errors/index.ts';
+
+/**
+ * Reads a JSON body. Hono's bodyLimit middleware has already capped its size (413); here a wrong media
+ * type is a 415, text that is not JSON a 400, and JSON nested deeper than any msgxc body a 400 — so later
+ * code (validation, JSON.stringify of opts) never recurses through an attacker's 30,000 brackets.
+ */
+
+const maxDepth = 32;
+
+export interface JsonBody {
+  text: string;
+  value: unknown;
+}
+
+export async function readJson(c: Context): Promise<JsonBody> {
+  const type = c.req.header('content-type');
+  if (type !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new MsgxcError('UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json', { status: 415 });
+  }
+  const text = await c.req.text();
+  if (text.trim().length === 0) throw invalidJson('the body is empty');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalidJson('the body is not valid JSON', error);
+  }
+  if (depthOf(value) > maxDepth) throw invalidJson(`the body is nested deeper than ${maxDepth} levels`);
+  return { text, value };
+}
+
+const invalidJson = (message: string, cause?: unknown) =>
+  new MsgxcError('INVALID_JSON', message, { status: 400, cause, details: { issues: [{ path: [], message }] } });
+
+/** Iterative, so measuring a hostile document cannot overflow the stack either. */
+function depthOf(root: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > maxDepth) return deepest;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}

@@ -1,0 +1,70 @@
+import { createVerifier } from '../../pipeline/auth/index.ts';
+import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import type { Config } from '../../pipeline/config/index.ts';
+import { createKafkaPublisher, createTopicProducer } from '../../pipeline/ingest-producer/index.ts';
+import { createLogger } from '../../pipeline/log/index.ts';
+import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
+import { createSerde } from '../../pipeline/serde/index.ts';
+import { createMessageStore } from '../../pipeline/store/message.ts';
+import { createThreadStore } from '../../pipeline/store/thread.ts';
+import { createUserStore } from '../../pipeline/store/user.ts';
+import type { AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import { createIdempotencyStore } from './idempotency-store.ts';
+import type { AppDeps } from './ports.ts';
+import { createEndpointGuard } from './ssrf.ts';
+import { cacheThreads } from './thread-cache.ts';
+
+/**
+ * The facade's real dependencies from a config: one Cassandra client for the stores, one Kafka producer
+ * (group-committing) shared by the ingest and audience topics, the registry-backed serde, the JWT
+ * verifier. Nothing connects until first used, so the facade starts (and answers /healthz, and 503s with
+ * Retry-After) while a dependency is still down.
+ */
+
+export interface RealDeps extends AppDeps {
+  close(): Promise<void>;
+}
+
+export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): RealDeps {
+  const log = overrides.log ?? createLogger(config, 'http');
+  const cassandra = createCassandra(config);
+  const publisher = createKafkaPublisher(config, { log: log.child({ component: 'kafka' }) });
+  const serde = createSerde(config);
+  const deps: AppDeps = {
+    log,
+    verifier: createVerifier(config),
+    threads: cacheThreads(createThreadStore(cassandra), { ttlMs: 1000 }),
+    users: createUserStore(cassandra),
+    messages: createMessageStore(cassandra),
+    idempotency: createIdempotencyStore(cassandra, { ttlSeconds: config.http.idempotencyTtlSeconds }),
+    ingest: createTopicProducer<IngestRequestInput>(config, 'ingest', { serde, publisher }),
+    audience: createTopicProducer<AudienceChangeInput>(config, 'audience', { serde, publisher }),
+    probes: {
+      kafka: () => publisher.probe(),
+      registry: async () => {
+        const response = await fetch(`${config.registry.url}/subjects`, { signal: AbortSignal.timeout(2000) });
+        await response.body?.cancel();
+        if (!response.ok) throw new Error(`registry answered ${response.status}`);
+      },
+      cassandra: async () => {
+        await cassandra.execute('SELECT release_version FROM system.local');
+      },
+    },
+    endpointGuard: createEndpointGuard({ allowedHosts: config.http.webPushAllowedHosts }),
+    registry: processRegistry,
+    clock: Date.now,
+    limits: {
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      messageMaxBytes: config.http.messageMaxBytes,
+      // Above the Kafka publisher's own give-up time (~3 s) and the driver's connect timeout (5 s).
+      dependencyTimeoutMs: 10_000,
+    },
+    ...overrides,
+  };
+  return {
+    ...deps,
+    async close() {
+      await Promise.allSettled([publisher.close(), cassandra.shutdown()]);
+    },
+  };
+}

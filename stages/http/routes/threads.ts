@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import type { Principal } from '../../../pipeline/auth/index.ts';
+import {
+  type Experiment,
+  mayManage,
+  mayPublish,
+  maySubscribe,
+  type Thread,
+  type ThreadFields,
+} from '../../../pipeline/store/thread.ts';
+import { dependency, forbidden, notFound } from '../errors.ts';
+import type { AppDeps } from '../ports.ts';
+import type { Router } from '../router.ts';
+import { channelSchema, type Validators } from '../validators.ts';
+
+/**
+ * Thread management beyond the seed: the caller owns what it creates; the owner and thread admins (and
+ * admin or service tokens) change it; only the owner hands out the admin role; whoever may take part in
+ * a thread may read its settings.
+ */
+
+export const threadSchema = z
+  .object({
+    tid: z.uuid(),
+    name: z.string().nullable(),
+    alias: z.string().nullable(),
+    owner: z.string(),
+    admins: z.array(z.string()),
+    publishers: z.array(z.string()),
+    openSubscribe: z.boolean(),
+    openPublish: z.boolean(),
+    channelTypes: z.array(channelSchema),
+    urgency: z.int().min(1).max(4).nullable(),
+    experiment: z.unknown().nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ title: 'Thread' });
+
+const threadJson = (thread: Thread) => ({
+  ...thread,
+  createdAt: thread.createdAt.toISOString(),
+  updatedAt: thread.updatedAt.toISOString(),
+});
+
+type ExperimentBody = {
+  id: string;
+  variants: {
+    name: string;
+    weight: number;
+    uids?: string[] | null;
+    subject?: string | null;
+    msg?: string | null;
+    channels?: Experiment['variants'][number]['channels'];
+  }[];
+} | null;
+
+const experimentOf = (body: ExperimentBody | undefined): Experiment | null | undefined =>
+  body === undefined || body === null
+    ? body
+    : {
+        id: body.id,
+        variants: body.variants.map((variant) => ({
+          name: variant.name,
+          weight: variant.weight,
+          uids: variant.uids ?? null,
+          subject: variant.subject ?? null,
+          msg: variant.msg ?? null,
+          channels: variant.channels ?? null,
+        })),
+      };
+
+const actsForSystem = (principal: Principal) => principal.admin || principal.service;
+
+export function addThreadRoutes(router: Router, deps: AppDeps, v: Validators): void {
+  const timeout = deps.limits.dependencyTimeoutMs;
+  const threadOr404 = async (tid: string): Promise<Thread> => {
+    const thread = await dependency('cassandra', timeout, () => deps.threads.getThread(tid));
+    if (thread === null) throw notFound('thread');
+    return thread;
+  };
+
+  router.add(
+    {
+      method: 'post',
+      path: '/api/v1/threads',
+      operationId: 'createThread',
+      summary: 'Create a thread owned by the caller.',
+      tags: ['threads'],
+      access: 'user',
+      body: v.createThread,
+      idempotent: true,
+      responses: {
+        201: { description: 'Created.', schema: threadSchema },
+        409: { description: 'The alias belongs to another thread.' },
+      },
+    },
+    async ({ c, principal, body }) => {
+      const { experiment, ...fields } = body;
+      const thread = await dependency('cassandra', timeout, () =>
+        deps.threads.createThread(
+          { ...fields, experiment: experimentOf(experiment), owner: principal.uid },
+          new Date(deps.clock()),
+        ),
+      );
+      return c.json(threadJson(thread), 201);
+    },
+  );
+
+  router.add(
+    {
+      method: 'get',
+      path: '/api/v1/threads/:tid',
+      operationId: 'getThread',
+      summary: "Read a thread's settings.",
+      tags: ['threads'],
+      access: 'user',
+      params: v.tidParam,
+      responses: { 200: { description: 'The thread.', schema: threadSchema }, 404: { description: 'No such thread.' } },
+    },
+    async ({ principal, params }) => {
+      const thread = await threadOr404(params.tid);
+      const takesPart =
+        maySubscribe(thread, principal) ||
+        mayPublish(thread, principal) ||
+        (await dependency('cassandra', timeout, () => deps.threads.isSubscribed(params.tid, principal.uid)));
+      // Not 403: whether a private thread exists is not the caller's business.
+      if (!takesPart) throw notFound('thread');
+      return threadJson(thread);
+    },
+  );
+
+  router.add(
+    {
+      method: 'patch',
+      path: '/api/v1/threads/:tid',
+      operationId: 'updateThread',
+      summary: "Change a thread's settings (owner, thread admins; only the owner changes admins).",
+      tags: ['threads'],
+      access: 'user',
+      params: v.tidParam,
+      body: v.updateThread,
+      responses: {
+        200: { description: 'The thread as it is now.', schema: threadSchema },
+        404: { description: 'No such thread.' },
+        409: { description: 'The alias belongs to another thread.' },
+      },
+    },
+    async ({ principal, params, body }) => {
+      const thread = await threadOr404(params.tid);
+      if (!(actsForSystem(principal) || mayManage(thread, principal))) {
+        throw forbidden('only the owner and admins of this thread may change it');
+      }
+      if (body.admins !== undefined && !(actsForSystem(principal) || thread.owner === principal.uid)) {
+        throw forbidden("only the thread's owner may change its admins");
+      }
+      const { experiment, ...fields } = body;
+      const patch: ThreadFields = {
+        ...fields,
+        ...(experiment !== undefined && { experiment: experimentOf(experiment) }),
+      };
+      const updated = await dependency('cassandra', timeout, () =>
+        deps.threads.updateThread(params.tid, patch, new Date(deps.clock())),
+      );
+      return threadJson(updated);
+    },
+  );
+}

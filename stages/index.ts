@@ -1,0 +1,18 @@
+import type { StageDefinition } from '../pipeline/runtime/index.ts';
+
+/**
+ * The stages `msgxc run <stage…|all>` knows, by name. Each entry loads its stage module only when that
+ * stage runs, so one process pays only for the stages it hosts. Add a stage as ONE line:
+ *   triage: () => import('./triage/index.ts').then((module) => module.stage),
+ */
+export const stages: Record<string, () => Promise<StageDefinition<any, any>>> = {
+  audience: () => import('./audience/index.ts').then((module) => module.stage),
+  prioritize: () => import('./prioritize/index.ts').then((module) => module.stage),
+  'triage.lane4': () => import('./triage/index.ts').then((module) => module.lane4),
+  'triage.lane3': () => import('./triage/index.ts').then((module) => module.lane3),
+  'triage.lane2': () => import('./triage/index.ts').then((module) => module.lane2),
+  'triage.lane1': () => import('./triage/index.ts').then((module) => module.lane1),
+  fanout: () => import('./fanout/index.ts').then((module) => module.stage),
+  ack: () => import('./ack/index.ts').then((module) => module.stage),
+  gateway: () => import('./gateway/index.ts').then((module) => module.stage),
+};

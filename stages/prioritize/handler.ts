@@ -1,0 +1,161 @@
+import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { IngestRequest } from '../../schemas/types.generated.ts';
+import { DEFAULT_SCHEDULE_SLACK_MS, laneTopic, laneUrgency, prioritized, requestEvent, route } from './route.ts';
+import { invalid, type ValidationLimits, validateRequest } from './validate.ts';
+
+/**
+ * prioritize: validate → drop what has expired → drop repeats → hold what is scheduled for later → route the
+ * rest to the lane of its urgency.
+ *
+ * ## Why "mark, then emit", and why that loses nothing
+ * The handler cannot emit-then-mark: the runtime produces the outputs after the handler returns and commits
+ * the offsets after that, so any mark has to happen inside the handler, before the emit. A crash between the
+ * mark and the commit makes the runtime hand the same record over again — and a plain "seen it, drop it"
+ * would then lose the message for good. So the dedup gate remembers WHERE the first sighting came from (the
+ * record's source topic/partition/offset, which the runtime keeps stable across trips through the retry
+ * topic) and admits a request id again when it comes back from that very record: that is a redelivery, not
+ * a repeat. Only a different record with the same request id — a client or producer retry — is dropped.
+ * Re-emitting on redelivery is harmless because everything downstream is idempotent by the message id,
+ * which triage derives deterministically from the request id (same request → same message id → the same
+ * message row, and clients drop repeats by message id).
+ *
+ * Checks without side effects (validation) run over the whole batch before any mark is written: the runtime
+ * bisects a failing batch, and a batch that fails before touching Cassandra can be re-run without leaving
+ * half-written state behind.
+ */
+
+export const STAGE = 'prioritize';
+
+/** How long a request id is remembered; repeats inside the window are dropped. */
+export const DEDUP_WINDOW_SECONDS = 24 * 3600;
+
+/** Remembers the first sighting of a request id; see the comment at the top of this file. */
+export interface RequestGate {
+  /**
+   * True when this record is the first sighting of the request id, or the same record seen again
+   * (a redelivery); false when another record already carried the id within the window (a repeat).
+   */
+  admit(requestId: string, origin: string): Promise<boolean>;
+}
+
+/** A request held until it is due; the scheduler re-injects it into its lane. */
+export interface HeldRequest {
+  request: IngestRequest;
+  dueAt: number;
+  urgency: number;
+  expiresAt: number | null;
+}
+
+export interface ScheduleWriter {
+  /** Stores the held request unless an entry for its request id exists (never revives a fired or cancelled one). */
+  hold(entry: HeldRequest): Promise<void>;
+}
+
+/** The thread store's read (pipeline/store/thread.ts), usually behind a short cache; only the urgency is used. */
+export interface ThreadUrgency {
+  getThread(tid: string): Promise<{ urgency: number | null } | null>;
+}
+
+export interface PrioritizeDeps {
+  gate: RequestGate;
+  schedule: ScheduleWriter;
+  threads: ThreadUrgency;
+  now?: () => number;
+  limits?: ValidationLimits;
+  scheduleSlackMs?: number;
+  /** Cassandra round trips in flight at once for one batch. */
+  concurrency?: number;
+}
+
+/** Where a record was first consumed from: stable across redeliveries and retry-topic trips. */
+export const originOf = (record: InputRecord<unknown>) => `${record.topic}/${record.partition}/${record.offset}`;
+
+/**
+ * Lane records are keyed by request id, like `ingest` (pipeline/topics): ingest already spreads a thread's
+ * requests over partitions, so a thread key here would buy no ordering, only hot partitions. Messages of a
+ * thread are ordered by their time-based ids, which come from createdAt, not from arrival order.
+ */
+export const laneKey = (request: IngestRequest): string => request.requestId;
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export async function prioritizeBatch(
+  batch: InputRecord<IngestRequest | null>[],
+  deps: PrioritizeDeps,
+): Promise<OutputRecord[]> {
+  const now = (deps.now ?? Date.now)();
+  const slack = deps.scheduleSlackMs ?? DEFAULT_SCHEDULE_SLACK_MS;
+
+  // 1. Everything that can make the batch fail permanently, before any side effect.
+  const requests = batch.map((record) => {
+    if (record.value === null) throw invalid('the record has no value', undefined);
+    validateRequest(record.value, now, deps.limits);
+    return record.value;
+  });
+
+  // 2. Per record: expire, de-duplicate, hold or route. Outputs keep the input order.
+  const perRecord = await mapLimited(
+    batch.map((record, index) => ({ record, request: requests[index] as IngestRequest })),
+    deps.concurrency ?? 32,
+    async ({ record, request }): Promise<OutputRecord[]> => {
+      const decision = route(request, now, slack);
+      if (decision.action === 'expire') {
+        // No dedup mark: an expired request never becomes a message, and its event id is deterministic.
+        const event = requestEvent(request, 'expired', now, STAGE, {
+          reason: 'EXPIRED',
+          detail: `expired at ${new Date(decision.expiresAt).toISOString()}`,
+        });
+        return [{ topic: 'events', key: request.requestId, value: event }];
+      }
+
+      const origin = originOf(record);
+      if (!(await deps.gate.admit(request.requestId, origin))) {
+        const event = requestEvent(request, 'dropped', now, STAGE, {
+          reason: 'DUPLICATE_REQUEST',
+          detail: `request id already seen within ${DEDUP_WINDOW_SECONDS / 3600} h (repeat at ${origin})`,
+        });
+        return [
+          { topic: 'events', key: request.requestId, value: { ...event, eventId: `${event.eventId}:${origin}` } },
+        ];
+      }
+
+      // Reading the thread here (not only in triage) puts a request without an urgency on the lane of its
+      // thread's default: an incoming-call thread's messages must not queue in lane 3 behind a backlog. An
+      // unknown thread gets the default lane; triage dead-letters it.
+      const threadDefault =
+        request.urgency === null && request.tid !== null
+          ? ((await deps.threads.getThread(request.tid))?.urgency ?? null)
+          : null;
+      const urgency = laneUrgency(request, threadDefault);
+
+      if (decision.action === 'hold') {
+        await deps.schedule.hold({ request, dueAt: decision.dueAt, urgency, expiresAt: decision.expiresAt });
+        const event = requestEvent(request, 'scheduled', now, STAGE, {
+          urgency,
+          detail: `due at ${new Date(decision.dueAt).toISOString()}`,
+        });
+        return [{ topic: 'events', key: request.requestId, value: event }];
+      }
+
+      return [
+        {
+          topic: laneTopic(urgency),
+          key: laneKey(request),
+          value: prioritized(request, urgency, decision.expiresAt, now, false),
+        },
+      ];
+    },
+  );
+  return perRecord.flat();
+}
