@@ -13,6 +13,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { SignJWT } from 'jose';
@@ -124,7 +125,14 @@ async function openLoop(target: Target, rate: number, seconds: number): Promise<
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 
-function describe(name: string, result: Result) {
+interface ServerSample {
+  /** CPU microseconds used by the serving process so far. */
+  cpu: number;
+  /** The longest event-loop stall since the previous sample. */
+  loopDelayMaxMs: number;
+}
+
+function describe(name: string, result: Result & { cpuPerRequest: number; loopDelayMaxMs: number }) {
   const sorted = [...result.latencies].sort((a, b) => a - b);
   const rps = result.completed / result.seconds;
   const line = {
@@ -135,7 +143,7 @@ function describe(name: string, result: Result) {
     failed: result.failed,
   };
   console.log(
-    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
+    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms   server CPU ${Math.round(result.cpuPerRequest)} µs/req, longest loop stall ${result.loopDelayMaxMs.toFixed(0)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
   );
   return line;
 }
@@ -170,6 +178,22 @@ export async function run(base: Config, args: string[]): Promise<number> {
       child.once('message', (message) => resolve(message as { bare: number; facade: number }));
       child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
     });
+    const serverSample = () =>
+      new Promise<ServerSample>((resolve) => {
+        child.once('message', (message) => resolve(message as ServerSample));
+        child.send('cpu');
+      });
+    /** Runs a phase and adds the serving process's CPU microseconds per answered request. */
+    const measured = async (phase: () => Promise<Result>) => {
+      const before = await serverSample();
+      const result = await phase();
+      const after = await serverSample();
+      return {
+        ...result,
+        cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, result.completed),
+        loopDelayMaxMs: after.loopDelayMaxMs,
+      };
+    };
     const jwt = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('bench-publisher')
@@ -195,17 +219,20 @@ export async function run(base: Config, args: string[]): Promise<number> {
       `\nclosed loop, ${options.concurrency} connections, ${options.seconds} s each (after ${options.warmup} s warm-up)`,
     );
     await closedLoop(bare, options.concurrency, options.warmup);
-    const bareLine = describe('bare Hono route', await closedLoop(bare, options.concurrency, options.seconds));
+    const bareLine = describe(
+      'bare Hono route',
+      await measured(() => closedLoop(bare, options.concurrency, options.seconds)),
+    );
     await closedLoop(facade, options.concurrency, options.warmup);
     const facadeLine = describe(
       'msgxc publish (Kafka acked)',
-      await closedLoop(facade, options.concurrency, options.seconds),
+      await measured(() => closedLoop(facade, options.concurrency, options.seconds)),
     );
     console.log(`ratio msgxc / bare: ${(facadeLine.rps / bareLine.rps).toFixed(3)} (goal >= 0.5)`);
 
     const rate = Math.max(1, Math.round(facadeLine.rps * 0.7));
     console.log(`\nopen loop at 70% of the facade's peak: ${rate} req/s for ${options.seconds} s`);
-    const steady = describe('msgxc publish @70%', await openLoop(facade, rate, options.seconds));
+    const steady = describe('msgxc publish @70%', await measured(() => openLoop(facade, rate, options.seconds)));
     console.log(`p99 at 70% of peak: ${steady.p99.toFixed(2)} ms (goal < 20 ms)`);
     return 0;
   } finally {
@@ -227,6 +254,18 @@ async function serveForBench(): Promise<void> {
   });
   const facade = await startHttp(config, { port: 0, host: '127.0.0.1' });
   process.send?.({ bare, facade: facade.port });
+  // The parent asks for this process's CPU time around each phase: CPU per request is the figure the
+  // shared machine's noise disturbs least.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  process.on('message', (message) => {
+    if (message === 'cpu') {
+      const usage = process.cpuUsage();
+      const sample: ServerSample = { cpu: usage.user + usage.system, loopDelayMaxMs: loopDelay.max / 1e6 };
+      loopDelay.reset();
+      process.send?.(sample);
+    }
+  });
   process.once('SIGTERM', () => {
     facade.close().finally(() => process.exit(0));
   });

@@ -1,11 +1,11 @@
-import type { StageDefinition } from '../pipeline/runtime/index.ts';
+import type { AnyStageDefinition } from '../pipeline/runtime/index.ts';
 
 /**
  * The stages `msgxc run <stage…|all>` knows, by name. Each entry loads its stage module only when that
  * stage runs, so one process pays only for the stages it hosts. Add a stage as ONE line:
  *   triage: () => import('./triage/index.ts').then((module) => module.stage),
  */
-export const stages: Record<string, () => Promise<StageDefinition<any, any>>> = {
+export const stages: Record<string, () => Promise<AnyStageDefinition>> = {
   audience: () => import('./audience/index.ts').then((module) => module.stage),
   prioritize: () => import('./prioritize/index.ts').then((module) => module.stage),
   'triage.lane4': () => import('./triage/index.ts').then((module) => module.lane4),

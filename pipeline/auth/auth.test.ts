@@ -140,6 +140,25 @@ describe('HS256 verifier', () => {
     expect((await custom.verify(await hs({ roles: ['admin'] }))).admin).toBe(false);
   });
 
+  it('remembers a verified token until it expires, and only verified ones', async () => {
+    let now = Date.now();
+    const cached = createVerifier(hsConfig(), { clock: () => now });
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u1')
+      .setExpirationTime(Math.floor(now / 1000) + 60)
+      .sign(key);
+    const first = await cached.verify(token);
+    expect(await cached.verify(token)).toBe(first);
+    now += 66_000; // past exp plus the 5 s leeway: verified again, a new principal
+    expect(await cached.verify(token)).not.toBe(first);
+    const forged = `${token.slice(0, -4)}AAAA`;
+    await expect(cached.verify(forged)).rejects.toThrow('bad signature');
+    await expect(cached.verify(forged)).rejects.toThrow('bad signature');
+    const uncached = createVerifier(hsConfig(), { cacheSize: 0 });
+    expect(await uncached.verify(token)).not.toBe(await uncached.verify(token));
+  });
+
   it('refuses to start without a secret', () => {
     expect(() => createVerifier(parseConfig({}))).toThrow(/MSGXC_JWT_SECRET/);
   });

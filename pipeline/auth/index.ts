@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   createRemoteJWKSet,
   type JWTPayload,
@@ -6,7 +7,6 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/index.ts';
 import { MsgxcError } from '../errors/index.ts';
 

@@ -30,6 +30,10 @@ export const commands: Record<string, Command> = {
     summary: 'rebuild the audience index from Cassandra into a new index and swap the alias (`reindex --help`)',
     load: () => import('../audience-index/reindex-cli.ts'),
   },
+  http: {
+    summary: 'serve the HTTP facade (the seed API, threads, devices, preferences, /metrics, /readyz) until stopped',
+    load: () => import('../../stages/http/index.ts'),
+  },
   scheduler: {
     summary: 'run a scheduler instance: re-injects held requests when due (several may run; claims are LWTs)',
     load: () => import('../../stages/scheduler/index.ts'),

@@ -94,6 +94,8 @@ const envSchema = z.object({
   MSGXC_RUNTIME_DELAYED_BASE_MS: z.coerce.number().int().min(1).default(10_000),
   MSGXC_RUNTIME_DELAYED_MAX_MS: z.coerce.number().int().min(1).default(600_000),
   MSGXC_RUNTIME_HANDLER_BATCH: z.coerce.number().int().min(1).default(1_000),
+  // Bytes per produce call; keep under the broker's message.max.bytes (1 MiB by default), which bounds a partition's batch.
+  MSGXC_RUNTIME_MAX_PRODUCE_BYTES: z.coerce.number().int().min(1024).default(900_000),
   MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).default(3),
   MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
   MSGXC_RUNTIME_MAX_BYTES: z.coerce.number().int().min(1024).default(10_485_760),
@@ -254,6 +256,8 @@ export interface RuntimeConfig {
   delayedRetry: { attempts: number; baseMs: number; maxMs: number };
   /** Most records handed to one handler call; a fetched batch is cut into chunks of this size. */
   handlerBatch: number;
+  /** Most bytes in one produce call; a single output larger than this is refused as OUTPUT_TOO_LARGE. */
+  maxProduceBytes: number;
   consumer: {
     partitionsConsumedConcurrently: number;
     maxBytesPerPartition: number;
@@ -384,6 +388,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
         maxMs: env.MSGXC_RUNTIME_DELAYED_MAX_MS,
       },
       handlerBatch: env.MSGXC_RUNTIME_HANDLER_BATCH,
+      maxProduceBytes: env.MSGXC_RUNTIME_MAX_PRODUCE_BYTES,
       consumer: {
         partitionsConsumedConcurrently: env.MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY,
         maxBytesPerPartition: env.MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION,

@@ -5,9 +5,9 @@ import { createLogger, type Logger } from '../log/index.ts';
 
 /**
  * A Kafka producer for callers that wait on each record (an HTTP request, a service call) and need a
- * bounded answer: records handed in while a send is in flight are collected and go out together in the
- * next `sendBatch` (group commit), so many concurrent callers cost one round trip per batch rather than
- * one each. Every caller's promise settles when Kafka acknowledged (acks=all) or refused its batch.
+ * bounded answer: records handed in during one event-loop turn go out together in one `sendBatch`, and
+ * while `maxInFlight` batches await their acknowledgement new records queue up and leave together in the
+ * next (group commit), so many concurrent callers cost one round trip per batch rather than one each. Every caller's promise settles when Kafka acknowledged (acks=all) or refused its batch.
  *
  * Retries are bounded (about 3 s in all) so a Kafka outage becomes a prompt error the caller can report
  * as 503, instead of an idempotent producer's endless retry. A repeat produced by a retry is harmless:
@@ -33,6 +33,8 @@ export interface KafkaPublisherOptions {
   log?: Logger;
   /** Records per sendBatch at most; more wait for the next one. */
   maxBatchRecords?: number;
+  /** Batches awaiting Kafka's acknowledgement at once; records arriving meanwhile wait and batch up. */
+  maxInFlight?: number;
 }
 
 interface Pending {
@@ -52,6 +54,7 @@ const kafkaLevels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 export function createKafkaPublisher(config: Config, options: KafkaPublisherOptions = {}): KafkaPublisher {
   const log = options.log ?? createLogger(config, 'publisher');
   const maxBatchRecords = options.maxBatchRecords ?? 2000;
+  const maxInFlight = options.maxInFlight ?? 4;
   const kafka = new Kafka({
     brokers: config.kafka.brokers,
     clientId: config.kafka.clientId,
@@ -73,8 +76,10 @@ export function createKafkaPublisher(config: Config, options: KafkaPublisherOpti
   let adminConnected: Promise<void> | null = null;
   let connected: Promise<void> | null = null;
   let closed = false;
-  let flushing = false;
-  let queue: Pending[] = [];
+  let scheduled = false;
+  let inFlight = 0;
+  const idle: (() => void)[] = [];
+  const queue: Pending[] = [];
 
   producer.on(producer.events.DISCONNECT, () => {
     connected = null;
@@ -102,43 +107,55 @@ export function createKafkaPublisher(config: Config, options: KafkaPublisherOpti
     return batch;
   };
 
-  const flush = async (): Promise<void> => {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queue.length > 0) {
-        const batch = take();
-        try {
-          await connect();
-          const byTopic = new Map<string, TopicMessages>();
-          for (const pending of batch) {
-            let entry = byTopic.get(pending.topic);
-            if (!entry) {
-              entry = { topic: pending.topic, messages: [] };
-              byTopic.set(pending.topic, entry);
-            }
-            for (const record of pending.records) {
-              entry.messages.push({ key: record.key, value: record.value, headers: record.headers });
-            }
-          }
-          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic.values()] });
-          for (const pending of batch) pending.resolve();
-        } catch (error) {
-          const failure = new MsgxcError(
-            'KAFKA_UNAVAILABLE',
-            `Kafka did not acknowledge: ${(error as Error).message}`,
-            {
-              retriable: true,
-              status: 503,
-              cause: error,
-            },
-          );
-          for (const pending of batch) pending.reject(failure);
-        }
+  const toMessages = (batch: Pending[]): TopicMessages[] => {
+    const byTopic = new Map<string, TopicMessages>();
+    for (const pending of batch) {
+      let entry = byTopic.get(pending.topic);
+      if (!entry) {
+        entry = { topic: pending.topic, messages: [] };
+        byTopic.set(pending.topic, entry);
       }
-    } finally {
-      flushing = false;
+      for (const record of pending.records) {
+        entry.messages.push({ key: record.key, value: record.value, headers: record.headers });
+      }
     }
+    return [...byTopic.values()];
+  };
+
+  const sendOne = async (batch: Pending[]): Promise<void> => {
+    try {
+      await connect();
+      await producer.sendBatch({ acks: -1, topicMessages: toMessages(batch) });
+      for (const pending of batch) pending.resolve();
+    } catch (error) {
+      const failure = new MsgxcError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge: ${(error as Error).message}`, {
+        retriable: true,
+        status: 503,
+        cause: error,
+      });
+      for (const pending of batch) pending.reject(failure);
+    }
+  };
+
+  /** Sends what is queued, up to `maxInFlight` batches at once; a finished batch lets the next one go. */
+  const dispatch = () => {
+    scheduled = false;
+    while (queue.length > 0 && inFlight < maxInFlight) {
+      const batch = take();
+      inFlight++;
+      void sendOne(batch).finally(() => {
+        inFlight--;
+        if (queue.length > 0) schedule();
+        else if (inFlight === 0) for (const resolve of idle.splice(0)) resolve();
+      });
+    }
+  };
+
+  // Waiting one turn of the event loop lets the records of this tick's other callers join the batch.
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(dispatch);
   };
 
   return {
@@ -150,8 +167,7 @@ export function createKafkaPublisher(config: Config, options: KafkaPublisherOpti
       if (records.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         queue.push({ topic, records, resolve, reject });
-        // Let the records of this tick's other callers join before the batch leaves.
-        if (!flushing) setImmediate(() => void flush());
+        schedule();
       });
     },
     async probe() {
@@ -167,11 +183,7 @@ export function createKafkaPublisher(config: Config, options: KafkaPublisherOpti
     },
     async close() {
       closed = true;
-      while (flushing || queue.length > 0) {
-        if (!flushing) await flush();
-        else await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      queue = [];
+      if (queue.length > 0 || inFlight > 0) await new Promise<void>((resolve) => idle.push(resolve));
       await producer.disconnect();
       if (adminConnected !== null) await admin.disconnect();
     },

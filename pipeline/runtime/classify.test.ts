@@ -18,7 +18,10 @@ describe('classifyHandlerError', () => {
   it('retries errors msgxc did not raise (network, drivers) rather than dead-lettering them', () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(classifyHandlerError(reset)).toEqual({ code: 'ECONNRESET', message: 'socket hang up', retriable: true });
-    expect(classifyHandlerError(new TypeError('x is undefined'))).toMatchObject({ code: 'TYPE_ERROR', retriable: true });
+    expect(classifyHandlerError(new TypeError('x is undefined'))).toMatchObject({
+      code: 'TYPE_ERROR',
+      retriable: true,
+    });
     expect(classifyHandlerError('a string')).toMatchObject({ code: 'UNKNOWN', message: 'a string', retriable: true });
   });
 

@@ -19,5 +19,9 @@ export async function run(config: Config, args: string[]): Promise<number> {
   }
   const log = createLogger(config, 'runtime');
   const definitions = await Promise.all(wanted.map((name) => stages[name]!()));
-  return serveStages(config, definitions, { log });
+  const code = await serveStages(config, definitions, { log });
+  // After a timed-out stop something (a stuck produce) may hold the event loop: exit anyway so a
+  // supervisor restarts the process; the uncommitted records are redelivered to the group.
+  setTimeout(() => process.exit(code), 5_000).unref();
+  return code;
 }

@@ -8,6 +8,7 @@ export { deadLetterTopic, retryTopic } from './names.ts';
 export { backoffDelay, resolvePolicy } from './policy.ts';
 export { defineStage, runStages, serveStages, stopOnSignals } from './run-stages.ts';
 export type {
+  AnyStageDefinition,
   Codec,
   ErrorPolicy,
   InputRecord,

@@ -9,7 +9,10 @@ export const deadLetterTopic = (stage: string) => `${stage}.dlq`;
 const day = 86_400_000;
 
 /** Partitions and retention of a retry or dead-letter topic: the topology's row, or defaults for stages not in it. */
-export function failureTopicLayout(logical: string, inputPartitions: number): { partitions: number; retentionMs: number } {
+export function failureTopicLayout(
+  logical: string,
+  inputPartitions: number,
+): { partitions: number; retentionMs: number } {
   if (hasTopic(logical)) {
     const spec = topicSpec(logical);
     return { partitions: spec.partitions, retentionMs: spec.retentionMs };

@@ -1,4 +1,5 @@
 import { CompressionTypes, type Message, type Producer } from 'kafkajs';
+import { splitByBytes } from '../kafka/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { buildFailureHeaders, mergeFailureHeaders } from './headers.ts';
 import type { ChunkResult } from './process.ts';
@@ -20,6 +21,7 @@ export async function sendChunkResult(
   result: ChunkResult,
   topics: OutboxTopics,
   metrics: StageMetrics,
+  maxBytes: number,
   now: () => Date = () => new Date(),
 ): Promise<void> {
   const byTopic = new Map<string, { logical: string; messages: Message[] }>();
@@ -60,11 +62,22 @@ export async function sendChunkResult(
   }
   if (byTopic.size === 0) return;
 
-  await producer.sendBatch({
-    acks: -1,
-    compression: CompressionTypes.None,
-    topicMessages: [...byTopic].map(([topic, { messages }]) => ({ topic, messages })),
-  });
+  // Usually one call; split only when the chunk's bytes exceed what the broker takes in one partition batch.
+  // Sequential, so a partition's records keep their order.
+  const all = [...byTopic].flatMap(([topic, { messages }]) => messages.map((message) => ({ ...message, topic })));
+  for (const group of splitByBytes(all, maxBytes)) {
+    const topicMessages = new Map<string, Message[]>();
+    for (const { topic, ...message } of group) {
+      const list = topicMessages.get(topic);
+      if (list) list.push(message);
+      else topicMessages.set(topic, [message]);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...topicMessages].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
 
   for (const { logical, messages } of byTopic.values()) {
     metrics.recordsOut.inc({ stage: topics.stage, topic: logical }, messages.length);

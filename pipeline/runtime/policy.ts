@@ -24,7 +24,12 @@ export function resolvePolicy(config: Config, overrides: Partial<ErrorPolicy> = 
  * The fixed half guarantees the wait grows with each attempt; the random half spreads consumers that
  * failed together so they do not retry in lock-step. `attempt` counts failures so far (1 = first retry).
  */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.max(0, attempt - 1);
   const step = Math.min(maxMs, baseMs * 2 ** Math.min(exponent, 40));
   const half = step / 2;

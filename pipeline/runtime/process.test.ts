@@ -130,7 +130,10 @@ describe('processChunk', () => {
       if (idsOf(records).includes(3)) throw permanent('BAD_RECORD', 'record 3 is bad');
       return echo(records);
     });
-    const result = await processChunk([1, 2, 3, 4, 5].map((id) => pending(id)), deps);
+    const result = await processChunk(
+      [1, 2, 3, 4, 5].map((id) => pending(id)),
+      deps,
+    );
     expect(waits).toEqual([]);
     expect(calls[0]).toEqual([1, 2, 3, 4, 5]);
     expect(result.outputs.map((output) => output.key).sort()).toEqual(['k1', 'k2', 'k4', 'k5']);
@@ -187,6 +190,21 @@ describe('processChunk', () => {
     const encoded = await processChunk([pending(1), pending(2)], harness(echo, { codec: strict }).deps);
     expect(encoded.outputs.map((output) => output.key)).toEqual(['k2']);
     expect(encoded.failed[0]).toMatchObject({ failure: { code: 'SCHEMA_MISMATCH' } });
+  });
+
+  it('refuses an output the broker would refuse (too large) as a permanent failure of its input', async () => {
+    const { deps } = harness(
+      async (records) =>
+        records.map((record) => ({
+          topic: 'out',
+          value: idsOf([record])[0] === 2 ? { id: 2, blob: 'x'.repeat(2_000) } : record.value,
+        })),
+      { maxOutputBytes: 1_000 },
+    );
+    const result = await processChunk([pending(1), pending(2), pending(3)], deps);
+    expect(result.outputs).toHaveLength(2);
+    expect(result.failed[0]).toMatchObject({ destination: 'dlq', failure: { code: 'OUTPUT_TOO_LARGE' } });
+    expect(result.failed[0]?.record.source.offset).toBe('2');
   });
 
   it('passes tombstones through as null values', async () => {

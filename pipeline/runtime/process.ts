@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { permanent } from '../errors/index.ts';
+import { messageBytes } from '../kafka/index.ts';
 import { classifyDecodeError, classifyHandlerError, type Failure } from './classify.ts';
 import { textHeaders } from './headers.ts';
 import { backoffDelay } from './policy.ts';
@@ -40,6 +41,8 @@ export interface ChunkDependencies {
   policy: ErrorPolicy;
   codec: Codec;
   outputTopics: ReadonlySet<string>;
+  /** An encoded output above this many bytes is refused (the broker would refuse it, stalling the partition). */
+  maxOutputBytes?: number;
   handler: (records: InputRecord[]) => Promise<OutputRecord[]>;
   /** Sleeps for a back-off while keeping the consumer's group membership alive. */
   wait: (ms: number) => Promise<void>;
@@ -170,12 +173,20 @@ async function handleAndEncode(items: Decoded[], deps: ChunkDependencies): Promi
       if (!deps.outputTopics.has(output.topic)) {
         throw permanent('OUTPUT_TOPIC_UNDECLARED', `the stage does not declare output topic "${output.topic}"`);
       }
-      return {
+      const encoded: EncodedOutput = {
         topic: output.topic,
         key: output.key ?? null,
         value: output.value === null ? null : await deps.codec.encode(output.topic, output.value),
         headers: output.headers,
       };
+      const bytes = messageBytes(encoded);
+      if (deps.maxOutputBytes !== undefined && bytes > deps.maxOutputBytes) {
+        throw permanent(
+          'OUTPUT_TOO_LARGE',
+          `an output for ${output.topic} is ${bytes} bytes, over ${deps.maxOutputBytes}`,
+        );
+      }
+      return encoded;
     }),
   );
 }

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../log/index.ts';
 import { registry as processRegistry, serveMetrics, stageMetrics } from '../metrics/index.ts';
 import { createDefaultCodec } from './codec.ts';
 import { type RunningStage, startStage } from './stage-runner.ts';
-import type { RunningStages, RunOptions, StageDefinition } from './types.ts';
+import type { AnyStageDefinition, RunningStages, RunOptions, StageDefinition } from './types.ts';
 
 const stageNamePattern = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
 
@@ -28,7 +28,7 @@ export function defineStage<T, D>(definition: StageDefinition<T, D>): StageDefin
  */
 export async function runStages(
   config: Config,
-  stages: StageDefinition<any, any>[],
+  stages: AnyStageDefinition[],
   options: RunOptions = {},
 ): Promise<RunningStages> {
   const log = options.log ?? createLogger(config, 'runtime');
@@ -48,7 +48,7 @@ export async function runStages(
   const abort = new AbortController();
   const running: RunningStage[] = [];
   let exitCode = 0;
-  let settle: (code: number) => void = () => {};
+  let settle: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => {
     settle = resolve;
   });
@@ -77,7 +77,10 @@ export async function runStages(
       clearTimeout(timer);
       if (outcome === 'timeout') {
         exitCode = 1;
-        log.error({ timeoutMs: config.runtime.shutdownTimeoutMs }, 'stop timed out; uncommitted records will be redelivered');
+        log.error(
+          { timeoutMs: config.runtime.shutdownTimeoutMs },
+          'stop timed out; uncommitted records will be redelivered',
+        );
       } else {
         log.info({ stages: names }, 'stopped');
       }
@@ -126,19 +129,23 @@ export function stopOnSignals(running: RunningStages): void {
 }
 
 /**
- * What `msgxc run` does: run the stages, serve `/metrics`, stop on a signal; resolves with the exit code.
+ * What `msgxc run` does: serve `/metrics`, run the stages, stop on a signal; resolves with the exit code.
  */
 export async function serveStages(
   config: Config,
-  stages: StageDefinition<any, any>[],
+  stages: AnyStageDefinition[],
   options: RunOptions & { metricsPort?: number } = {},
 ): Promise<number> {
   const log: Logger = options.log ?? createLogger(config, 'runtime');
-  const running = await runStages(config, stages, { ...options, log });
-  stopOnSignals(running);
-  const server = await serveMetrics(running.registry, options.metricsPort ?? config.metrics.port, config.http.host);
-  log.info({ stages: running.names, metrics: `http://${config.http.host}:${server.port}/metrics` }, 'stages running');
-  const code = await running.done;
-  await server.close();
-  return code;
+  const registry = options.registry ?? processRegistry;
+  // First, so a port already taken fails the start before any record is consumed.
+  const server = await serveMetrics(registry, options.metricsPort ?? config.metrics.port, config.http.host);
+  try {
+    const running = await runStages(config, stages, { ...options, registry, log });
+    stopOnSignals(running);
+    log.info({ stages: running.names, metrics: `http://${config.http.host}:${server.port}/metrics` }, 'stages running');
+    return await running.done;
+  } finally {
+    await server.close();
+  }
 }

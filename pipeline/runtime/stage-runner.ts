@@ -48,10 +48,12 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
   const outputTopics = new Set(stage.output);
   const subscribed = [...logicalByKafka.keys(), ...(policy.delayedAttempts > 0 ? [retry.kafka] : [])];
 
-  const counts = await partitionCounts(admin, [...logicalByKafka.keys(), ...stage.output.map(name)]);
-  const missing = [...logicalByKafka.keys(), ...stage.output.map(name)].filter((topic) => !counts.has(topic));
+  const declared = [...new Set([...logicalByKafka.keys(), ...stage.output.map(name)])];
+  const counts = await partitionCounts(admin, declared);
+  const missing = declared.filter((topic) => !counts.has(topic));
   if (missing.length > 0) {
-    throw permanent('TOPIC_MISSING', `stage ${stage.name}: topics missing (create them first): ${missing.join(', ')}`);
+    const hint = '`msgxc topics` creates the topology';
+    throw permanent('TOPIC_MISSING', `stage ${stage.name}: missing topics ${missing.join(', ')} (${hint})`);
   }
   const partitions = Math.max(1, ...[...logicalByKafka.keys()].map((topic) => counts.get(topic) ?? 1));
   const created = await createTopicsIfMissing(admin, [
@@ -118,6 +120,48 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
     return { record, failure: { ...failure, retriable: false }, destination: 'dlq', attempt: record.priorAttempts + 1 };
   };
 
+  /** Decode, handle, isolate failures: everything but producing. */
+  const runChunk = async (
+    chunk: KafkaMessage[],
+    topic: string,
+    partition: number,
+    wait: (ms: number) => Promise<void>,
+  ): Promise<ChunkResult> => {
+    const result: ChunkResult = { outputs: [], failed: [] };
+    const pending: PendingRecord[] = [];
+    for (const message of chunk) {
+      const item = toPending(message, topic, partition);
+      if ('failure' in item) result.failed.push(item);
+      else pending.push(item);
+    }
+    const arrivals = new Map<string, number>();
+    for (const item of pending) arrivals.set(item.topic, (arrivals.get(item.topic) ?? 0) + 1);
+    for (const [logical, count] of arrivals) metrics.recordsIn.inc({ stage: stage.name, topic: logical }, count);
+    const processed = await processChunk(pending, {
+      policy,
+      codec,
+      outputTopics,
+      maxOutputBytes: config.runtime.maxProduceBytes,
+      handler,
+      wait,
+      onError: (error, phase) => metrics.errors.inc({ stage: stage.name, code: error.code, phase }),
+      onRetry: (attempt, delayMs, error) => {
+        metrics.retries.inc({ stage: stage.name, kind: 'backoff' });
+        log.warn({ attempt, delayMs, code: error.code, err: error.message }, 'batch failed, backing off');
+      },
+    });
+    result.outputs.push(...processed.outputs);
+    result.failed.push(...processed.failed);
+    for (const failed of result.failed) {
+      const { destination: to, attempt, record } = failed;
+      log.warn(
+        { to, code: failed.failure.code, attempt, source: record.source },
+        `record set aside: ${failed.failure.message}`,
+      );
+    }
+    return result;
+  };
+
   const eachBatch = async (payload: EachBatchPayload) => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const { topic, partition } = batch;
@@ -157,35 +201,17 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
         const last = chunk[chunk.length - 1];
         if (last) {
           const stopTimer = metrics.batchDuration.startTimer({ stage: stage.name });
-          const result: ChunkResult = { outputs: [], failed: [] };
-          const pending: PendingRecord[] = [];
-          for (const message of chunk) {
-            const item = toPending(message, topic, partition);
-            if ('failure' in item) result.failed.push(item);
-            else pending.push(item);
+          // A slow handler must not cost the group membership; a rebalance this reveals ends the batch at
+          // the next awaited heartbeat below.
+          const keepAlive = setInterval(() => {
+            heartbeat().catch((error: unknown) => log.debug({ err: error }, 'heartbeat during a chunk failed'));
+          }, tuning.heartbeatMs);
+          try {
+            const result = await runChunk(chunk, topic, partition, wait);
+            await sendChunkResult(producer, result, outbox, metrics, config.runtime.maxProduceBytes);
+          } finally {
+            clearInterval(keepAlive);
           }
-          for (const item of pending) metrics.recordsIn.inc({ stage: stage.name, topic: item.topic });
-          const processed = await processChunk(pending, {
-            policy,
-            codec,
-            outputTopics,
-            handler,
-            wait,
-            onError: (error, phase) => metrics.errors.inc({ stage: stage.name, code: error.code, phase }),
-            onRetry: (attempt, delayMs, error) => {
-              metrics.retries.inc({ stage: stage.name, kind: 'backoff' });
-              log.warn({ attempt, delayMs, code: error.code, err: error.message }, 'batch failed, backing off');
-            },
-          });
-          result.outputs.push(...processed.outputs);
-          result.failed.push(...processed.failed);
-          for (const failed of result.failed) {
-            log.warn(
-              { to: failed.destination, code: failed.failure.code, attempt: failed.attempt, source: failed.record.source },
-              `record set aside: ${failed.failure.message}`,
-            );
-          }
-          await sendChunkResult(producer, result, outbox, metrics);
           resolveOffset(last.offset);
           lastResolved = last.offset;
           await commit();
@@ -212,14 +238,19 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
     if (failure !== undefined) throw failure;
   };
 
-  await consumer.connect();
-  await consumer.subscribe({ topics: subscribed, fromBeginning: mode === 'shared' });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
-    eachBatch,
-  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: subscribed, fromBeginning: mode === 'shared' });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
+      eachBatch,
+    });
+  } catch (error) {
+    await Promise.allSettled([consumer.disconnect(), deps?.close?.()]);
+    throw error;
+  }
   log.info({ groupId, input: stage.input, output: stage.output, mode }, 'stage running');
 
   // Batches only report lag while records flow; sampling the group's commits also shows a stalled consumer.

@@ -45,6 +45,13 @@ export interface ErrorPolicy {
 
 export type Dependencies<D> = D & { close?: () => Promise<void> };
 
+/**
+ * A stage of any record and dependency type, for lists of stages. `any` because a handler's record type is
+ * contravariant and its dependencies covariant: no other type admits every stage.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type AnyStageDefinition = StageDefinition<any, any>;
+
 export interface StageDefinition<T = unknown, D = unknown> {
   name: string;
   input: string[];

@@ -75,6 +75,20 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 
 /** PUT /config/{subject}: the client library only sets it after registering, and only on a 404. */
 export async function setCompatibility(config: Pick<Config, 'registry'>, subject: string): Promise<void> {
+  // Two instances setting the rule at once: Apicurio answers the loser 409 "rule already exists";
+  // the rule is then in place, so asking again updates it instead of creating it.
+  for (let attempt = 1; ; attempt += 1) {
+    const conflict = await putCompatibility(config, subject, attempt < 3);
+    if (!conflict) return;
+  }
+}
+
+/** One PUT; answers true when the registry reported a creation race that a second PUT resolves. */
+async function putCompatibility(
+  config: Pick<Config, 'registry'>,
+  subject: string,
+  conflictRetriable: boolean,
+): Promise<boolean> {
   let response: Response;
   try {
     response = await fetch(`${config.registry.url}/config/${encodeURIComponent(subject)}`, {
@@ -88,12 +102,15 @@ export async function setCompatibility(config: Pick<Config, 'registry'>, subject
   }
   if (!response.ok) {
     const body = await response.text();
+    if (response.status === 409 && conflictRetriable && /already exists/i.test(body)) return true;
     throw registryError(
       Object.assign(new Error(body), { status: response.status }),
       subject,
       'setting compatibility of',
     );
   }
+  await response.body?.cancel();
+  return false;
 }
 
 /**

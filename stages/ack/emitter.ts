@@ -15,9 +15,14 @@ export interface Emitter {
   close(): Promise<void>;
 }
 
-export function createEmitter(config: Config, log: Logger, options: { serde?: Serde; producer?: Producer } = {}): Emitter {
+export function createEmitter(
+  config: Config,
+  log: Logger,
+  options: { serde?: Serde; producer?: Producer } = {},
+): Emitter {
   const serde = options.serde ?? createSerde(config);
-  const producer = options.producer ?? createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
+  const producer =
+    options.producer ?? createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
   let connected: Promise<void> | undefined;
   const connect = () => {
     connected ??= producer.connect();

@@ -31,8 +31,22 @@ const job: FanoutJob = {
   trace: null,
 };
 
-const apns = (id: string) => ({ channel: 'apns' as const, id, token: `t-${id}`, subscription: null, address: null, platform: null });
-const sms = (id: string) => ({ channel: 'sms' as const, id, token: null, subscription: null, address: '+15550100', platform: null });
+const apns = (id: string) => ({
+  channel: 'apns' as const,
+  id,
+  token: `t-${id}`,
+  subscription: null,
+  address: null,
+  platform: null,
+});
+const sms = (id: string) => ({
+  channel: 'sms' as const,
+  id,
+  token: null,
+  subscription: null,
+  address: '+15550100',
+  platform: null,
+});
 
 async function expand(): Promise<{ outputs: OutputRecord[]; entries: EscalationEntry[] }> {
   const entries: EscalationEntry[] = [];
@@ -56,13 +70,22 @@ async function expand(): Promise<{ outputs: OutputRecord[]; entries: EscalationE
 describe('escalation of unacknowledged urgent messages', () => {
   it('sends the first reachable channel now and records the next one with a deadline', async () => {
     const { outputs, entries } = await expand();
-    const batches = outputs.filter((output) => output.topic.startsWith('deliver.')).map((output) => output.value as DeliveryBatch);
+    const batches = outputs
+      .filter((output) => output.topic.startsWith('deliver.'))
+      .map((output) => output.value as DeliveryBatch);
     // ann is connected: ws first; bob is not: apns first.
     expect(batches.map((batch) => [batch.channel, batch.recipients.map((recipient) => recipient.uid)])).toEqual([
       ['ws', ['ann']],
       ['apns', ['bob']],
     ]);
-    expect(entries.map((entry) => [entry.uid, entry.channel, entry.fallback.map((delivery) => delivery.channel), entry.dueAt])).toEqual([
+    expect(
+      entries.map((entry) => [
+        entry.uid,
+        entry.channel,
+        entry.fallback.map((delivery) => delivery.channel),
+        entry.dueAt,
+      ]),
+    ).toEqual([
       ['ann', 'ws', ['apns'], now + 30_000],
       ['bob', 'apns', ['sms'], now + 30_000],
     ]);
@@ -109,7 +132,11 @@ describe('escalation of unacknowledged urgent messages', () => {
     expect(await sweepEscalations(deps)).toEqual({ escalated: 1, acknowledged: 1 });
     expect(await sweepEscalations(deps)).toEqual({ escalated: 0, acknowledged: 0 });
     const batch = emitted.find((output) => output.topic === 'deliver.sms')?.value as DeliveryBatch;
-    expect([batch.escalatedFrom, batch.attempt, batch.recipients.map((recipient) => recipient.uid)]).toEqual(['apns', 1, ['bob']]);
+    expect([batch.escalatedFrom, batch.attempt, batch.recipients.map((recipient) => recipient.uid)]).toEqual([
+      'apns',
+      1,
+      ['bob'],
+    ]);
     const event = emitted.find((output) => output.topic === 'events')?.value as DeliveryEvent;
     expect([event.type, event.reason, event.uid]).toEqual(['escalated', 'NOT_ACKNOWLEDGED', 'bob']);
   });

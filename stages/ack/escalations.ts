@@ -98,7 +98,11 @@ export function createEscalationStore(client: Client) {
     async due(now: number): Promise<DueEscalation[]> {
       await this.ensureSchema();
       const rows: DueEscalation[] = [];
-      for (let minute = minuteOf(now - sweepLookbackMs); minute.getTime() <= now; minute = new Date(minute.getTime() + minuteMs)) {
+      for (
+        let minute = minuteOf(now - sweepLookbackMs);
+        minute.getTime() <= now;
+        minute = new Date(minute.getTime() + minuteMs)
+      ) {
         for (let shard = 0; shard < shards; shard++) {
           const result = await run(
             'SELECT due_at, message_id, uid, channel, variant, locale, fallback, state FROM escalations WHERE minute = ? AND shard = ? AND due_at <= ?',
@@ -125,7 +129,12 @@ export function createEscalationStore(client: Client) {
     },
 
     /** Moves a pending row to `state`; true for the one caller whose transition applied. */
-    async settle(row: DueEscalation, state: 'acknowledged' | 'escalated' | 'pending', owner: string, from = 'pending'): Promise<boolean> {
+    async settle(
+      row: DueEscalation,
+      state: 'acknowledged' | 'escalated' | 'pending',
+      owner: string,
+      from = 'pending',
+    ): Promise<boolean> {
       const result = await run(
         'UPDATE escalations SET state = ?, owner = ?, updated_at = ? WHERE minute = ? AND shard = ? AND due_at = ? AND message_id = ? AND uid = ? IF state = ?',
         [state, owner, new Date(), row.minute, row.shard, row.dueAt, row.messageId, row.uid, from],
@@ -135,7 +144,11 @@ export function createEscalationStore(client: Client) {
     },
 
     async job(messageId: string): Promise<FanoutJob | null> {
-      const result = await run('SELECT job FROM escalation_messages WHERE message_id = ?', [messageId], 'read an escalation message');
+      const result = await run(
+        'SELECT job FROM escalation_messages WHERE message_id = ?',
+        [messageId],
+        'read an escalation message',
+      );
       const text = result.rows[0]?.get('job') as string | undefined;
       return text ? (JSON.parse(text) as FanoutJob) : null;
     },

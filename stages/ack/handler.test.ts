@@ -45,7 +45,10 @@ function memoryStores() {
       async setReadMarker(uid: string, tid: string, messageId: string) {
         const key = `${uid}|${tid}`;
         const current = markers.get(key);
-        if (!current || types.TimeUuid.fromString(current).getDate() <= types.TimeUuid.fromString(messageId).getDate()) {
+        if (
+          !current ||
+          types.TimeUuid.fromString(current).getDate() <= types.TimeUuid.fromString(messageId).getDate()
+        ) {
           markers.set(key, messageId);
         }
       },
@@ -127,7 +130,16 @@ describe('ack handler', () => {
     );
     const events = outputs.map((output) => output.value as DeliveryEvent);
     expect(outputs.every((output) => output.topic === 'events' && output.key === messageId)).toBe(true);
-    expect(events.map((event) => [event.eventId, event.type, event.deliveryId, event.variant, event.experimentId, event.tid])).toEqual([
+    expect(
+      events.map((event) => [
+        event.eventId,
+        event.type,
+        event.deliveryId,
+        event.variant,
+        event.experimentId,
+        event.tid,
+      ]),
+    ).toEqual([
       ['ack:a-1', 'delivered', `${messageId}:ann:ws`, 'b', 'exp', 't-1'],
       ['ack:a-2', 'opened', `${messageId}:ann:ws`, 'b', 'exp', 't-1'],
     ]);
@@ -139,14 +151,21 @@ describe('ack handler', () => {
     const stores = memoryStores();
     const first = await handleAcks([record('acks', ack({}))], stores.deps);
     const again = await handleAcks([record('acks', ack({ at: 5_000 }))], stores.deps);
-    expect((again[0]?.value as DeliveryEvent).eventId).toBe((first[0]?.value as DeliveryEvent).eventId);
+    const eventId = (outputs: typeof first) => (outputs[0]?.value as DeliveryEvent | undefined)?.eventId;
+    expect(eventId(again)).toBe(eventId(first));
     expect(stores.states.get(`${messageId}|ann|ws`)?.states.delivered).toEqual(new Date(1_000));
   });
 
   it('finds the channel of an ack that does not name one from the delivery state', async () => {
     const stores = memoryStores();
-    await handleAcks([record('events', sentEvent({ channel: 'fcm', deviceId: 'dev-1', deliveryId: `${messageId}:ann:dev-1` }))], stores.deps);
-    const outputs = await handleAcks([record('acks', ack({ channel: null, deviceId: 'dev-1', type: 'clicked', action: '/x' }))], stores.deps);
+    await handleAcks(
+      [record('events', sentEvent({ channel: 'fcm', deviceId: 'dev-1', deliveryId: `${messageId}:ann:dev-1` }))],
+      stores.deps,
+    );
+    const outputs = await handleAcks(
+      [record('acks', ack({ channel: null, deviceId: 'dev-1', type: 'clicked', action: '/x' }))],
+      stores.deps,
+    );
     const event = outputs[0]?.value as DeliveryEvent;
     expect([event.channel, event.deliveryId, event.detail]).toEqual(['fcm', `${messageId}:ann:dev-1`, '/x']);
     expect(Object.keys(stores.states.get(`${messageId}|ann|fcm`)?.states ?? {}).sort()).toEqual(['clicked', 'sent']);
@@ -156,7 +175,7 @@ describe('ack handler', () => {
     const stores = memoryStores();
     const outputs = await handleAcks([record('acks', ack({ type: 'read', tid: 't-1', channel: null }))], stores.deps);
     expect(stores.markers.get('ann|t-1')).toBe(messageId);
-    expect((outputs[0]?.value as DeliveryEvent).type).toBe('read');
+    expect((outputs[0]?.value as DeliveryEvent | undefined)?.type).toBe('read');
   });
 
   it('skips acks that do not name a message, without failing the batch', async () => {
@@ -182,14 +201,18 @@ describe('ack handler', () => {
       userAgent: null,
     });
     const outputs = await handleAcks(
-      [record('checkins', checkIn('connect', 100)), record('checkins', checkIn('heartbeat', 200)), record('checkins', checkIn('disconnect', 300))],
+      [
+        record('checkins', checkIn('connect', 100)),
+        record('checkins', checkIn('heartbeat', 200)),
+        record('checkins', checkIn('disconnect', 300)),
+      ],
       stores.deps,
     );
     expect(outputs).toEqual([]);
     expect(stores.checkIns.map((item) => item.type)).toEqual(['connect', 'heartbeat', 'disconnect']);
   });
 
-  it("ignores its own events and per-batch events when recording delivery state from the events topic", async () => {
+  it('ignores its own events and per-batch events when recording delivery state from the events topic', async () => {
     const stores = memoryStores();
     await handleAcks(
       [

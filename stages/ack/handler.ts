@@ -30,7 +30,16 @@ type AckInput = InputRecord<Acknowledgement | CheckIn | DeliveryEvent>;
 
 const messageIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 /** Per-recipient event types the delivery state keeps (queued and escalated are per batch). */
-const recordedEventTypes = new Set(['sent', 'delivered', 'failed', 'expired', 'dropped', 'opened', 'clicked', 'dismissed']);
+const recordedEventTypes = new Set([
+  'sent',
+  'delivered',
+  'failed',
+  'expired',
+  'dropped',
+  'opened',
+  'clicked',
+  'dismissed',
+]);
 
 export async function handleAcks(batch: AckInput[], deps: AckDependencies): Promise<OutputRecord[]> {
   // One user's records stay in order (a delivered before its opened); different users run concurrently.
@@ -107,7 +116,10 @@ async function handleOne(record: AckInput, context: CallContext): Promise<Output
 async function handleAck(ack: Acknowledgement, context: CallContext): Promise<OutputRecord[]> {
   const { deps } = context;
   if (!messageIdPattern.test(ack.messageId)) {
-    deps.log?.warn({ ackId: ack.ackId, source: ack.source }, 'acknowledgement of something that is not a message id; skipped');
+    deps.log?.warn(
+      { ackId: ack.ackId, source: ack.source },
+      'acknowledgement of something that is not a message id; skipped',
+    );
     return [];
   }
   if (ack.type === 'read') {
@@ -125,7 +137,7 @@ async function handleAck(ack: Acknowledgement, context: CallContext): Promise<Ou
   ]);
   const state =
     states.find((candidate) => candidate.channel === ack.channel) ??
-    (ack.channel === null ? states.find((candidate) => candidate.deviceId === ack.deviceId) ?? states[0] : undefined);
+    (ack.channel === null ? (states.find((candidate) => candidate.deviceId === ack.deviceId) ?? states[0]) : undefined);
   const channel = ack.channel ?? state?.channel ?? null;
   if (channel !== null) {
     await deps.messages.recordDelivery({
@@ -167,7 +179,11 @@ function eventRecord(
 ): OutputRecord {
   const deliveryId =
     ack.deliveryId ??
-    (channel === 'ws' ? deliveryIdOf(ack.messageId, ack.uid, null) : ack.deviceId ? deliveryIdOf(ack.messageId, ack.uid, ack.deviceId) : null);
+    (channel === 'ws'
+      ? deliveryIdOf(ack.messageId, ack.uid, null)
+      : ack.deviceId
+        ? deliveryIdOf(ack.messageId, ack.uid, ack.deviceId)
+        : null);
   const event: DeliveryEvent = {
     eventId: `ack:${ack.ackId}`,
     type: ack.type,

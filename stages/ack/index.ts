@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Config } from '../../pipeline/config/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import type { Config } from '../../pipeline/config/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createMessageStore, type MessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
-import { ChannelSymbols, type Channel } from '../../schemas/types.generated.ts';
+import type { Channel } from '../../schemas/types.generated.ts';
 import { createEmitter } from './emitter.ts';
 import { createEscalationStore, sweepEscalations } from './escalations.ts';
 import { type AckDependencies, handleAcks } from './handler.ts';
@@ -51,7 +51,8 @@ export function startSweeper(everyMs: number, sweep: () => Promise<void>, log: L
 export const stage = defineStage<unknown, AckDependencies & { close: () => Promise<void> }>({
   name: 'ack',
   input: ['acks', 'checkins', 'events'],
-  output: ['events', ...ChannelSymbols.map((channel) => `deliver.${channel}`)],
+  // The handler writes events only; the escalation sweep produces its deliver.<channel> batches itself.
+  output: ['events'],
   async setup(config: Config, log: Logger) {
     const cassandra = createCassandra(config);
     const messages = createMessageStore(cassandra);

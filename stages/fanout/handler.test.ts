@@ -225,6 +225,36 @@ describe('fanout handler', () => {
     );
   });
 
+  it("narrows, never widens, the message's channels by a variant's channel override", async () => {
+    const users = [audienceDoc('v1', { devices: { fcm: [fcm('f')], apns: [apns('a')], email: [email('e')] } })];
+    const experiment = {
+      id: 'exp-channels',
+      variants: [
+        {
+          name: 'only',
+          weight: 100,
+          uids: null,
+          subject: null,
+          msg: null,
+          channels: ['email' as const, 'apns' as const],
+        },
+      ],
+    };
+    const audience = {
+      kind: 'uids' as const,
+      tid: null,
+      uids: ['v1'],
+      cohort: null,
+      experimentId: null,
+      variant: null,
+    };
+    const outputs = await handleFanout(
+      [input(job({ tid: null, audience, channels: ['fcm', 'apns'], experiment }))],
+      deps(memoryAudience(users)),
+    );
+    expect(deliveries(outputs)).toEqual(['apns:v1:a']);
+  });
+
   it("gives a split audience's users the variant they are split into", async () => {
     const users = [
       audienceDoc('s1', { splits: [{ experiment: 'exp-s', variant: 'b' }], devices: { fcm: [fcm('s1')] } }),

@@ -62,7 +62,10 @@ export function planRecipient(doc: AudienceDoc, context: PlanContext): Recipient
 
   if (context.assigner && variant === null) return { kind: 'drop', uid, variant, reason: 'HOLDOUT' };
 
-  const allowed = (variant === null ? undefined : context.variants.get(variant)?.channels) ?? job.channels;
+  // A variant may change the channels, but only within what the message allows (the thread's channel
+  // types and the request's restriction, which triage already applied to job.channels).
+  const variantChannels = variant === null ? undefined : context.variants.get(variant)?.channels;
+  const allowed = variantChannels ? variantChannels.filter((channel) => job.channels.includes(channel)) : job.channels;
   const preferred = threadChannels?.length ? threadChannels : doc.channels.length ? doc.channels : undefined;
   // A user's preference list both restricts and orders; without one, the message's order stands.
   const ordered = preferred ? (preferred.filter((c) => (allowed as string[]).includes(c)) as Channel[]) : [...allowed];

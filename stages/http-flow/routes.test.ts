@@ -9,7 +9,11 @@ import { type CatchUpMessage, createFlowRoutes, type FlowRouteDeps } from './ind
 const secret = 'a-test-secret-that-is-long-enough-for-hs256';
 const config = parseConfig({ MSGXC_JWT_SECRET: secret, MSGXC_LOG_LEVEL: 'silent' });
 const token = (uid: string, roles: string[] = []) =>
-  new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(uid).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+  new SignJWT({ roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(uid)
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(secret));
 
 const m1 = '11111111-1111-11f0-8000-000000000001';
 const m2 = '22222222-1111-11f0-8000-000000000002';
@@ -35,7 +39,8 @@ function harness() {
     sendAcks: async (acks) => {
       sent.push(...acks);
     },
-    threadAccess: async (principal, tid) => (tid !== 't-1' ? 'missing' : principal.uid === 'mallory' ? 'forbidden' : 'read'),
+    threadAccess: async (principal, tid) =>
+      tid !== 't-1' ? 'missing' : principal.uid === 'mallory' ? 'forbidden' : 'read',
     readMarkers: {
       set: async (uid, tid, messageId) => {
         markers.set(`${uid}|${tid}`, messageId);
@@ -44,7 +49,8 @@ function harness() {
     },
     messages: {
       after: async (_tid, after, limit) => {
-        const from = after === null ? Math.max(0, stored.length - limit) : stored.findIndex((message) => message.id === after) + 1;
+        const from =
+          after === null ? Math.max(0, stored.length - limit) : stored.findIndex((message) => message.id === after) + 1;
         return stored.slice(from, from + limit);
       },
     },
@@ -72,7 +78,12 @@ describe('flow routes', () => {
 
   it('answers 400 with the issues for an invalid body, and 401 without a token', async () => {
     const { app } = harness();
-    const invalid = await post(app, '/api/v1/ack', { messageId: 'nope', channel: 'pigeon', status: 'opened', uid: 'x' });
+    const invalid = await post(app, '/api/v1/ack', {
+      messageId: 'nope',
+      channel: 'pigeon',
+      status: 'opened',
+      uid: 'x',
+    });
     expect(invalid.status).toBe(400);
     const body = (await invalid.json()) as { error: string; issues: { path: string[] }[] };
     expect(body.error).toBe('INVALID_REQUEST');
@@ -95,11 +106,19 @@ describe('flow routes', () => {
     const get = async (path: string, uid = 'bob') =>
       app.request(path, { headers: { authorization: `Bearer ${await token(uid)}` } });
     const after = await get(`/api/v1/threads/t-1/messages?after=${m1}`);
-    expect(((await after.json()) as { messages: CatchUpMessage[] }).messages.map((message) => message.id)).toEqual([m2]);
-    const all = (await (await get('/api/v1/threads/t-1/messages?limit=1')).json()) as { messages: CatchUpMessage[]; more: boolean };
+    expect(((await after.json()) as { messages: CatchUpMessage[] }).messages.map((message) => message.id)).toEqual([
+      m2,
+    ]);
+    const all = (await (await get('/api/v1/threads/t-1/messages?limit=1')).json()) as {
+      messages: CatchUpMessage[];
+      more: boolean;
+    };
     expect([all.messages.map((message) => message.id), all.more]).toEqual([[m2], true]);
     await post(app, '/api/v1/read', { tid: 't-1', messageId: m2 });
-    const caughtUp = (await (await get('/api/v1/threads/t-1/messages')).json()) as { messages: CatchUpMessage[]; after: string };
+    const caughtUp = (await (await get('/api/v1/threads/t-1/messages')).json()) as {
+      messages: CatchUpMessage[];
+      after: string;
+    };
     expect([caughtUp.after, caughtUp.messages]).toEqual([m2, []]);
     expect((await get('/api/v1/threads/t-1/messages', 'mallory')).status).toBe(403);
     expect((await get('/api/v1/threads/t-1/messages?limit=0')).status).toBe(400);

@@ -56,8 +56,9 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     limits: {
       bodyLimitBytes: config.http.bodyLimitBytes,
       messageMaxBytes: config.http.messageMaxBytes,
-      // Above the Kafka publisher's own give-up time (~3 s) and the driver's connect timeout (5 s).
-      dependencyTimeoutMs: 10_000,
+      // Above the Kafka publisher's give-up time (~3 s) and the Cassandra driver's read timeout (12 s), so the
+      // drivers report an outage before the deadline does and a late write cannot follow a 503.
+      dependencyTimeoutMs: 13_000,
     },
     ...overrides,
   };

@@ -9,7 +9,10 @@ import type { ThreadsPort } from './ports.ts';
  * stale "allowed" here cannot deliver what the thread forbids. Missing threads are not remembered, so a
  * thread created elsewhere is usable immediately.
  */
-export function cacheThreads(threads: ThreadsPort, options: { ttlMs: number; maxEntries?: number; clock?: () => number }): ThreadsPort {
+export function cacheThreads(
+  threads: ThreadsPort,
+  options: { ttlMs: number; maxEntries?: number; clock?: () => number },
+): ThreadsPort {
   if (options.ttlMs <= 0) return threads;
   const clock = options.clock ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;

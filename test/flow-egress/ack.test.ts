@@ -3,8 +3,8 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, CheckIn, DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
-import { acknowledgedBy, stage as ackStage } from '../../stages/ack/index.ts';
 import { createEscalationStore, sweepEscalations } from '../../stages/ack/escalations.ts';
+import { acknowledgedBy, stage as ackStage } from '../../stages/ack/index.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
 import { audience, createWorld, device, fanoutJob, newMessageId, readTopic, type World } from './support.ts';
 
@@ -31,7 +31,9 @@ afterAll(async () => {
   await world?.drop();
 });
 
-const ack = (parts: Partial<Acknowledgement> & Pick<Acknowledgement, 'ackId' | 'messageId' | 'uid'>): Acknowledgement => ({
+const ack = (
+  parts: Partial<Acknowledgement> & Pick<Acknowledgement, 'ackId' | 'messageId' | 'uid'>,
+): Acknowledgement => ({
   type: 'delivered',
   tid: null,
   channel: 'ws',
@@ -97,8 +99,16 @@ describe('ack stage on the real stack', () => {
   it('moves the read marker for a read acknowledgement', async () => {
     const [older, newer] = [newMessageId(), newMessageId()];
     await world.emitter.emit([
-      { topic: 'acks', key: newer, value: ack({ ackId: 'r2', messageId: newer, uid: 'bob', type: 'read', tid: 't-1', channel: null }) },
-      { topic: 'acks', key: older, value: ack({ ackId: 'r1', messageId: older, uid: 'bob', type: 'read', tid: 't-1', channel: null }) },
+      {
+        topic: 'acks',
+        key: newer,
+        value: ack({ ackId: 'r2', messageId: newer, uid: 'bob', type: 'read', tid: 't-1', channel: null }),
+      },
+      {
+        topic: 'acks',
+        key: older,
+        value: ack({ ackId: 'r1', messageId: older, uid: 'bob', type: 'read', tid: 't-1', channel: null }),
+      },
     ]);
     await world.drained('ack', ['acks']);
     expect((await messages.readMarker('bob', 't-1'))?.messageId).toBe(newer);
@@ -118,17 +128,25 @@ describe('ack stage on the real stack', () => {
       userAgent: 'test',
     });
     await world.emitter.emit(
-      [checkIn('connect', start), checkIn('heartbeat', start + 30_000), checkIn('disconnect', start + 45_000)].map((value) => ({
-        topic: 'checkins',
-        key: 'session-1',
-        value,
-      })),
+      [checkIn('connect', start), checkIn('heartbeat', start + 30_000), checkIn('disconnect', start + 45_000)].map(
+        (value) => ({
+          topic: 'checkins',
+          key: 'session-1',
+          value,
+        }),
+      ),
     );
     await world.drained('ack', ['checkins']);
     const sessions = await createSessionStore(cassandra).sessionsOf('cat');
-    expect(sessions.map((session) => [session.sessionId, session.startedAt.getTime(), session.endedAt?.getTime(), session.durationMs, session.endReason])).toEqual([
-      ['session-1', start, start + 45_000, 45_000, '1000 bye'],
-    ]);
+    expect(
+      sessions.map((session) => [
+        session.sessionId,
+        session.startedAt.getTime(),
+        session.endedAt?.getTime(),
+        session.durationMs,
+        session.endReason,
+      ]),
+    ).toEqual([['session-1', start, start + 45_000, 45_000, '1000 bye']]);
   });
 
   it('escalates an unacknowledged urgent message to the fallback channel, and not an acknowledged one', async () => {
@@ -147,7 +165,9 @@ describe('ack stage on the real stack', () => {
     await world.emitter.emit([{ topic: 'fanout', key: job.messageId, value: job }]);
     await world.drained('fanout', ['fanout']);
     // xena got it on her socket and said so; yuri's phone never answered.
-    await world.emitter.emit([{ topic: 'acks', key: job.messageId, value: ack({ ackId: 'x-ack', messageId: job.messageId, uid: 'xena' }) }]);
+    await world.emitter.emit([
+      { topic: 'acks', key: job.messageId, value: ack({ ackId: 'x-ack', messageId: job.messageId, uid: 'xena' }) },
+    ]);
     await world.drained('ack', ['acks']);
 
     const result = await sweepEscalations({
@@ -160,13 +180,23 @@ describe('ack stage on the real stack', () => {
     expect(result).toEqual({ escalated: 1, acknowledged: 1 });
 
     const batchesOf = async (topic: string) =>
-      (await readTopic<DeliveryBatch>(world.config, topic)).map((record) => record.value).filter((batch) => batch.messageId === job.messageId);
-    expect((await batchesOf('deliver.ws')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid))).toEqual(['xena']);
-    expect((await batchesOf('deliver.apns')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid))).toEqual(['yuri']);
+      (await readTopic<DeliveryBatch>(world.config, topic))
+        .map((record) => record.value)
+        .filter((batch) => batch.messageId === job.messageId);
+    expect(
+      (await batchesOf('deliver.ws')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid)),
+    ).toEqual(['xena']);
+    expect(
+      (await batchesOf('deliver.apns')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid)),
+    ).toEqual(['yuri']);
     const escalated = await batchesOf('deliver.sms');
-    expect(escalated.map((batch) => [batch.escalatedFrom, batch.attempt, batch.recipients.map((recipient) => recipient.uid)])).toEqual([
-      ['apns', 1, ['yuri']],
-    ]);
+    expect(
+      escalated.map((batch) => [
+        batch.escalatedFrom,
+        batch.attempt,
+        batch.recipients.map((recipient) => recipient.uid),
+      ]),
+    ).toEqual([['apns', 1, ['yuri']]]);
     // A second sweep finds nothing left to do.
     const again = await sweepEscalations({
       store: createEscalationStore(cassandra),

@@ -40,7 +40,9 @@ let fanoutRecords: FanoutJob[];
 const deliveriesOf = (job: FanoutJob) =>
   batches
     .filter((batch) => batch.messageId === job.messageId)
-    .flatMap((batch) => batch.recipients.map((recipient) => `${batch.channel}:${recipient.uid}:${recipient.device?.id ?? '-'}`))
+    .flatMap((batch) =>
+      batch.recipients.map((recipient) => `${batch.channel}:${recipient.uid}:${recipient.device?.id ?? '-'}`),
+    )
     .sort();
 
 const variantsOf = (job: FanoutJob) =>
@@ -53,18 +55,46 @@ const variantsOf = (job: FanoutJob) =>
 beforeAll(async () => {
   world = await createWorld({ MSGXC_FANOUT_SLICE_USERS: '4', MSGXC_FANOUT_PAGE_SIZE: '2' }, { cassandra: false });
   await world.users([
-    { uid: 'ann', tids: ['t-news'], cohorts: ['beta'], splits: [{ experiment: 'exp-s', variant: 'a' }], devices: { fcm: [device.fcm('a1'), device.fcm('a2')] } },
-    { uid: 'bob', tids: ['t-news'], splits: [{ experiment: 'exp-s', variant: 'b' }], devices: { apns: [device.apns('b1')], email: [device.email('b2')] } },
+    {
+      uid: 'ann',
+      tids: ['t-news'],
+      cohorts: ['beta'],
+      splits: [{ experiment: 'exp-s', variant: 'a' }],
+      devices: { fcm: [device.fcm('a1'), device.fcm('a2')] },
+    },
+    {
+      uid: 'bob',
+      tids: ['t-news'],
+      splits: [{ experiment: 'exp-s', variant: 'b' }],
+      devices: { apns: [device.apns('b1')], email: [device.email('b2')] },
+    },
     { uid: 'cat', tids: ['t-news'], channels: ['~'], devices: { fcm: [device.fcm('c1')] } },
-    { uid: 'dan', cohorts: ['beta'], splits: [{ experiment: 'exp-s', variant: 'b' }], devices: { fcm: [device.fcm('d1')] } },
-    { uid: 'eve', tids: ['t-news'], threadPreferences: [{ tid: 't-news', channels: ['~'] }], devices: { fcm: [device.fcm('e1')] } },
-    { uid: 'fay', tids: ['t-news'], channels: ['apns'], devices: { fcm: [device.fcm('f1')], apns: [device.apns('f2')] } },
+    {
+      uid: 'dan',
+      cohorts: ['beta'],
+      splits: [{ experiment: 'exp-s', variant: 'b' }],
+      devices: { fcm: [device.fcm('d1')] },
+    },
+    {
+      uid: 'eve',
+      tids: ['t-news'],
+      threadPreferences: [{ tid: 't-news', channels: ['~'] }],
+      devices: { fcm: [device.fcm('e1')] },
+    },
+    {
+      uid: 'fay',
+      tids: ['t-news'],
+      channels: ['apns'],
+      devices: { fcm: [device.fcm('f1')], apns: [device.apns('f2')] },
+    },
     { uid: 'gus', tids: ['t-other'], devices: { email: [device.email('g1')] } },
   ]);
   await world.run([fanoutStage]);
   await world.emitter.emit(Object.values(jobs).map((job) => ({ topic: 'fanout', key: job.messageId, value: job })));
   await world.drained('fanout', ['fanout']);
-  batches = (await Promise.all(deliverTopics.map((topic) => readTopic<DeliveryBatch>(world.config, topic)))).flat().map((record) => record.value);
+  batches = (await Promise.all(deliverTopics.map((topic) => readTopic<DeliveryBatch>(world.config, topic))))
+    .flat()
+    .map((record) => record.value);
   events = (await readTopic<DeliveryEvent>(world.config, 'events')).map((record) => record.value);
   fanoutRecords = (await readTopic<FanoutJob>(world.config, 'fanout')).map((record) => record.value);
 });
@@ -90,7 +120,9 @@ describe('fanout on the real stack', () => {
     expect(deliveriesOf(jobs.split)).toEqual(['ws:bob:-', 'ws:dan:-']);
     expect([...variantsOf(jobs.split).values()]).toEqual(['b', 'b']);
     const dropped = events.filter((event) => event.messageId === jobs.uids.messageId && event.type === 'dropped');
-    expect(Object.fromEntries(dropped.map((event) => [event.reason, JSON.parse(event.detail ?? '{}').recipients]))).toEqual({
+    expect(
+      Object.fromEntries(dropped.map((event) => [event.reason, JSON.parse(event.detail ?? '{}').recipients])),
+    ).toEqual({
       OPTED_OUT: 1,
       UNKNOWN_USER: 1,
     });
@@ -98,7 +130,16 @@ describe('fanout on the real stack', () => {
 
   it('reaches everyone once, through slices of the audience', () => {
     expect(deliveriesOf(jobs.everyone)).toEqual(
-      ['fcm:ann:a1', 'fcm:ann:a2', 'apns:bob:b1', 'email:bob:b2', 'fcm:dan:d1', 'fcm:eve:e1', 'apns:fay:f2', 'email:gus:g1'].sort(),
+      [
+        'fcm:ann:a1',
+        'fcm:ann:a2',
+        'apns:bob:b1',
+        'email:bob:b2',
+        'fcm:dan:d1',
+        'fcm:eve:e1',
+        'apns:fay:f2',
+        'email:gus:g1',
+      ].sort(),
     );
     const slices = fanoutRecords.filter((job) => job.messageId === jobs.everyone.messageId && job.slice !== null);
     expect(slices.length).toBeGreaterThan(1);
@@ -126,7 +167,9 @@ describe('fanout on the real stack', () => {
   it('gives every batch a unique id and a queued event', () => {
     const ids = batches.map((batch) => batch.batchId);
     expect(new Set(ids).size).toBe(ids.length);
-    const queuedIds = new Set(events.filter((event) => event.type === 'queued').map((event) => JSON.parse(event.detail ?? '{}').batchId));
+    const queuedIds = new Set(
+      events.filter((event) => event.type === 'queued').map((event) => JSON.parse(event.detail ?? '{}').batchId),
+    );
     expect(ids.every((id) => queuedIds.has(id))).toBe(true);
   });
 });

@@ -53,6 +53,7 @@ export interface World {
   index: AudienceIndex;
   emitter: Emitter;
   /** Runs stages until `drop`. */
+  // biome-ignore lint/suspicious/noExplicitAny: stages of different record and dependency types run together, as in stages/index.ts.
   run(stages: StageDefinition<any, any>[]): Promise<RunningStages>;
   /** Indexes users and makes them searchable. */
   users(snapshots: AudienceSnapshot[]): Promise<void>;
@@ -61,7 +62,10 @@ export interface World {
   drop(): Promise<void>;
 }
 
-export async function createWorld(extra: Record<string, string> = {}, options: { cassandra?: boolean } = {}): Promise<World> {
+export async function createWorld(
+  extra: Record<string, string> = {},
+  options: { cassandra?: boolean } = {},
+): Promise<World> {
   const config = flowConfig(extra);
   const log = createLogger(config, 'flow-egress-test');
   // The stages' retry and dead-letter topics too: the runtime creates missing ones with kafkajs's
@@ -93,11 +97,21 @@ export async function createWorld(extra: Record<string, string> = {}, options: {
         const until = Date.now() + timeoutMs;
         const groupId = `${config.kafka.topicPrefix}msgxc.${stage}`;
         for (;;) {
-          const lag = await groupLag(admin, groupId, inputs.map((name) => topicName(config, name)));
-          const committed = await admin.fetchOffsets({ groupId, topics: inputs.map((name) => topicName(config, name)) });
-          const started = committed.some(({ partitions }) => partitions.some((partition) => Number(partition.offset) >= 0));
+          const lag = await groupLag(
+            admin,
+            groupId,
+            inputs.map((name) => topicName(config, name)),
+          );
+          const committed = await admin.fetchOffsets({
+            groupId,
+            topics: inputs.map((name) => topicName(config, name)),
+          });
+          const started = committed.some(({ partitions }) =>
+            partitions.some((partition) => Number(partition.offset) >= 0),
+          );
           if (started && lag.every((row) => row.lag === 0)) return;
-          if (Date.now() > until) throw new Error(`stage ${stage} did not drain within ${timeoutMs} ms: ${JSON.stringify(lag)}`);
+          if (Date.now() > until)
+            throw new Error(`stage ${stage} did not drain within ${timeoutMs} ms: ${JSON.stringify(lag)}`);
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       } finally {
@@ -160,7 +174,9 @@ export async function readTopic<T>(config: Config, logical: string): Promise<Rea
             records.push({
               key: message.key?.toString('utf8') ?? null,
               value: (message.value ? await serde.decode(message.value) : null) as T,
-              headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)])),
+              headers: Object.fromEntries(
+                Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+              ),
             });
             if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
             if (remaining.size === 0) {
@@ -178,10 +194,38 @@ export async function readTopic<T>(config: Config, logical: string): Promise<Rea
 }
 
 export const device = {
-  fcm: (id: string): Device => ({ channel: 'fcm', id, token: `fcm-token-${id}`, subscription: null, address: null, platform: 'android' }),
-  apns: (id: string): Device => ({ channel: 'apns', id, token: `apns-token-${id}`, subscription: null, address: null, platform: 'ios' }),
-  email: (id: string): Device => ({ channel: 'email', id, token: null, subscription: null, address: `${id}@example.com`, platform: null }),
-  sms: (id: string): Device => ({ channel: 'sms', id, token: null, subscription: null, address: '+15550100', platform: null }),
+  fcm: (id: string): Device => ({
+    channel: 'fcm',
+    id,
+    token: `fcm-token-${id}`,
+    subscription: null,
+    address: null,
+    platform: 'android',
+  }),
+  apns: (id: string): Device => ({
+    channel: 'apns',
+    id,
+    token: `apns-token-${id}`,
+    subscription: null,
+    address: null,
+    platform: 'ios',
+  }),
+  email: (id: string): Device => ({
+    channel: 'email',
+    id,
+    token: null,
+    subscription: null,
+    address: `${id}@example.com`,
+    platform: null,
+  }),
+  sms: (id: string): Device => ({
+    channel: 'sms',
+    id,
+    token: null,
+    subscription: null,
+    address: '+15550100',
+    platform: null,
+  }),
 };
 
 export const newMessageId = () => types.TimeUuid.now().toString();
@@ -215,9 +259,44 @@ export function fanoutJob(parts: Partial<FanoutJob> = {}): FanoutJob {
 }
 
 export const audience = {
-  thread: (tid: string) => ({ kind: 'thread' as const, tid, uids: null, cohort: null, experimentId: null, variant: null }),
-  uids: (uids: string[]) => ({ kind: 'uids' as const, tid: null, uids, cohort: null, experimentId: null, variant: null }),
-  everyone: () => ({ kind: 'everyone' as const, tid: null, uids: null, cohort: null, experimentId: null, variant: null }),
-  cohort: (cohort: string) => ({ kind: 'cohort' as const, tid: null, uids: null, cohort, experimentId: null, variant: null }),
-  split: (experimentId: string, variant: string) => ({ kind: 'split' as const, tid: null, uids: null, cohort: null, experimentId, variant }),
+  thread: (tid: string) => ({
+    kind: 'thread' as const,
+    tid,
+    uids: null,
+    cohort: null,
+    experimentId: null,
+    variant: null,
+  }),
+  uids: (uids: string[]) => ({
+    kind: 'uids' as const,
+    tid: null,
+    uids,
+    cohort: null,
+    experimentId: null,
+    variant: null,
+  }),
+  everyone: () => ({
+    kind: 'everyone' as const,
+    tid: null,
+    uids: null,
+    cohort: null,
+    experimentId: null,
+    variant: null,
+  }),
+  cohort: (cohort: string) => ({
+    kind: 'cohort' as const,
+    tid: null,
+    uids: null,
+    cohort,
+    experimentId: null,
+    variant: null,
+  }),
+  split: (experimentId: string, variant: string) => ({
+    kind: 'split' as const,
+    tid: null,
+    uids: null,
+    cohort: null,
+    experimentId,
+    variant,
+  }),
 };

@@ -21,6 +21,8 @@ import {
 
 let primary: Harness;
 let tid: string;
+/** A thread the proxied facades have never read, so no cache can answer for Cassandra. */
+let unseenTid: string;
 const owner = 'outage-owner';
 
 beforeAll(async () => {
@@ -30,6 +32,11 @@ beforeAll(async () => {
     json: { name: 'Outage', openSubscribe: true, openPublish: true },
   });
   tid = ((await response.json()) as { tid: string }).tid;
+  const unseen = await primary.request('/api/v1/threads', {
+    token: await token({ sub: owner }),
+    json: { name: 'Unseen', openSubscribe: true, openPublish: true },
+  });
+  unseenTid = ((await unseen.json()) as { tid: string }).tid;
 });
 
 afterAll(async () => {
@@ -95,13 +102,14 @@ describe('Cassandra unreachable', () => {
 
   it('serves through the proxy, answers 503 while it is down, and recovers', async () => {
     const user = await token({ sub: 'cass-user' });
-    const publish = (msg: string) => facade.request('/api/v1/publish', { token: user, json: { tid, msg } });
+    const publish = (msg: string, thread = tid) =>
+      facade.request('/api/v1/publish', { token: user, json: { tid: thread, msg } });
     expect((await publish('before the outage')).status).toBe(200);
 
     await proxy.stop();
-    const failed = await expect503(await publish('during the outage'));
+    const failed = await expect503(await publish('during the outage', unseenTid));
     expect(failed.message).toBe('cassandra is unavailable, try again later');
-    await expect503(await facade.request('/api/v1/subscribe', { token: user, json: { tid } }));
+    await expect503(await facade.request('/api/v1/subscribe', { token: user, json: { tid: unseenTid } }));
     await expect503(await facade.request('/api/v1/enlist', { token: user, json: { os: 'ios', token: iosToken() } }));
     const ready = await facade.request('/readyz');
     expect(ready.status).toBe(503);
@@ -114,7 +122,7 @@ describe('Cassandra unreachable', () => {
     expect((await facade.request('/healthz')).status).toBe(200);
 
     await proxy.start();
-    const recovered = await eventually(() => publish('after the outage'), 200);
+    const recovered = await eventually(() => publish('after the outage', unseenTid), 200);
     expect(recovered.status).toBe(200);
     expect((await facade.request('/api/v1/subscribe', { token: user, json: { tid } })).status).toBe(200);
     expect((await eventually(() => facade.request('/readyz'), 200)).status).toBe(200);

@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Acknowledgement, CheckIn } from '../../schemas/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { permanent, retriable } from '../../pipeline/errors/index.ts';
 import {
@@ -12,6 +11,7 @@ import {
 } from '../../pipeline/runtime/index.ts';
 import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
+import type { Acknowledgement, CheckIn } from '../../schemas/index.ts';
 import { ackFor, checkIn } from './fixtures/checkin-stage.ts';
 import { createTopics, deleteTestTopics, produce, readTopic, testConfig, topicSize } from './support.ts';
 
@@ -42,10 +42,14 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     const good = (from: number) => Array.from({ length: 5 }, (_, index) => `good-${from + index}`);
     const garbage = Buffer.from('definitely not avro');
     await produce(config, 'checkins', [
-      ...(await Promise.all(good(0).map(async (id) => ({ key: Buffer.from(id), value: await encode(checkIn(id)), headers: {} })))),
+      ...(await Promise.all(
+        good(0).map(async (id) => ({ key: Buffer.from(id), value: await encode(checkIn(id)), headers: {} })),
+      )),
       { key: Buffer.from('garbage'), value: garbage, headers: { traceparent: '00-abc-01' } },
       { key: Buffer.from('poison'), value: await encode(checkIn('poison', 'poison-user')), headers: {} },
-      ...(await Promise.all(good(5).map(async (id) => ({ key: Buffer.from(id), value: await encode(checkIn(id)), headers: {} })))),
+      ...(await Promise.all(
+        good(5).map(async (id) => ({ key: Buffer.from(id), value: await encode(checkIn(id)), headers: {} })),
+      )),
     ]);
 
     const registry = new Registry();
@@ -63,12 +67,16 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     running = await runStages(config, [stage], { registry });
 
     const outputs = await readTopic(config, 'acks', (records) => records.length >= 10);
-    const acks = await Promise.all(outputs.map(async (record) => (await serde.decode(record.value!)) as Acknowledgement));
+    const acks = await Promise.all(
+      outputs.map(async (record) => (await serde.decode(record.value!)) as Acknowledgement),
+    );
     expect(acks.map((ack) => ack.ackId).sort()).toEqual([...good(0), ...good(5)].sort());
 
     const dead = await readTopic(config, 'rt-poison.dlq', (records) => records.length >= 2);
     expect(dead).toHaveLength(2);
-    const [undecodable, poison] = [...dead].sort((a, b) => Number(a.headers['msgxc-source-offset']) - Number(b.headers['msgxc-source-offset']));
+    const [undecodable, poison] = [...dead].sort(
+      (a, b) => Number(a.headers['msgxc-source-offset']) - Number(b.headers['msgxc-source-offset']),
+    );
     expect(undecodable?.key).toBe('garbage');
     expect(undecodable?.value).toEqual(garbage);
     expect(undecodable?.headers).toMatchObject({
@@ -94,8 +102,12 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     // A permanent failure is never retried, in-process or through the retry topic.
     expect(await metric(registry, 'msgxc_stage_retries_total', { stage: 'rt-poison' })).toBe(0);
     expect(await topicSize(config, 'rt-poison.retry')).toBe(0);
-    expect(await metric(registry, 'msgxc_stage_dead_letters_total', { stage: 'rt-poison', code: 'UNDECODABLE' })).toBe(1);
-    expect(await metric(registry, 'msgxc_stage_dead_letters_total', { stage: 'rt-poison', code: 'POISON_RECORD' })).toBe(1);
+    expect(await metric(registry, 'msgxc_stage_dead_letters_total', { stage: 'rt-poison', code: 'UNDECODABLE' })).toBe(
+      1,
+    );
+    expect(
+      await metric(registry, 'msgxc_stage_dead_letters_total', { stage: 'rt-poison', code: 'POISON_RECORD' }),
+    ).toBe(1);
     expect(await metric(registry, 'msgxc_stage_records_out_total', { stage: 'rt-poison', topic: 'acks' })).toBe(10);
   });
 
@@ -106,7 +118,13 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     await produce(
       config,
       'checkins',
-      await Promise.all(ids.map(async (id) => ({ key: Buffer.from(id), value: await jsonCodec.encode('checkins', { id }), headers: {} }))),
+      await Promise.all(
+        ids.map(async (id) => ({
+          key: Buffer.from(id),
+          value: await jsonCodec.encode('checkins', { id }),
+          headers: {},
+        })),
+      ),
     );
 
     const registry = new Registry();
@@ -145,7 +163,13 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     await produce(
       config,
       'checkins',
-      await Promise.all(ids.map(async (id) => ({ key: Buffer.from(id), value: await jsonCodec.encode('checkins', { id }), headers: {} }))),
+      await Promise.all(
+        ids.map(async (id) => ({
+          key: Buffer.from(id),
+          value: await jsonCodec.encode('checkins', { id }),
+          headers: {},
+        })),
+      ),
     );
 
     const registry = new Registry();

@@ -6,7 +6,16 @@ import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import type { Acknowledgement } from '../../schemas/index.ts';
 import { checkIn } from './fixtures/checkin-stage.ts';
-import { createTopics, deleteTestTopics, eventually, produce, readTopic, testEnv, topicSize, withAdmin } from './support.ts';
+import {
+  createTopics,
+  deleteTestTopics,
+  eventually,
+  produce,
+  readTopic,
+  testEnv,
+  topicSize,
+  withAdmin,
+} from './support.ts';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'stage-process.ts');
 
@@ -96,7 +105,12 @@ describe('a stage process (real Kafka and schema registry)', () => {
     expect(logged(first, 'stopped')).toBe(false);
 
     const second = startStageProcess(env, 'rt-kill', 0);
-    const outputs = await readTopic(config, 'acks', (records) => new Set(records.map((record) => record.key)).size >= ids.length, 120_000);
+    const outputs = await readTopic(
+      config,
+      'acks',
+      (records) => new Set(records.map((record) => record.key)).size >= ids.length,
+      120_000,
+    );
     const serde = createSerde(config);
     const acked = new Set<string>();
     for (const record of outputs) {
@@ -133,13 +147,18 @@ describe('a stage process (real Kafka and schema registry)', () => {
     expect(first.lines.some((line) => line.fixture === 'deps closed')).toBe(true);
 
     const produced = await topicSize(config, 'acks');
-    const committed = await withAdmin(config, async (admin) => {
-      const [offsets] = await admin.fetchOffsets({
-        groupId: `${config!.kafka.topicPrefix}msgxc.rt-term`,
-        topics: [kafkaTopicName(config!, 'checkins')],
-      });
-      return (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0);
+    const groupId = `${config.kafka.topicPrefix}msgxc.rt-term`;
+    const { committed, group } = await withAdmin(config, async (admin) => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [kafkaTopicName(config!, 'checkins')] });
+      const { groups } = await admin.describeGroups([groupId]);
+      return {
+        committed: (offsets?.partitions ?? []).reduce((sum, entry) => sum + Math.max(0, Number(entry.offset)), 0),
+        group: groups[0],
+      };
     });
+    // It left the group rather than waiting to be timed out of it.
+    expect(group?.state).toBe('Empty');
+    expect(group?.members).toEqual([]);
     // Everything produced was committed and nothing was committed without being produced.
     expect(committed).toBe(produced);
     expect(produced).toBeLessThan(ids.length);

@@ -102,7 +102,7 @@ export async function readTopic(
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [kafkaTopicName(config, logical)], fromBeginning: true });
-    let finished: () => void = () => {};
+    let finished: () => void = () => undefined;
     const done = new Promise<void>((resolve) => {
       finished = resolve;
     });
@@ -135,7 +135,11 @@ export async function readTopic(
 }
 
 /** Polls `check` until it returns a value (not undefined) or the wait runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000, label = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  label = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
