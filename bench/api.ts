@@ -20,7 +20,7 @@ import { SignJWT } from 'jose';
 import { migrate } from '../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import { ensureTopics } from '../pipeline/topics/index.ts';
-import { startHttp } from '../stages/http/index.ts';
+import { createApp, createDeps } from '../stages/http/index.ts';
 
 interface Options {
   concurrency: number;
@@ -130,9 +130,14 @@ interface ServerSample {
   cpu: number;
   /** The longest event-loop stall since the previous sample. */
   loopDelayMaxMs: number;
+  /** p99 of the time spent inside the app (handler and its dependencies) since the previous sample. */
+  insideP99Ms: number;
 }
 
-function describe(name: string, result: Result & { cpuPerRequest: number; loopDelayMaxMs: number }) {
+function describe(
+  name: string,
+  result: Result & { cpuPerRequest: number; loopDelayMaxMs: number; insideP99Ms: number },
+) {
   const sorted = [...result.latencies].sort((a, b) => a - b);
   const rps = result.completed / result.seconds;
   const line = {
@@ -143,7 +148,7 @@ function describe(name: string, result: Result & { cpuPerRequest: number; loopDe
     failed: result.failed,
   };
   console.log(
-    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms   server CPU ${Math.round(result.cpuPerRequest)} µs/req, longest loop stall ${result.loopDelayMaxMs.toFixed(0)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
+    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms\n${''.padEnd(29)}server: CPU ${Math.round(result.cpuPerRequest)} µs/req, p99 inside the app ${result.insideP99Ms.toFixed(2)} ms, longest event-loop stall ${result.loopDelayMaxMs.toFixed(0)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
   );
   return line;
 }
@@ -170,6 +175,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
       '--experimental-strip-types',
       '--no-warnings=ExperimentalWarning',
       ...(options.profile === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]),
+      ...(process.env.BENCH_TRACE_GC ? ['--trace-gc'] : []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -192,6 +198,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
         ...result,
         cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, result.completed),
         loopDelayMaxMs: after.loopDelayMaxMs,
+        insideP99Ms: after.insideP99Ms,
       };
     };
     const jwt = await new SignJWT({})
@@ -249,11 +256,26 @@ async function serveForBench(): Promise<void> {
     await c.req.json();
     return c.json(true);
   });
-  const bare = await new Promise<number>((resolve) => {
-    serve({ fetch: bareApp.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
-  });
-  const facade = await startHttp(config, { port: 0, host: '127.0.0.1' });
-  process.send?.({ bare, facade: facade.port });
+  // Time inside each app (from the adapter's call to the answer): what the server itself adds, apart
+  // from the load generator and the scheduler of a shared machine.
+  let inside: number[] = [];
+  const timed =
+    (fetch: (request: Request) => Response | Promise<Response>) =>
+    async (request: Request): Promise<Response> => {
+      const started = performance.now();
+      const response = await fetch(request);
+      inside.push(performance.now() - started);
+      return response;
+    };
+  const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
+    new Promise<number>((resolve) => {
+      serve({ fetch: timed(fetch), hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
+    });
+  const deps = createDeps(config);
+  const facadeApp = createApp(deps);
+  const bare = await listen((request) => bareApp.fetch(request));
+  const facade = await listen((request) => facadeApp.fetch(request));
+  process.send?.({ bare, facade });
   // The parent asks for this process's CPU time around each phase: CPU per request is the figure the
   // shared machine's noise disturbs least.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -261,13 +283,19 @@ async function serveForBench(): Promise<void> {
   process.on('message', (message) => {
     if (message === 'cpu') {
       const usage = process.cpuUsage();
-      const sample: ServerSample = { cpu: usage.user + usage.system, loopDelayMaxMs: loopDelay.max / 1e6 };
+      const sorted = inside.sort((a, b) => a - b);
+      const sample: ServerSample = {
+        cpu: usage.user + usage.system,
+        loopDelayMaxMs: loopDelay.max / 1e6,
+        insideP99Ms: percentile(sorted, 99),
+      };
       loopDelay.reset();
+      inside = [];
       process.send?.(sample);
     }
   });
   process.once('SIGTERM', () => {
-    facade.close().finally(() => process.exit(0));
+    deps.close().finally(() => process.exit(0));
   });
 }
 

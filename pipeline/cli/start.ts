@@ -1,21 +1,57 @@
 import type { Config } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 
-/** Placeholder until the stages exist: brings the stack up and serves the facade's ping. */
+/**
+ * `npm start`: the whole system in one process on the local stack (or on configured clusters) —
+ * servers up, Cassandra migrated, schemas registered, topics created, then every stage, the
+ * scheduler and the HTTP facade. Production runs the same pieces as separate processes
+ * (`msgxc run <stage>`, `msgxc scheduler`, `msgxc http`), scaled by adding instances.
+ */
 export async function run(config: Config, _args: string[]): Promise<number> {
   const log = createLogger(config, 'start');
   if (config.usesLocalStack) {
     const { up } = await import('../../stack/index.ts');
     await up(config.stack, { report: (line) => log.info(line) });
   }
-  const { serve } = await import('@hono/node-server');
-  const { Hono } = await import('hono');
-  const app = new Hono().get('/api/v1/ping', (c) => c.json(true));
-  serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
-  log.info({ url: `http://${config.http.host}:${config.http.port}/api/v1/ping` }, 'msgxc is up');
-  await new Promise<void>((resolvePromise) => {
-    process.once('SIGINT', () => resolvePromise());
-    process.once('SIGTERM', () => resolvePromise());
+
+  const { migrate } = await import('../cassandra/index.ts');
+  await migrate(config, { log });
+  const { registerSchemas } = await import('../serde/index.ts');
+  const { ensureTopics } = await import('../topics/index.ts');
+  await registerSchemas(config);
+  await ensureTopics(config, undefined, { log });
+
+  const { stages } = await import('../../stages/index.ts');
+  const { runStages } = await import('../runtime/index.ts');
+  const { serveMetrics, registry } = await import('../metrics/index.ts');
+  const { createScheduler } = await import('../../stages/scheduler/index.ts');
+  const { startHttp } = await import('../../stages/http/index.ts');
+
+  const metrics = await serveMetrics(registry, config.metrics.port, config.http.host);
+  const definitions = await Promise.all(Object.values(stages).map((load) => load()));
+  const running = await runStages(config, definitions, { log });
+  const scheduler = createScheduler(config, { log });
+  await scheduler.start();
+  const http = await startHttp(config);
+  log.info(
+    {
+      api: `${http.url}/api/v1/ping`,
+      websocket: `ws://${config.ws.host}:${config.ws.port}${config.ws.path}`,
+      metrics: `http://${config.http.host}:${metrics.port}/metrics`,
+      stages: running.names,
+    },
+    'msgxc is up',
+  );
+
+  const signal = await new Promise<string>((resolvePromise) => {
+    process.once('SIGINT', () => resolvePromise('SIGINT'));
+    process.once('SIGTERM', () => resolvePromise('SIGTERM'));
+    void running.done.then(() => resolvePromise('stages stopped'));
   });
-  return 0;
+  log.info({ signal }, 'stopping');
+  await http.close();
+  await scheduler.close();
+  await running.stop(signal);
+  await metrics.close();
+  return running.done;
 }

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Client } from 'cassandra-driver';
-import { cassandraError, splitStatements } from '../../pipeline/cassandra/index.ts';
+import { cassandraError } from '../../pipeline/cassandra/index.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { Channel, FanoutJob, Recipient } from '../../schemas/types.generated.ts';
 import { createBatcher, defaultBatchSizes } from '../fanout/batcher.ts';
@@ -36,7 +34,6 @@ export interface DueEscalation {
 export type EscalationStore = ReturnType<typeof createEscalationStore>;
 
 export function createEscalationStore(client: Client) {
-  let schema: Promise<void> | undefined;
 
   async function run(query: string, params: unknown[], what: string) {
     try {
@@ -47,22 +44,9 @@ export function createEscalationStore(client: Client) {
   }
 
   return {
-    /** Creates the tables when missing (see escalations.cql); concurrent callers share one attempt. */
-    ensureSchema(): Promise<void> {
-      schema ??= (async () => {
-        const text = await readFile(join(import.meta.dirname, 'escalations.cql'), 'utf8');
-        for (const statement of splitStatements(text)) await run(statement, [], 'create the escalation tables');
-      })();
-      schema.catch(() => {
-        schema = undefined;
-      });
-      return schema;
-    },
-
     /** Idempotent: a redelivered job writes the same rows (same deadline key) again. */
     async record(job: FanoutJob, entries: readonly EscalationEntry[]): Promise<void> {
       if (entries.length === 0) return;
-      await this.ensureSchema();
       const template = { ...job, audience: { ...job.audience, uids: null } };
       await run(
         'INSERT INTO escalation_messages (message_id, job) VALUES (?, ?)',
@@ -96,7 +80,6 @@ export function createEscalationStore(client: Client) {
 
     /** Pending rows whose deadline is at or before `now`, from the lookback window. */
     async due(now: number): Promise<DueEscalation[]> {
-      await this.ensureSchema();
       const rows: DueEscalation[] = [];
       for (
         let minute = minuteOf(now - sweepLookbackMs);

@@ -58,7 +58,6 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
     const messages = createMessageStore(cassandra);
     const sessions = createSessionStore(cassandra);
     const escalations = createEscalationStore(cassandra);
-    await escalations.ensureSchema();
     const emitter = createEmitter(config, log);
     const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const sweeper = startSweeper(
