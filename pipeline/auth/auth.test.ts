@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/index.ts';
+import { developmentJwtSecret, parseConfig } from '../config/index.ts';
 import { MsgxcError } from '../errors/index.ts';
 import { bearerToken, createVerifier, rolesOf } from './index.ts';
 
@@ -160,7 +160,12 @@ describe('HS256 verifier', () => {
   });
 
   it('refuses to start without a secret', () => {
-    expect(() => createVerifier(parseConfig({}))).toThrow(/MSGXC_JWT_SECRET/);
+    expect(() => createVerifier(parseConfig({ MSGXC_ENV: 'production' }))).toThrow(/MSGXC_JWT_SECRET/);
+    expect(() => createVerifier(parseConfig({ MSGXC_ENV: 'production', MSGXC_JWT_ALGORITHM: 'ES256' }))).toThrow(
+      /MSGXC_JWT_JWKS_URL/,
+    );
+    // Outside production a public development secret keeps `npm start` working without setup.
+    expect(parseConfig({}).auth.secret).toBe(developmentJwtSecret);
   });
 });
 

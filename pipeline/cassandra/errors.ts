@@ -20,6 +20,15 @@ const retriableResponseCodes = new Set([
   0x1700, // CAS write unknown: the LWT may or may not have been applied
 ]);
 
+/**
+ * A connection that failed under a request: the driver reports a socket that closed or errored with a
+ * request in flight or queued ("Socket was closed", flagged `isSocketError`) and a connect that timed out
+ * as bare DriverErrors. The query may well be fine; the connection is not.
+ */
+function lostConnection(error: errors.DriverError): boolean {
+  return (error as { isSocketError?: unknown }).isSocketError === true || error.message === 'Connection timeout';
+}
+
 /** True when the error means "the database could not answer now", as opposed to "the query is wrong". */
 export function isCassandraUnavailable(error: unknown): boolean {
   if (
@@ -30,6 +39,7 @@ export function isCassandraUnavailable(error: unknown): boolean {
     return true;
   }
   if (error instanceof errors.ResponseError) return retriableResponseCodes.has(error.code);
+  if (error instanceof errors.DriverError) return lostConnection(error);
   return false;
 }
 

@@ -27,31 +27,41 @@ export async function run(config: Config, _args: string[]): Promise<number> {
   const { createScheduler } = await import('../../stages/scheduler/index.ts');
   const { startHttp } = await import('../../stages/http/index.ts');
 
-  const metrics = await serveMetrics(registry, config.metrics.port, config.http.host);
-  const definitions = await Promise.all(Object.values(stages).map((load) => load()));
-  const running = await runStages(config, definitions, { log });
-  const scheduler = createScheduler(config, { log });
-  await scheduler.start();
-  const http = await startHttp(config);
-  log.info(
-    {
-      api: `${http.url}/api/v1/ping`,
-      websocket: `ws://${config.ws.host}:${config.ws.port}${config.ws.path}`,
-      metrics: `http://${config.http.host}:${metrics.port}/metrics`,
-      stages: running.names,
-    },
-    'msgxc is up',
-  );
-
-  const signal = await new Promise<string>((resolvePromise) => {
-    process.once('SIGINT', () => resolvePromise('SIGINT'));
-    process.once('SIGTERM', () => resolvePromise('SIGTERM'));
-    void running.done.then(() => resolvePromise('stages stopped'));
-  });
-  log.info({ signal }, 'stopping');
-  await http.close();
-  await scheduler.close();
-  await running.stop(signal);
-  await metrics.close();
-  return running.done;
+  // Listeners first: a port already taken fails the start before any record is consumed.
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
+  };
+  try {
+    const metrics = await serveMetrics(registry, config.metrics.port, config.http.host);
+    closers.push(() => metrics.close());
+    const http = await startHttp(config);
+    closers.push(() => http.close());
+    const definitions = await Promise.all(Object.values(stages).map((load) => load()));
+    const running = await runStages(config, definitions, { log });
+    closers.push(() => running.stop('shutdown'));
+    const scheduler = createScheduler(config, { log });
+    closers.push(() => scheduler.close());
+    await scheduler.start();
+    log.info(
+      {
+        api: `${http.url}/api/v1/ping`,
+        websocket: `ws://${config.ws.host}:${config.ws.port}${config.ws.path}`,
+        metrics: `http://${config.http.host}:${metrics.port}/metrics`,
+        stages: running.names,
+      },
+      'msgxc is up',
+    );
+    const signal = await new Promise<string>((resolvePromise) => {
+      process.once('SIGINT', () => resolvePromise('SIGINT'));
+      process.once('SIGTERM', () => resolvePromise('SIGTERM'));
+      void running.done.then(() => resolvePromise('stages stopped'));
+    });
+    log.info({ signal }, 'stopping');
+    await closeAll();
+    return await running.done;
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }

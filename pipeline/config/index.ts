@@ -96,6 +96,8 @@ const envSchema = z.object({
   MSGXC_RUNTIME_HANDLER_BATCH: z.coerce.number().int().min(1).default(1_000),
   // Bytes per produce call; keep under the broker's message.max.bytes (1 MiB by default), which bounds a partition's batch.
   MSGXC_RUNTIME_MAX_PRODUCE_BYTES: z.coerce.number().int().min(1024).default(900_000),
+  // Within a long fetched batch, commit at most this often (always at its end and on shutdown); 0 = every chunk.
+  MSGXC_RUNTIME_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
   MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).default(3),
   MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
   MSGXC_RUNTIME_MAX_BYTES: z.coerce.number().int().min(1024).default(10_485_760),
@@ -196,7 +198,7 @@ export interface Config {
   };
   auth: {
     algorithm: 'HS256' | 'RS256' | 'ES256';
-    /** HS256 shared secret; undefined unless configured. */
+    /** HS256 shared secret; outside production a public development default when not configured. */
     secret: string | undefined;
     jwksUrl: string | undefined;
     issuer: string | undefined;
@@ -258,6 +260,8 @@ export interface RuntimeConfig {
   handlerBatch: number;
   /** Most bytes in one produce call; a single output larger than this is refused as OUTPUT_TOO_LARGE. */
   maxProduceBytes: number;
+  /** Commit at most this often inside a fetched batch (always at its end); bounds the rework after a crash. */
+  commitIntervalMs: number;
   consumer: {
     partitionsConsumedConcurrently: number;
     maxBytesPerPartition: number;
@@ -269,6 +273,9 @@ export interface RuntimeConfig {
   shutdownTimeoutMs: number;
   lagSampleMs: number;
 }
+
+/** The HS256 secret outside production when none is configured: public, so never for real users. */
+export const developmentJwtSecret = 'msgxc-development-secret-do-not-use-in-production';
 
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG';
@@ -354,7 +361,8 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     },
     auth: {
       algorithm: env.MSGXC_JWT_ALGORITHM,
-      secret: env.MSGXC_JWT_SECRET,
+      // Development and test get a well-known secret so `npm start` works out of the box; production must set one.
+      secret: env.MSGXC_JWT_SECRET ?? (env.MSGXC_ENV === 'production' ? undefined : developmentJwtSecret),
       jwksUrl: env.MSGXC_JWT_JWKS_URL,
       issuer: env.MSGXC_JWT_ISSUER,
       audience: env.MSGXC_JWT_AUDIENCE,
@@ -389,6 +397,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       },
       handlerBatch: env.MSGXC_RUNTIME_HANDLER_BATCH,
       maxProduceBytes: env.MSGXC_RUNTIME_MAX_PRODUCE_BYTES,
+      commitIntervalMs: env.MSGXC_RUNTIME_COMMIT_INTERVAL_MS,
       consumer: {
         partitionsConsumedConcurrently: env.MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY,
         maxBytesPerPartition: env.MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION,

@@ -63,7 +63,7 @@ export function stageMetrics(target: Registry = registry): StageMetrics {
     }),
     batchDuration: new Histogram({
       name: 'msgxc_stage_batch_duration_seconds',
-      help: 'Time to decode, handle, produce and commit one handler batch (a chunk of a fetched batch).',
+      help: 'Time to decode, handle and produce one handler batch (a chunk of a fetched batch), commit included when due.',
       labelNames: ['stage'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,

@@ -1,5 +1,5 @@
 import { CompressionTypes, type Message, type Producer } from 'kafkajs';
-import { splitByBytes } from '../kafka/index.ts';
+import { messageBytes, splitByBytes } from '../kafka/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { buildFailureHeaders, mergeFailureHeaders } from './headers.ts';
 import type { ChunkResult } from './process.ts';
@@ -64,6 +64,17 @@ export async function sendChunkResult(
 
   // Usually one call; split only when the chunk's bytes exceed what the broker takes in one partition batch.
   // Sequential, so a partition's records keep their order.
+  let total = 0;
+  for (const { messages } of byTopic.values()) for (const message of messages) total += messageBytes(message);
+  if (total <= maxBytes) {
+    await producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, { messages }]) => ({ topic, messages })),
+    });
+    count(byTopic, result, topics.stage, metrics);
+    return;
+  }
   const all = [...byTopic].flatMap(([topic, { messages }]) => messages.map((message) => ({ ...message, topic })));
   for (const group of splitByBytes(all, maxBytes)) {
     const topicMessages = new Map<string, Message[]>();
@@ -79,11 +90,20 @@ export async function sendChunkResult(
     });
   }
 
+  count(byTopic, result, topics.stage, metrics);
+}
+
+function count(
+  byTopic: Map<string, { logical: string; messages: Message[] }>,
+  result: ChunkResult,
+  stage: string,
+  metrics: StageMetrics,
+): void {
   for (const { logical, messages } of byTopic.values()) {
-    metrics.recordsOut.inc({ stage: topics.stage, topic: logical }, messages.length);
+    metrics.recordsOut.inc({ stage, topic: logical }, messages.length);
   }
   for (const failed of result.failed) {
-    if (failed.destination === 'retry') metrics.retries.inc({ stage: topics.stage, kind: 'delayed' });
-    else metrics.deadLetters.inc({ stage: topics.stage, code: failed.failure.code });
+    if (failed.destination === 'retry') metrics.retries.inc({ stage, kind: 'delayed' });
+    else metrics.deadLetters.inc({ stage, code: failed.failure.code });
   }
 }

@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { permanent, retriable } from '../errors/index.ts';
 import { jsonCodec } from './codec.ts';
-import { type ChunkDependencies, type PendingRecord, processChunk } from './process.ts';
+import { ChunkAbandonedError, type ChunkDependencies, type PendingRecord, processChunk } from './process.ts';
 import type { ErrorPolicy, InputRecord } from './types.ts';
 
 const policy: ErrorPolicy = {
@@ -205,6 +205,19 @@ describe('processChunk', () => {
     expect(result.outputs).toHaveLength(2);
     expect(result.failed[0]).toMatchObject({ destination: 'dlq', failure: { code: 'OUTPUT_TOO_LARGE' } });
     expect(result.failed[0]?.record.source.offset).toBe('2');
+  });
+
+  it('abandons a failing chunk when the stage is stopping instead of retrying or setting records aside', async () => {
+    let stopping = false;
+    const { deps, waits } = harness(
+      async () => {
+        stopping = true; // the handler saw the shutdown signal and gave up
+        throw new Error('aborted');
+      },
+      { stopping: () => stopping },
+    );
+    await expect(processChunk([pending(1), pending(2)], deps)).rejects.toBeInstanceOf(ChunkAbandonedError);
+    expect(waits).toEqual([]);
   });
 
   it('passes tombstones through as null values', async () => {

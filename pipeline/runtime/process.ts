@@ -37,6 +37,17 @@ export interface ChunkResult {
   failed: FailedRecord[];
 }
 
+/**
+ * Thrown when the process is stopping while a chunk is still failing: its records are neither produced nor
+ * set aside, and stay uncommitted so the group's next owner of the partition handles them.
+ */
+export class ChunkAbandonedError extends Error {
+  constructor() {
+    super('chunk abandoned: the stage is stopping');
+    this.name = 'ChunkAbandonedError';
+  }
+}
+
 export interface ChunkDependencies {
   policy: ErrorPolicy;
   codec: Codec;
@@ -50,6 +61,8 @@ export interface ChunkDependencies {
   random?: () => number;
   onError?: (failure: Failure, phase: 'decode' | 'handle') => void;
   onRetry?: (attempt: number, delayMs: number, failure: Failure) => void;
+  /** True once the stage is stopping: a failure then abandons the chunk instead of retrying or setting aside. */
+  stopping?: () => boolean;
 }
 
 interface Decoded {
@@ -68,6 +81,11 @@ export async function processChunk(records: PendingRecord[], deps: ChunkDependen
   const { policy } = deps;
   const failed: FailedRecord[] = [];
 
+  // A handler that gave up because of the shutdown signal has not judged the record: leave it for the next owner.
+  const abandonIfStopping = () => {
+    if (deps.stopping?.()) throw new ChunkAbandonedError();
+  };
+
   const fail = (record: PendingRecord, failure: Failure) => {
     const attempt = record.priorAttempts + 1;
     if (failure.retriable && record.priorAttempts < policy.delayedAttempts) {
@@ -79,6 +97,7 @@ export async function processChunk(records: PendingRecord[], deps: ChunkDependen
   };
 
   const backOff = async (attempt: number, failure: Failure) => {
+    abandonIfStopping();
     const delay = backoffDelay(attempt, policy.baseMs, policy.maxMs, random);
     deps.onRetry?.(attempt, delay, failure);
     await deps.wait(delay);
@@ -118,6 +137,7 @@ export async function processChunk(records: PendingRecord[], deps: ChunkDependen
       outputs.push(...(await handleAndEncode(items, deps)));
       return undefined;
     } catch (error) {
+      abandonIfStopping();
       const failure = classifyHandlerError(error, policy);
       deps.onError?.(failure, 'handle');
       return failure;

@@ -9,7 +9,13 @@ import { failureHeader, readPriorFailure, textHeaders } from './headers.ts';
 import { deadLetterTopic, failureTopicLayout, groupIdFor, kafkaTopicName, retryTopic } from './names.ts';
 import { sendChunkResult } from './outbox.ts';
 import { resolvePolicy } from './policy.ts';
-import { type ChunkResult, type FailedRecord, type PendingRecord, processChunk } from './process.ts';
+import {
+  ChunkAbandonedError,
+  type ChunkResult,
+  type FailedRecord,
+  type PendingRecord,
+  processChunk,
+} from './process.ts';
 import type { Codec, StageDefinition } from './types.ts';
 
 export interface StageRunnerOptions {
@@ -144,6 +150,7 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
       maxOutputBytes: config.runtime.maxProduceBytes,
       handler,
       wait,
+      stopping: () => options.signal.aborted,
       onError: (error, phase) => metrics.errors.inc({ stage: stage.name, code: error.code, phase }),
       onRetry: (attempt, delayMs, error) => {
         metrics.retries.inc({ stage: stage.name, kind: 'backoff' });
@@ -171,19 +178,26 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
     const wait = async (ms: number) => {
       const until = Date.now() + ms;
       for (let left = ms; left > 0; left = until - Date.now()) {
-        await sleep(Math.min(left, tuning.heartbeatMs));
+        // A back-off is cut short by the shutdown; the chunk is then abandoned (not committed).
+        await sleep(Math.min(left, tuning.heartbeatMs), undefined, { signal: options.signal }).catch(() => {
+          throw new ChunkAbandonedError();
+        });
         await heartbeat();
       }
     };
     let lastResolved: string | undefined;
     let lastCommitted: string | undefined;
+    let lastCommitAt = Date.now();
     let failure: unknown;
-    // Per chunk, so a crash repeats at most one chunk's worth of already-produced records.
-    const commit = async () => {
+    // Only ever offsets whose outputs are acknowledged. Inside a long batch at most every commitIntervalMs,
+    // which bounds the rework after a crash; always at the batch's end (and so on shutdown).
+    const commit = async (force: boolean) => {
       if (!commits || lastResolved === undefined || lastResolved === lastCommitted) return;
+      if (!force && Date.now() - lastCommitAt < config.runtime.commitIntervalMs) return;
       const offset = String(BigInt(lastResolved) + 1n);
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
       lastCommitted = lastResolved;
+      lastCommitAt = Date.now();
     };
     try {
       for (let start = 0; start < batch.messages.length; start += config.runtime.handlerBatch) {
@@ -214,7 +228,7 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
           }
           resolveOffset(last.offset);
           lastResolved = last.offset;
-          await commit();
+          await commit(false);
           stopTimer();
           const lag = Number(batch.highWatermark) - Number(last.offset) - 1;
           metrics.lag.set({ stage: stage.name, topic: labels(topic), partition: String(partition) }, Math.max(0, lag));
@@ -226,11 +240,12 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
         await heartbeat();
       }
     } catch (error) {
-      failure = error;
+      if (error instanceof ChunkAbandonedError) log.info({ topic, partition }, error.message);
+      else failure = error;
     }
-    // A commit that failed above is tried once more: what was produced and acknowledged is done.
+    // Also after a failure: what was produced and acknowledged is done.
     try {
-      await commit();
+      await commit(true);
     } catch (error) {
       if (failure === undefined) failure = error;
       else log.warn({ err: error, topic, partition }, 'commit after a failed batch failed too');

@@ -2,7 +2,10 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 
-/** One decoded record as a handler sees it. `topic` is the logical name, even for a record replayed from `<stage>.retry`. */
+/**
+ * One decoded record as a handler sees it. A record replayed from `<stage>.retry` looks as it first did:
+ * `topic` is the logical input topic, `partition` and `offset` where it was first consumed.
+ */
 export interface InputRecord<T = unknown> {
   topic: string;
   partition: number;

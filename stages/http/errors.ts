@@ -1,4 +1,3 @@
-import { errors as cassandraErrors } from 'cassandra-driver';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -83,7 +82,7 @@ export async function dependency<T>(name: string, timeoutMs: number, call: () =>
   } catch (error) {
     if (error instanceof MsgxcError) {
       if (error.code === 'SERVICE_UNAVAILABLE') throw error;
-      if (error.retriable || lostConnection(error)) throw unavailable(name, error);
+      if (error.retriable) throw unavailable(name, error);
       // A store's own verdict on the request (404 no such thread, 409 alias taken) is the client's answer…
       if (error.status < 500 && !facadeBugs.has(error.code)) throw error;
       // …but a record that does not fit its schema after validation is the facade's bug.
@@ -93,26 +92,6 @@ export async function dependency<T>(name: string, timeoutMs: number, call: () =>
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The Cassandra driver reports a connection that dropped mid-request ("Socket was closed") as a bare
- * DriverError, which the store's classification counts as a refused query; for the caller it is an
- * outage like any other. Server answers (ResponseError) and argument errors keep their meaning.
- */
-function lostConnection(error: unknown): boolean {
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if (
-      cause instanceof cassandraErrors.DriverError &&
-      !(cause instanceof cassandraErrors.ResponseError) &&
-      !(cause instanceof cassandraErrors.ArgumentError) &&
-      !(cause instanceof cassandraErrors.NotSupportedError) &&
-      !(cause instanceof cassandraErrors.VIntOutOfRangeException)
-    ) {
-      return true;
-    }
-  }
-  return false;
 }
 
 const facadeBugs = new Set(['SCHEMA_VIOLATION', 'UNKNOWN_TOPIC', 'NO_SCHEMA']);

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Config } from '../../pipeline/config/index.ts';
+import { type Config, developmentJwtSecret } from '../../pipeline/config/index.ts';
 import { createApp } from './app.ts';
 import { createDeps, type RealDeps } from './deps.ts';
 import type { AppDeps } from './ports.ts';
@@ -39,6 +39,9 @@ export async function startHttp(
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   deps.log.info({ url }, 'HTTP facade listening');
+  if (config.auth.algorithm === 'HS256' && config.auth.secret === developmentJwtSecret) {
+    deps.log.warn('tokens are checked with the public development secret: set MSGXC_JWT_SECRET (or a JWKS URL)');
+  }
   return {
     url,
     port,

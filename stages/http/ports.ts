@@ -4,7 +4,8 @@ import type { Registry } from '../../pipeline/metrics/index.ts';
 import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
-import type { AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import type { CancelPrincipal, CancelResult } from '../scheduler/cancel.ts';
 import type { EndpointGuard } from './ssrf.ts';
 
 /**
@@ -26,8 +27,14 @@ export type UsersPort = Pick<
   'devicesOf' | 'enlistDevice' | 'removeDevice' | 'preferencesOf' | 'setPreferences'
 >;
 
-/** The message store's calls the facade makes. */
-export type MessagesPort = Pick<MessageStore, 'deliverySummary'>;
+/** The message store's calls the facade makes: delivery summaries, read markers and catch-up. */
+export type MessagesPort = Pick<MessageStore, 'deliverySummary' | 'setReadMarker' | 'readMarker' | 'messagesAfter'>;
+
+/** The scheduler's cancel API (`createCanceller` in stages/scheduler satisfies it). */
+export interface ScheduledPort {
+  /** Throws 404 SCHEDULED_NOT_FOUND, 403 FORBIDDEN or 409 SCHEDULED_TOO_LATE as MsgxcErrors. */
+  cancelScheduled(requestId: string, principal: CancelPrincipal): Promise<CancelResult>;
+}
 
 export interface StoredAnswer {
   status: number;
@@ -73,6 +80,9 @@ export interface AppDeps {
   idempotency: IdempotencyPort;
   ingest: TopicPublisher<IngestRequestInput>;
   audience: TopicPublisher<AudienceChangeInput>;
+  /** Acknowledgements (receipts, read) to the `acks` topic, for the ack stage. */
+  acks: TopicPublisher<Acknowledgement>;
+  scheduled: ScheduledPort;
   /** Readiness checks by dependency name (kafka, registry, cassandra). */
   probes: Record<string, Probe>;
   endpointGuard: EndpointGuard;

@@ -91,6 +91,18 @@ export async function dropTestData(config: Config): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+  await deleteSubjects(config);
+}
+
+/** Removes the registry subjects of a test's topics (soft, then for good). */
+export async function deleteSubjects(config: Config): Promise<void> {
+  const prefix = `${config.kafka.topicPrefix}msgxc.`;
+  const subjects = (await (await fetch(`${config.registry.url}/subjects`)).json()) as string[];
+  for (const subject of subjects.filter((name) => name.startsWith(prefix))) {
+    const url = `${config.registry.url}/subjects/${encodeURIComponent(subject)}`;
+    await (await fetch(url, { method: 'DELETE' })).body?.cancel();
+    await (await fetch(`${url}?permanent=true`, { method: 'DELETE' })).body?.cancel();
+  }
 }
 
 const kafkaFor = (config: Config) =>

@@ -33,7 +33,7 @@ async function produceIds(target: Config, ids: string[]): Promise<void> {
 
 const ids = Array.from({ length: 40 }, (_, index) => `id-${index}`);
 
-describe('consumer group modes (real Kafka)', () => {
+describe('consumer groups and producing (real Kafka)', () => {
   it('shares the partitions of a shared group between processes: each record handled once', async () => {
     config = testConfig();
     await createTopics(config, { checkins: 4, acks: 2 });
@@ -66,5 +66,27 @@ describe('consumer group modes (real Kafka)', () => {
     await produceIds(config, ids);
     const outputs = await readTopic(config, 'acks', (records) => records.length >= 2 * ids.length);
     for (const id of ids) expect(outputs.filter((record) => record.key === id)).toHaveLength(2);
+  });
+
+  it('splits outputs over the byte budget into several produce calls, in order, and refuses one too large', async () => {
+    config = testConfig({ MSGXC_RUNTIME_MAX_PRODUCE_BYTES: '2048', MSGXC_RUNTIME_HANDLER_BATCH: '500' });
+    await createTopics(config, { checkins: 1, acks: 1 });
+    const stage = defineStage<{ id: string }, unknown>({
+      name: 'rt-split',
+      input: ['checkins'],
+      output: ['acks'],
+      handler: async (batch) =>
+        batch.map((record) => ({
+          topic: 'acks',
+          key: record.key,
+          value: { id: record.value.id, pad: 'x'.repeat(record.value.id === 'id-7' ? 4_000 : 100) },
+        })),
+    });
+    running.push(await runStages(config, [stage], { codec: jsonCodec, registry: new Registry() }));
+    await produceIds(config, ids);
+    const outputs = await readTopic(config, 'acks', (records) => records.length >= ids.length - 1);
+    expect(outputs.map((record) => record.key)).toEqual(ids.filter((id) => id !== 'id-7'));
+    const dead = await readTopic(config, 'rt-split.dlq', (records) => records.length >= 1);
+    expect(dead[0]).toMatchObject({ key: 'id-7', headers: { 'msgxc-error-code': 'OUTPUT_TOO_LARGE' } });
   });
 });
