@@ -38,6 +38,10 @@ export const commands: Record<string, Command> = {
     summary: 'run a scheduler instance: re-injects held requests when due (several may run; claims are LWTs)',
     load: () => import('../../stages/scheduler/index.ts'),
   },
+  token: {
+    summary: 'print a development JWT for a uid (`token alice --admin`), signed with the HS256 secret',
+    load: () => import('./token.ts'),
+  },
 };
 
 export function usage(): string {

@@ -6,8 +6,10 @@ import { observe } from './observability.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { AppDeps } from './ports.ts';
 import { createRouter, type Env } from './router.ts';
+import { addFlowRoutes } from './routes/flow.ts';
 import { addMessageRoutes } from './routes/messages.ts';
 import { addOpsRoutes } from './routes/ops.ts';
+import { addScheduledRoutes } from './routes/scheduled.ts';
 import { addSeedRoutes } from './routes/seed.ts';
 import { addThreadRoutes } from './routes/threads.ts';
 import { addUserRoutes } from './routes/users.ts';
@@ -41,6 +43,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   addThreadRoutes(router, deps, validators);
   addUserRoutes(router, deps, validators);
   addMessageRoutes(router, deps, validators);
+  addScheduledRoutes(router, deps, validators);
+  addFlowRoutes(router, deps, validators);
   const openApi = buildOpenApi(router.specs);
   return app;
 }

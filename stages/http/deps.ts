@@ -1,16 +1,21 @@
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
+import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createKafkaPublisher, createTopicProducer } from '../../pipeline/ingest-producer/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
+import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
 import { createUserStore } from '../../pipeline/store/user.ts';
-import type { AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import type { Acknowledgement, AudienceChangeInput, DeliveryEvent, IngestRequestInput } from '../../schemas/index.ts';
+import { createCanceller } from '../scheduler/cancel.ts';
+import type { RecordSink } from '../scheduler/loop.ts';
+import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
-import type { AppDeps } from './ports.ts';
+import type { AppDeps, TopicPublisher } from './ports.ts';
 import { createEndpointGuard } from './ssrf.ts';
 import { cacheThreads } from './thread-cache.ts';
 
@@ -30,6 +35,8 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
   const cassandra = createCassandra(config);
   const publisher = createKafkaPublisher(config, { log: log.child({ component: 'kafka' }) });
   const serde = createSerde(config);
+  const dependencyTimeoutMs = 13_000;
+  const events = createTopicProducer<DeliveryEvent>(config, 'events', { serde, publisher });
   const deps: AppDeps = {
     log,
     verifier: createVerifier(config),
@@ -39,6 +46,11 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     idempotency: createIdempotencyStore(cassandra, { ttlSeconds: config.http.idempotencyTtlSeconds }),
     ingest: createTopicProducer<IngestRequestInput>(config, 'ingest', { serde, publisher }),
     audience: createTopicProducer<AudienceChangeInput>(config, 'audience', { serde, publisher }),
+    acks: createTopicProducer<Acknowledgement>(config, 'acks', { serde, publisher }),
+    scheduled: createCanceller({
+      schedule: createScheduleStore(cassandra),
+      events: eventSink(events, dependencyTimeoutMs),
+    }),
     probes: {
       kafka: () => publisher.probe(),
       registry: async () => {
@@ -58,7 +70,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
       messageMaxBytes: config.http.messageMaxBytes,
       // Above the Kafka publisher's give-up time (~3 s) and the Cassandra driver's read timeout (12 s), so the
       // drivers report an outage before the deadline does and a late write cannot follow a 503.
-      dependencyTimeoutMs: 13_000,
+      dependencyTimeoutMs,
     },
     ...overrides,
   };
@@ -66,6 +78,30 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     ...deps,
     async close() {
       await Promise.allSettled([publisher.close(), cassandra.shutdown()]);
+    },
+  };
+}
+
+/**
+ * Where the scheduler's canceller records its `cancelled` events: the facade's own producer, so cancelling
+ * opens no connection of its own. Encoded first; a registry or Kafka failure reports the dependency that
+ * failed (the cancel itself is already durable then, and a retry answers `changed: false`).
+ */
+function eventSink(events: TopicPublisher<DeliveryEvent>, timeoutMs: number): RecordSink {
+  return {
+    async send(records) {
+      const values = records.map((record) => {
+        if (record.topic !== 'events') {
+          throw new MsgxcError('INTERNAL', `the canceller's sink writes events only, not ${record.topic}`, {
+            status: 500,
+          });
+        }
+        return record;
+      });
+      const prepared = await dependency('schema registry', timeoutMs, () =>
+        Promise.all(values.map((record) => events.prepare(record.value as DeliveryEvent, record.key ?? ''))),
+      );
+      await dependency('kafka', timeoutMs, () => events.send(prepared));
     },
   };
 }

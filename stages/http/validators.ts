@@ -32,6 +32,23 @@ export const messageIdSchema = z
   .meta({ description: 'A message id (a time UUID, version 1).' });
 export const channelSchema = z.enum(channelNames).meta({ description: 'A delivery channel.' });
 
+/** No control characters: ids end up in Kafka keys, Cassandra keys and log lines. */
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine(
+      (text) => ![...text].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f),
+      'must not contain control characters',
+    );
+
+export const requestIdSchema = printable(200).meta({
+  description: 'A request id: the `msgxc-request-id` a publish answered with, or the id a service produced.',
+});
+
+export const ackStatusNames = ['delivered', 'opened', 'clicked', 'dismissed'] as const;
+
 const uniqueList = <T extends z.ZodType>(item: T, max: number) =>
   z
     .array(item)
@@ -221,6 +238,31 @@ export function createValidators(limits: { messageMaxBytes: number }) {
         }),
       })
       .meta({ title: 'PreferencesBody' }),
+    ack: z
+      .strictObject({
+        messageId: messageIdSchema,
+        channel: channelSchema.meta({ description: 'The channel the message arrived on.' }),
+        status: z.enum(ackStatusNames),
+        tid: tidSchema.optional(),
+        deliveryId: printable(512).optional().meta({ description: 'The delivery id the message carried.' }),
+        deviceId: printable(128).optional(),
+        action: z.string().max(2048).optional().meta({ description: 'For clicked: the action or URL chosen.' }),
+        at: z
+          .int()
+          .min(0)
+          .max(8_640_000_000_000_000)
+          .optional()
+          .meta({ description: "When it happened on the client, epoch ms; the server's receive time when absent." }),
+      })
+      .meta({ title: 'AckBody' }),
+    read: z.strictObject({ tid: tidSchema, messageId: messageIdSchema }).meta({ title: 'ReadBody' }),
+    catchUpQuery: z.strictObject({
+      after: messageIdSchema.optional().meta({
+        description: "Messages after this one; the caller's read marker when absent (the newest when there is none).",
+      }),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+    requestIdParam: z.strictObject({ requestId: requestIdSchema }),
     tidParam: z.strictObject({ tid: tidSchema }),
     messageParam: z.strictObject({ mid: messageIdSchema }),
     preferencesQuery: z.strictObject({ tid: tidSchema.optional() }),

@@ -1,0 +1,38 @@
+import { SignJWT } from 'jose';
+import type { Config } from '../config/index.ts';
+
+/**
+ * `msgxc token <uid> [--admin] [--service] [--ttl=3600]`: signs an HS256 token with the configured
+ * secret, so a developer can call the API and open a WebSocket against `npm start`. It refuses to
+ * run in production: real tokens come from the organisation's identity provider.
+ */
+export async function run(config: Config, args: string[]): Promise<number> {
+  const uid = args.find((arg) => !arg.startsWith('--'));
+  const ttl = Number(args.find((arg) => arg.startsWith('--ttl='))?.slice('--ttl='.length) ?? 3600);
+  if (!uid || !Number.isInteger(ttl) || ttl <= 0) {
+    console.error('usage: msgxc token <uid> [--admin] [--service] [--ttl=seconds]');
+    return 2;
+  }
+  if (config.env === 'production' || config.auth.algorithm !== 'HS256' || !config.auth.secret) {
+    console.error('msgxc token signs development tokens only: it needs HS256 and MSGXC_ENV other than production');
+    return 1;
+  }
+  const roles = [
+    ...(args.includes('--admin') ? [config.auth.adminRole] : []),
+    ...(args.includes('--service') ? [config.auth.serviceRole] : []),
+  ];
+  // The roles claim may be a dotted path (`realm_access.roles`): nest it the way the verifier reads it.
+  const claims = config.auth.rolesClaim
+    .split('.')
+    .reverse()
+    .reduce<unknown>((inner, key) => ({ [key]: inner }), roles) as Record<string, unknown>;
+  let builder = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(uid)
+    .setIssuedAt()
+    .setExpirationTime(`${ttl}s`);
+  if (config.auth.issuer) builder = builder.setIssuer(config.auth.issuer);
+  if (config.auth.audience) builder = builder.setAudience(config.auth.audience);
+  console.log(await builder.sign(new TextEncoder().encode(config.auth.secret)));
+  return 0;
+}

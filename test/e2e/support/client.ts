@@ -1,0 +1,151 @@
+import { WebSocket } from 'ws';
+
+/**
+ * A realtime client as an app would write one (protocol: stages/gateway/PROTOCOL.md): it authenticates
+ * during the upgrade with the Authorization header, keeps every `message` frame it receives (repeats
+ * included, so tests can see them) and, when asked to, reconnects after the gateway goes away.
+ */
+
+export interface MessageFrame {
+  type: 'message';
+  id: string;
+  tid: string | null;
+  msg: string | null;
+  subject: string | null;
+  data: unknown;
+  urgency: number;
+  sentAt: number;
+  variant: string | null;
+  /** When this client received it (not part of the protocol). */
+  receivedAt: number;
+}
+
+export interface Client {
+  uid: string;
+  /** Every message frame received, in order, across reconnects. */
+  messages: MessageFrame[];
+  /** Every other frame (welcome, error, pong, …). */
+  others: Record<string, unknown>[];
+  /** Sessions opened (a `welcome` each). */
+  welcomes: number;
+  send(frame: unknown): void;
+  /** Resolves with the first message frame matching `match` (already received or still to come). */
+  waitFor(match: (frame: MessageFrame) => boolean, timeoutMs?: number, label?: string): Promise<MessageFrame>;
+  /** Resolves once a session is open (after a reconnect: the next one). */
+  connected(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function connectClient(
+  url: string,
+  uid: string,
+  token: string,
+  options: { reconnect?: boolean } = {},
+): Promise<Client> {
+  const messages: MessageFrame[] = [];
+  const others: Record<string, unknown>[] = [];
+  const wakers = new Set<() => void>();
+  let socket: WebSocket | undefined;
+  let open = false;
+  let closing = false;
+  let timer: NodeJS.Timeout | undefined;
+  let attempt = 0;
+  const wake = () => {
+    for (const waker of [...wakers]) waker();
+  };
+
+  const client: Client = {
+    uid,
+    messages,
+    others,
+    welcomes: 0,
+    send(frame) {
+      if (!socket || !open) throw new Error(`${uid}: not connected`);
+      socket.send(JSON.stringify(frame));
+    },
+    waitFor(match, timeoutMs = 60_000, label = 'a message') {
+      return until(() => messages.find(match), timeoutMs, `${uid}: ${label}`);
+    },
+    connected(timeoutMs = 60_000) {
+      return until(() => (open ? true : undefined), timeoutMs, `${uid}: a session`).then(() => undefined);
+    },
+    async close() {
+      closing = true;
+      clearTimeout(timer);
+      if (socket && socket.readyState !== WebSocket.CLOSED) {
+        const closed = new Promise((resolve) => socket?.once('close', resolve));
+        socket.close(1000, 'bye');
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        socket.terminate();
+      }
+    },
+  };
+
+  function until<T>(find: () => T | undefined, timeoutMs: number, label: string): Promise<T> {
+    const found = find();
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const value = find();
+        if (value === undefined) return;
+        done();
+        resolve(value);
+      };
+      const deadline = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${label}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(deadline);
+        wakers.delete(check);
+      };
+      wakers.add(check);
+    });
+  }
+
+  const dial = () =>
+    new Promise<void>((resolve, reject) => {
+      const current = new WebSocket(url, ['msgxc.v1'], { headers: { authorization: `Bearer ${token}` } });
+      socket = current;
+      current.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (frame.type === 'message') {
+          messages.push({ ...(frame as unknown as MessageFrame), receivedAt: Date.now() });
+        } else {
+          others.push(frame);
+          if (frame.type === 'welcome') {
+            client.welcomes++;
+            open = true;
+            attempt = 0;
+            resolve();
+          }
+        }
+        wake();
+      });
+      current.on('unexpected-response', (_request, response) => {
+        reject(new Error(`${uid}: upgrade refused with HTTP ${response.statusCode}`));
+        current.terminate();
+      });
+      current.on('error', (error) => reject(error));
+      current.on('close', () => {
+        open = false;
+        wake();
+        if (closing || !options.reconnect) return;
+        // The gateway went away (killed, restarted): come back with a little back-off, as apps do.
+        const delay = Math.min(2_000, 200 * 2 ** attempt++);
+        timer = setTimeout(() => {
+          // A refused dial ends in another `close`, which schedules the next try: nothing to handle here.
+          dial().catch(() => undefined);
+        }, delay);
+      });
+    });
+
+  try {
+    await dial();
+  } catch (error) {
+    closing = true;
+    socket?.terminate();
+    throw error;
+  }
+  return client;
+}
