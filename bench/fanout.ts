@@ -10,28 +10,29 @@ import {
   type Device,
 } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
-import type { InputRecord, OutputRecord } from '../pipeline/runtime/types.ts';
+import { jsonCodec } from '../pipeline/runtime/codec.ts';
+import { type EncodedOutput, type PendingRecord, processChunk } from '../pipeline/runtime/process.ts';
+import type { Codec, InputRecord, OutputRecord } from '../pipeline/runtime/types.ts';
+import { topicSpec } from '../pipeline/topics/index.ts';
 import { schemaType } from '../schemas/index.ts';
 import type { DeliveryBatch, FanoutJob } from '../schemas/types.generated.ts';
 import { audienceSourceOf } from '../stages/fanout/audience.ts';
-import { expandJob } from '../stages/fanout/expand.ts';
 import { type FanoutDependencies, handleFanout } from '../stages/fanout/handler.ts';
 import { fanoutSettings } from '../stages/fanout/index.ts';
 
 /**
  * Broadcast fan-out: index N users through the audience layer, then, in the same run and alternating:
  * - baseline: page the whole audience through the layer (`everyone`, full documents: what fanout reads),
- *   and the same audience in the slices the handler cuts it into;
- * - handler: a broadcast through the fanout handler exactly as the stage runs it today: the first call
- *   cuts the audience into slice jobs, then one call per slice returns that slice's batches (the runtime
- *   produces a handler's outputs only when it returns, so a call holds its slice's batches in memory);
- * - streamed: the same expansion consumed as it is produced (one job, no slices): what the stage would
- *   run if the runtime produced an AsyncIterable of outputs in chunks (the hook proposed in the report);
- * - handler + Avro encoding of every batch, for reference.
+ *   and, when the handler slices it, the same audience in those slices;
+ * - handler as the stage runs it: the streaming handler driven by the runtime's own chunk processing
+ *   (`processChunk`): every output Avro-encoded and flushed in chunks of `streamChunk` records or
+ *   `maxProduceBytes`, the flushed chunks dropped where the runtime would produce them to Kafka; slice jobs
+ *   it emits (audiences above `sliceUsers`) run as further calls, as the stage would consume them;
+ * - the handler's stream alone (no encoding, no chunking), for reference.
  * Recipients (users reached) per second against documents per second is the ratio (goal >= 0.7). Peak
- * RSS and heap are sampled during each mode after a full GC, so one mode's garbage is not billed to the next.
+ * RSS and heap are measured in a fresh process per mode, sampled after a full GC.
  *
- *   npm run bench -- flow-fanout [users=100000] [rounds=3]
+ *   npm run bench -- flow-fanout [users=100000] [rounds=3] [slice=<sliceUsers>]
  */
 
 const jobBase: Omit<FanoutJob, 'messageId'> = {
@@ -65,11 +66,11 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
     console.error('usage: npm run bench -- flow-fanout [users=100000] [rounds=3]');
     return 2;
   }
-  if (options.probe) return probe(baseConfig, options.probe, options.index ?? '', users);
+  if (options.probe) return probe(baseConfig, options.probe, options.index ?? '', users, Number(options.slice));
   const prefix = `msgxc-bench-fanout-${randomUUID().slice(0, 8)}`;
   const config: Config = { ...baseConfig, logLevel: 'warn', search: { ...baseConfig.search, indexPrefix: prefix } };
   const index = createAudienceIndex(config);
-  const settings = fanoutSettings(config);
+  const settings = { ...fanoutSettings(config), ...(options.slice ? { sliceUsers: Number(options.slice) } : {}) };
   try {
     await index.ensureIndex();
     const indexSeconds = await load(index, users);
@@ -77,22 +78,24 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
     const deps: FanoutDependencies = { audience: audienceSourceOf(index), settings, now: Date.now };
     await pageAll(index, settings.pageSize); // warm-up: caches, JIT, connections
 
-    const slices = Math.ceil(users / settings.sliceUsers);
-    const best = { raw: 0, rawSliced: 0, handler: empty(), streamed: empty(), encoded: empty() };
+    const slices = users > settings.sliceUsers ? Math.min(1_000, Math.ceil(users / settings.sliceUsers)) : 1;
+    const runtime = baseConfig.runtime;
+    const best = { raw: 0, rawSliced: 0, handler: empty(), stream: empty() };
     for (let round = 0; round < rounds; round++) {
       best.raw = Math.max(best.raw, (await timed(users, () => pageAll(index, settings.pageSize))).perSecond);
-      best.rawSliced = Math.max(
-        best.rawSliced,
-        (await timed(users, () => pageSlices(index, settings.pageSize, slices))).perSecond,
-      );
-      best.streamed = better(best.streamed, await measure(users, () => streamed(deps)));
-      best.handler = better(best.handler, await measure(users, () => throughHandler(deps, false)));
-      best.encoded = better(best.encoded, await measure(users, () => throughHandler(deps, true)));
+      if (slices > 1) {
+        best.rawSliced = Math.max(
+          best.rawSliced,
+          (await timed(users, () => pageSlices(index, settings.pageSize, slices))).perSecond,
+        );
+      }
+      best.handler = better(best.handler, await measure(users, () => asTheStageRunsIt(deps, runtime)));
+      best.stream = better(best.stream, await measure(users, () => streamOnly(deps)));
     }
     // Memory in a fresh process per mode: RSS never shrinks back, so a mode measured after another would be billed for it.
     const memory: Record<string, Memory | undefined> = {};
-    for (const mode of ['paging', 'handler', 'handler-unsliced', 'streamed'])
-      memory[mode] = await probeInChild(mode, prefix, users);
+    for (const mode of ['paging', 'handler'])
+      memory[mode] = await probeInChild(mode, prefix, users, settings.sliceUsers);
     const mb = (bytes: number) => `${Math.round(bytes / 1_048_576)} MB`;
     const line = (name: string, mode: Mode) =>
       `  ${name} ${rate(mode.perSecond)} recipients/s (${rate(mode.deliveries / mode.seconds)} deliveries/s), ratio ${(mode.perSecond / best.raw).toFixed(2)}`;
@@ -100,24 +103,23 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
       probe
         ? `  ${name} RSS ${mb(probe.startRss)} -> peak ${mb(probe.peakRss)} (+${mb(probe.peakRss - probe.startRss)}), peak live heap ${mb(probe.peakHeap)}`
         : '';
+    const sliced =
+      slices > 1 ? `${slices} slices of ${settings.sliceUsers}` : `no slices (sliceUsers ${settings.sliceUsers})`;
     console.log(
       [
         `broadcast fan-out over ${users} users, devices on ws + apns|webpush (+ email for 1 in 10), page ${settings.pageSize}, best of ${rounds}:`,
         `  indexing through the audience layer:   ${rate(users / indexSeconds)} docs/s`,
         `  baseline: audience paging (everyone):   ${rate(best.raw)} docs/s`,
-        `  baseline: paging in ${slices} slices:          ${rate(best.rawSliced)} docs/s`,
+        ...(slices > 1 ? [`  baseline: paging in ${slices} slices:          ${rate(best.rawSliced)} docs/s`] : []),
         line(
-          `handler as the stage runs it (${slices} slices of ${settings.sliceUsers}, ${best.handler.calls} calls):`,
+          `handler as the stage runs it (${sliced}, ${best.handler.calls} calls, ${best.handler.flushes} produce chunks, Avro):`,
           best.handler,
         ),
-        line('expansion streamed (one job, no slices):', best.streamed),
-        line('handler + Avro encoding:', best.encoded),
+        line("the handler's stream alone (no encoding, no chunks):", best.stream),
         '  goal: ratio >= 0.7 against the audience paging baseline',
         'memory during one broadcast, a fresh process per mode (live heap: sampled after a full GC every 100 ms):',
-        memoryLine('audience paging only:   ', memory.paging),
-        memoryLine('handler (today):        ', memory.handler),
-        memoryLine('handler, no slices:     ', memory['handler-unsliced']),
-        memoryLine('expansion streamed:     ', memory.streamed),
+        memoryLine('audience paging only:        ', memory.paging),
+        memoryLine('handler as the stage runs it:', memory.handler),
       ].join('\n'),
     );
     return 0;
@@ -134,20 +136,27 @@ interface Memory {
 }
 
 /** One broadcast of one mode over an existing index, printing its memory as a JSON line (run in a child). */
-async function probe(baseConfig: Config, mode: string, prefix: string, users: number): Promise<number> {
+async function probe(
+  baseConfig: Config,
+  mode: string,
+  prefix: string,
+  users: number,
+  sliceUsers: number,
+): Promise<number> {
   const config: Config = { ...baseConfig, logLevel: 'warn', search: { ...baseConfig.search, indexPrefix: prefix } };
   const index = createAudienceIndex(config);
-  const settings = fanoutSettings(config);
+  const settings = { ...fanoutSettings(config), sliceUsers };
   const deps: FanoutDependencies = { audience: audienceSourceOf(index), settings, now: Date.now };
   try {
     const broadcast =
       mode === 'paging'
-        ? async (): Promise<Reach> => ({ recipients: await pageAll(index, settings.pageSize), deliveries: 0, calls: 1 })
-        : mode === 'handler'
-          ? () => throughHandler(deps, false)
-          : mode === 'handler-unsliced'
-            ? () => throughHandler({ ...deps, settings: { ...settings, sliceUsers: users, callUsers: users } }, false)
-            : () => streamed(deps);
+        ? async (): Promise<Reach> => ({
+            recipients: await pageAll(index, settings.pageSize),
+            deliveries: 0,
+            calls: 1,
+            flushes: 0,
+          })
+        : () => asTheStageRunsIt(deps, baseConfig.runtime);
     const result = await measure(users, broadcast, true);
     console.log(
       `PROBE ${JSON.stringify({ startRss: result.startRss, peakRss: result.peakRss, peakHeap: result.peakHeap })}`,
@@ -158,7 +167,12 @@ async function probe(baseConfig: Config, mode: string, prefix: string, users: nu
   }
 }
 
-async function probeInChild(mode: string, prefix: string, users: number): Promise<Memory | undefined> {
+async function probeInChild(
+  mode: string,
+  prefix: string,
+  users: number,
+  sliceUsers: number,
+): Promise<Memory | undefined> {
   const child = spawn(
     process.execPath,
     [
@@ -168,6 +182,7 @@ async function probeInChild(mode: string, prefix: string, users: number): Promis
       `probe=${mode}`,
       `index=${prefix}`,
       `users=${users}`,
+      `slice=${sliceUsers}`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -189,12 +204,22 @@ interface Mode {
   seconds: number;
   deliveries: number;
   calls: number;
+  flushes: number;
   startRss: number;
   peakRss: number;
   peakHeap: number;
 }
 
-const empty = (): Mode => ({ perSecond: 0, seconds: 0, deliveries: 0, calls: 0, startRss: 0, peakRss: 0, peakHeap: 0 });
+const empty = (): Mode => ({
+  perSecond: 0,
+  seconds: 0,
+  deliveries: 0,
+  calls: 0,
+  flushes: 0,
+  startRss: 0,
+  peakRss: 0,
+  peakHeap: 0,
+});
 /** The fastest run's rate, the highest peaks seen in any run. */
 const better = (a: Mode, b: Mode): Mode => ({
   ...(b.perSecond > a.perSecond ? b : a),
@@ -212,6 +237,7 @@ interface Reach {
   recipients: number;
   deliveries: number;
   calls: number;
+  flushes: number;
 }
 
 /**
@@ -245,6 +271,7 @@ async function measure(users: number, broadcast: () => Promise<Reach>, live = fa
     seconds,
     deliveries: reach.deliveries,
     calls: reach.calls,
+    flushes: reach.flushes,
     startRss,
     peakRss,
     peakHeap,
@@ -253,48 +280,95 @@ async function measure(users: number, broadcast: () => Promise<Reach>, live = fa
 
 const broadcastJob = (): FanoutJob => ({ ...jobBase, messageId: randomUUID() });
 
-/** One broadcast through the handler as the stage runs it: the slicing call, then one call per slice job. */
-async function throughHandler(deps: FanoutDependencies, encode: boolean): Promise<Reach> {
-  const batchType = schemaType('dev.msgxc.DeliveryBatch');
-  const reach: Reach = { recipients: 0, deliveries: 0, calls: 0 };
+/** Avro as the stage's serde writes it (without the registry's 5-byte header); jobs come in as JSON. */
+const avroCodec: Codec = {
+  async encode(topic, value) {
+    return schemaType(topicSpec(topic).schema ?? '').toBuffer(value);
+  },
+  decode: jsonCodec.decode,
+};
+
+const outputTopics = new Set([
+  'fanout',
+  'events',
+  ...['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'].map((c) => `deliver.${c}`),
+]);
+
+/**
+ * One broadcast through the streaming handler and the runtime's chunk processing, as the stage runs it but
+ * for Kafka: each flushed chunk is dropped where it would be produced. Slice jobs it emits run as further calls.
+ */
+async function asTheStageRunsIt(deps: FanoutDependencies, runtime: Config['runtime']): Promise<Reach> {
+  const reach: Reach = { recipients: 0, deliveries: 0, calls: 0, flushes: 0 };
+  const users = new Set<string>();
   const pending: FanoutJob[] = [broadcastJob()];
+  const flush = async (_outputs: EncodedOutput[]) => {
+    reach.flushes++;
+  };
   for (let next = pending.shift(); next; next = pending.shift()) {
     reach.calls++;
-    const outputs: OutputRecord[] = await handleFanout([input(next)], deps);
-    reach.recipients += countDeliveries(outputs, reach, (output) => {
-      if (output.topic === 'fanout') pending.push(output.value as FanoutJob);
-      else if (encode && output.topic.startsWith('deliver.')) batchType.toBuffer(output.value);
+    // Counts what the handler yields on its way to the runtime; slice jobs are taken before encoding.
+    const observed = async function* (records: InputRecord[]): AsyncGenerator<OutputRecord> {
+      for await (const output of handleFanout(records as InputRecord<FanoutJob>[], deps)) {
+        if (output.topic === 'fanout') pending.push(output.value as FanoutJob);
+        else if (output.topic.startsWith('deliver.')) count(output.value as DeliveryBatch, reach, users);
+        yield output;
+      }
+    };
+    const result = await processChunk([pendingRecord(next)], {
+      policy: { attempts: 1, baseMs: 1, maxMs: 1, delayedAttempts: 0, delayedBaseMs: 1, delayedMaxMs: 1 },
+      codec: avroCodec,
+      outputTopics,
+      maxOutputBytes: runtime.maxProduceBytes,
+      streamChunk: runtime.streamChunk,
+      handler: observed,
+      flush,
+      wait: async () => undefined,
     });
-  }
-  return reach;
-}
-
-/** The expansion's outputs taken one by one and dropped, as a streaming runtime would produce them. */
-async function streamed(deps: FanoutDependencies): Promise<Reach> {
-  const reach: Reach = { recipients: 0, deliveries: 0, calls: 1 };
-  const users = new Set<string>();
-  const run = expandJob(broadcastJob(), deps);
-  for (let step = await run.next(); !step.done; step = await run.next()) {
-    if (!step.value.topic.startsWith('deliver.')) continue;
-    const batch = step.value.value as DeliveryBatch;
-    reach.deliveries += batch.recipients.length;
-    for (const recipient of batch.recipients) users.add(recipient.uid);
+    const failure = result.failed[0];
+    if (failure) throw new Error(`the handler failed: ${failure.failure.code} ${failure.failure.message}`);
+    if (result.outputs.length > 0) reach.flushes++; // the tail leaves with the chunk's result
   }
   reach.recipients = users.size;
   return reach;
 }
 
-/** Users reached by a call's batches (a user's deliveries may sit in several batches); counts deliveries too. */
-function countDeliveries(outputs: OutputRecord[], reach: Reach, each: (output: OutputRecord) => void): number {
+/** The handler's stream taken one output at a time and dropped: no encoding, no chunks. */
+async function streamOnly(deps: FanoutDependencies): Promise<Reach> {
+  const reach: Reach = { recipients: 0, deliveries: 0, calls: 0, flushes: 0 };
   const users = new Set<string>();
-  for (const output of outputs) {
-    each(output);
-    if (!output.topic.startsWith('deliver.')) continue;
-    const batch = output.value as DeliveryBatch;
-    reach.deliveries += batch.recipients.length;
-    for (const recipient of batch.recipients) users.add(recipient.uid);
+  const pending: FanoutJob[] = [broadcastJob()];
+  for (let next = pending.shift(); next; next = pending.shift()) {
+    reach.calls++;
+    for await (const output of handleFanout([input(next)], deps)) {
+      if (output.topic === 'fanout') pending.push(output.value as FanoutJob);
+      else if (output.topic.startsWith('deliver.')) count(output.value as DeliveryBatch, reach, users);
+    }
   }
-  return users.size;
+  reach.recipients = users.size;
+  return reach;
+}
+
+function count(batch: DeliveryBatch, reach: Reach, users: Set<string>): void {
+  reach.deliveries += batch.recipients.length;
+  for (const recipient of batch.recipients) users.add(recipient.uid);
+}
+
+function pendingRecord(job: FanoutJob): PendingRecord {
+  const offset = '0';
+  return {
+    message: {
+      key: Buffer.from(job.messageId),
+      value: Buffer.from(JSON.stringify(job)),
+      timestamp: String(Date.now()),
+      attributes: 0,
+      offset,
+      headers: {},
+    },
+    topic: 'fanout',
+    source: { topic: 'msgxc.fanout', partition: 0, offset },
+    priorAttempts: 0,
+  };
 }
 
 function input(job: FanoutJob): InputRecord<FanoutJob> {

@@ -1,4 +1,5 @@
-import type { AnyStageDefinition } from '../pipeline/runtime/index.ts';
+import type { Config } from '../pipeline/config/index.ts';
+import type { AnyStageDefinition, Service } from '../pipeline/runtime/index.ts';
 
 /**
  * The stages `msgxc run <stage…|all>` knows, by name. Each entry loads its stage module only when that
@@ -15,4 +16,12 @@ export const stages: Record<string, () => Promise<AnyStageDefinition>> = {
   fanout: () => import('./fanout/index.ts').then((module) => module.stage),
   ack: () => import('./ack/index.ts').then((module) => module.stage),
   gateway: () => import('./gateway/index.ts').then((module) => module.stage),
+};
+
+/**
+ * Long-running components that are not Kafka stages, by name: `msgxc run <name>` (and `run all`) starts them
+ * beside the stages, and stops them first. Each entry loads its module only when it runs. Add one as ONE line.
+ */
+export const services: Record<string, (config: Config) => Promise<Service>> = {
+  scheduler: (config) => import('./scheduler/index.ts').then((module) => module.createScheduler(config)),
 };

@@ -15,7 +15,8 @@ export const commands: Record<string, Command> = {
     load: () => import('./start.ts'),
   },
   run: {
-    summary: 'run pipeline stages in this process: `run <stage…>` or `run all` (`run --list` names them)',
+    summary:
+      'run pipeline stages and services (the scheduler) in this process: `run <name…>` or `run all` (`run --list` names them)',
     load: () => import('../runtime/cli.ts'),
   },
   migrate: {

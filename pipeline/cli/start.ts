@@ -21,10 +21,9 @@ export async function run(config: Config, _args: string[]): Promise<number> {
   await registerSchemas(config);
   await ensureTopics(config, undefined, { log });
 
-  const { stages } = await import('../../stages/index.ts');
+  const { services, stages } = await import('../../stages/index.ts');
   const { runStages } = await import('../runtime/index.ts');
   const { serveMetrics, registry } = await import('../metrics/index.ts');
-  const { createScheduler } = await import('../../stages/scheduler/index.ts');
   const { startHttp } = await import('../../stages/http/index.ts');
 
   // Listeners first: a port already taken fails the start before any record is consumed.
@@ -38,11 +37,12 @@ export async function run(config: Config, _args: string[]): Promise<number> {
     const http = await startHttp(config);
     closers.push(() => http.close());
     const definitions = await Promise.all(Object.values(stages).map((load) => load()));
-    const running = await runStages(config, definitions, { log });
+    // The services (the scheduler) start after the stages and are closed first by running.stop.
+    const hosted = Object.fromEntries(
+      await Promise.all(Object.entries(services).map(async ([name, load]) => [name, await load(config)] as const)),
+    );
+    const running = await runStages(config, definitions, { log, services: hosted });
     closers.push(() => running.stop('shutdown'));
-    const scheduler = createScheduler(config, { log });
-    closers.push(() => scheduler.close());
-    await scheduler.start();
     log.info(
       {
         api: `${http.url}/api/v1/ping`,

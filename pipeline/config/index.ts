@@ -98,6 +98,8 @@ const envSchema = z.object({
   MSGXC_RUNTIME_MAX_PRODUCE_BYTES: z.coerce.number().int().min(1024).default(900_000),
   // Within a long fetched batch, commit at most this often (always at its end and on shutdown); 0 = every chunk.
   MSGXC_RUNTIME_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  // A streaming handler's outputs are produced every this many records (sooner at MAX_PRODUCE_BYTES).
+  MSGXC_RUNTIME_STREAM_CHUNK: z.coerce.number().int().min(1).default(1_000),
   MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).default(3),
   MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1_048_576),
   MSGXC_RUNTIME_MAX_BYTES: z.coerce.number().int().min(1024).default(10_485_760),
@@ -111,8 +113,9 @@ const envSchema = z.object({
   // (defaults match the providers' batch APIs: FCM 500, SES bulk 50; APNs, Web Push and SMS are one
   // request per device, batched by 100), and the ack stage's escalation sweep.
   MSGXC_FANOUT_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
-  MSGXC_FANOUT_SLICE_USERS: z.coerce.number().int().min(1).default(20_000),
-  MSGXC_FANOUT_CALL_USERS: z.coerce.number().int().min(1).default(20_000),
+  // Above this many users a broadcast is cut into slice jobs that several consumers share (parallelism only:
+  // a slice streams through one handler call in bounded memory, whatever its size).
+  MSGXC_FANOUT_SLICE_USERS: z.coerce.number().int().min(1).default(100_000),
   MSGXC_FANOUT_MAX_DEVICES: z.coerce.number().int().min(1).max(100).default(10),
   MSGXC_FANOUT_WS_REACHABILITY: z.enum(['always', 'presence']).default('always'),
   MSGXC_FANOUT_BATCH_WS: z.coerce.number().int().min(1).default(500),
@@ -238,10 +241,8 @@ export interface Config {
 export interface FanoutConfig {
   /** Audience documents per index page. */
   pageSize: number;
-  /** Audiences counted above this many users are cut into slice jobs of about this size. */
+  /** Audiences counted above this many users are cut into slice jobs of about this size, for parallelism. */
   sliceUsers: number;
-  /** Users one handler call expands before it puts the rest of its batch back on the topic. */
-  callUsers: number;
   /** Most devices of one user reached per push channel. */
   maxDevicesPerChannel: number;
   /** `always`: ws deliveries for every ws-allowed recipient; `presence`: only for users with a realtime client enlisted. */
@@ -262,6 +263,8 @@ export interface RuntimeConfig {
   maxProduceBytes: number;
   /** Commit at most this often inside a fetched batch (always at its end); bounds the rework after a crash. */
   commitIntervalMs: number;
+  /** A handler returning an AsyncIterable has its outputs produced every this many records (or maxProduceBytes). */
+  streamChunk: number;
   consumer: {
     partitionsConsumedConcurrently: number;
     maxBytesPerPartition: number;
@@ -398,6 +401,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
       handlerBatch: env.MSGXC_RUNTIME_HANDLER_BATCH,
       maxProduceBytes: env.MSGXC_RUNTIME_MAX_PRODUCE_BYTES,
       commitIntervalMs: env.MSGXC_RUNTIME_COMMIT_INTERVAL_MS,
+      streamChunk: env.MSGXC_RUNTIME_STREAM_CHUNK,
       consumer: {
         partitionsConsumedConcurrently: env.MSGXC_RUNTIME_PARTITIONS_CONCURRENTLY,
         maxBytesPerPartition: env.MSGXC_RUNTIME_MAX_BYTES_PER_PARTITION,
@@ -412,7 +416,6 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     fanout: {
       pageSize: env.MSGXC_FANOUT_PAGE_SIZE,
       sliceUsers: env.MSGXC_FANOUT_SLICE_USERS,
-      callUsers: env.MSGXC_FANOUT_CALL_USERS,
       maxDevicesPerChannel: env.MSGXC_FANOUT_MAX_DEVICES,
       wsReachability: env.MSGXC_FANOUT_WS_REACHABILITY,
       batchSizes: {

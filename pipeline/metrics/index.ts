@@ -12,6 +12,7 @@ export interface StageMetrics {
   recordsOut: Counter<'stage' | 'topic'>;
   errors: Counter<'stage' | 'code' | 'phase'>;
   retries: Counter<'stage' | 'kind'>;
+  produceRequests: Counter<'stage'>;
   deadLetters: Counter<'stage' | 'code'>;
   lag: Gauge<'stage' | 'topic' | 'partition'>;
   batchDuration: Histogram<'stage'>;
@@ -47,6 +48,12 @@ export function stageMetrics(target: Registry = registry): StageMetrics {
       name: 'msgxc_stage_retries_total',
       help: 'Retries: "backoff" = in-process retry after a back-off, "delayed" = record sent to the retry topic.',
       labelNames: ['stage', 'kind'],
+      registers,
+    }),
+    produceRequests: new Counter({
+      name: 'msgxc_stage_produce_requests_total',
+      help: 'Produce calls a stage made (each acknowledged by all in-sync replicas); records_out over this is the records per call.',
+      labelNames: ['stage'],
       registers,
     }),
     deadLetters: new Counter({

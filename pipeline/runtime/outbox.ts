@@ -13,7 +13,7 @@ export interface OutboxTopics {
 }
 
 /**
- * Sends a chunk's outputs, retries and dead letters in ONE produce call and resolves only once every record is
+ * Sends a chunk's outputs, retries and dead letters (or part of a streaming handler's outputs) in ONE produce call and resolves only once every record is
  * acknowledged by all in-sync replicas; the caller commits offsets after that, never before.
  */
 export async function sendChunkResult(
@@ -72,6 +72,7 @@ export async function sendChunkResult(
       compression: CompressionTypes.None,
       topicMessages: [...byTopic].map(([topic, { messages }]) => ({ topic, messages })),
     });
+    metrics.produceRequests.inc({ stage: topics.stage });
     count(byTopic, result, topics.stage, metrics);
     return;
   }
@@ -88,6 +89,7 @@ export async function sendChunkResult(
       compression: CompressionTypes.None,
       topicMessages: [...topicMessages].map(([topic, messages]) => ({ topic, messages })),
     });
+    metrics.produceRequests.inc({ stage: topics.stage });
   }
 
   count(byTopic, result, topics.stage, metrics);

@@ -48,13 +48,31 @@ export class ChunkAbandonedError extends Error {
   }
 }
 
+/**
+ * A streaming handler's part-way produce failed: not the records' fault, so it is not retried or bisected
+ * like a handler failure; the cause ends the fetched batch, as a failed produce at the chunk's end does.
+ */
+export class OutputFlushError extends Error {
+  constructor(cause: unknown) {
+    super("producing part of a streaming handler's outputs failed", { cause });
+    this.name = 'OutputFlushError';
+  }
+}
+
 export interface ChunkDependencies {
   policy: ErrorPolicy;
   codec: Codec;
   outputTopics: ReadonlySet<string>;
   /** An encoded output above this many bytes is refused (the broker would refuse it, stalling the partition). */
   maxOutputBytes?: number;
-  handler: (records: InputRecord[]) => Promise<OutputRecord[]>;
+  handler: (records: InputRecord[]) => Promise<OutputRecord[]> | AsyncIterable<OutputRecord>;
+  /**
+   * Produces part of a streaming handler's outputs and resolves once they are acknowledged. Without it a
+   * stream's outputs are all kept for the result, like an array's.
+   */
+  flush?: (outputs: EncodedOutput[]) => Promise<void>;
+  /** A streaming handler's outputs are flushed every this many records, or sooner at `maxOutputBytes`. */
+  streamChunk?: number;
   /** Sleeps for a back-off while keeping the consumer's group membership alive. */
   wait: (ms: number) => Promise<void>;
   now?: () => number;
@@ -73,7 +91,9 @@ interface Decoded {
 /**
  * Turns one chunk of consumed records into encoded outputs plus the records that must go to the retry or
  * dead-letter topic. Never throws for a record's fault: decoding, the handler and output encoding failures
- * all end up in `failed`, so one poison record cannot stall its partition.
+ * all end up in `failed`, so one poison record cannot stall its partition. A streaming handler's outputs are
+ * partly produced through `deps.flush` on the way; a retry or a bisection re-runs the handler from the start,
+ * so those may be produced again (downstream ids are deterministic). A failed flush or a stop is thrown.
  */
 export async function processChunk(records: PendingRecord[], deps: ChunkDependencies): Promise<ChunkResult> {
   const now = deps.now ?? Date.now;
@@ -137,6 +157,7 @@ export async function processChunk(records: PendingRecord[], deps: ChunkDependen
       outputs.push(...(await handleAndEncode(items, deps)));
       return undefined;
     } catch (error) {
+      if (error instanceof OutputFlushError) throw error.cause;
       abandonIfStopping();
       const failure = classifyHandlerError(error, policy);
       deps.onError?.(failure, 'handle');
@@ -184,29 +205,74 @@ async function decodeRecord(pending: PendingRecord, codec: Codec): Promise<Input
   };
 }
 
-/** The handler's outputs are encoded inside the attempt, so an output that fails its schema isolates its input. */
+/**
+ * The handler's outputs are encoded inside the attempt, so an output that fails its schema isolates its input.
+ * An array comes back whole; a stream is flushed as it goes and only its tail comes back.
+ */
 async function handleAndEncode(items: Decoded[], deps: ChunkDependencies): Promise<EncodedOutput[]> {
-  const produced = await deps.handler(items.map((item) => item.input));
-  if (!Array.isArray(produced)) throw permanent('HANDLER_RESULT_INVALID', 'a stage handler must return an array');
-  return Promise.all(
-    produced.map(async (output): Promise<EncodedOutput> => {
-      if (!deps.outputTopics.has(output.topic)) {
-        throw permanent('OUTPUT_TOPIC_UNDECLARED', `the stage does not declare output topic "${output.topic}"`);
-      }
-      const encoded: EncodedOutput = {
-        topic: output.topic,
-        key: output.key ?? null,
-        value: output.value === null ? null : await deps.codec.encode(output.topic, output.value),
-        headers: output.headers,
-      };
-      const bytes = messageBytes(encoded);
-      if (deps.maxOutputBytes !== undefined && bytes > deps.maxOutputBytes) {
-        throw permanent(
-          'OUTPUT_TOO_LARGE',
-          `an output for ${output.topic} is ${bytes} bytes, over ${deps.maxOutputBytes}`,
-        );
-      }
-      return encoded;
-    }),
+  // Awaited either way: an async generator object is not a promise and passes through unchanged.
+  const produced: unknown = await deps.handler(items.map((item) => item.input));
+  if (Array.isArray(produced)) return Promise.all(produced.map((output: OutputRecord) => encodeOutput(output, deps)));
+  if (isAsyncIterable(produced)) return streamOutputs(produced, deps);
+  throw permanent('HANDLER_RESULT_INVALID', 'a stage handler must return an array or an AsyncIterable of outputs');
+}
+
+/**
+ * Pulls a streaming handler's outputs one at a time, encodes each and flushes every `streamChunk` records
+ * (sooner when the next would take a flush over `maxOutputBytes`), so memory holds one chunk, not the
+ * stream. The handler is only asked for more once the previous flush is acknowledged. Returns the last,
+ * partial chunk, which leaves with the chunk's result (and its retries and dead letters).
+ */
+async function streamOutputs(outputs: AsyncIterable<OutputRecord>, deps: ChunkDependencies): Promise<EncodedOutput[]> {
+  const chunkRecords = Math.max(1, deps.streamChunk ?? 1_000);
+  const budget = deps.maxOutputBytes ?? Number.POSITIVE_INFINITY;
+  let pending: EncodedOutput[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (!deps.flush || pending.length === 0) return;
+    const chunk = pending;
+    pending = [];
+    bytes = 0;
+    try {
+      await deps.flush(chunk);
+    } catch (error) {
+      throw new OutputFlushError(error);
+    }
+  };
+  // Leaving the loop early (a throw, a failed flush) calls the iterator's return(), so a generator's
+  // `finally` releases what it holds (an open cursor, a point in time).
+  for await (const output of outputs) {
+    const encoded = await encodeOutput(output, deps);
+    const size = messageBytes(encoded);
+    if (bytes + size > budget) await flush();
+    pending.push(encoded);
+    bytes += size;
+    if (pending.length >= chunkRecords) await flush();
+  }
+  return pending;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<OutputRecord> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function'
   );
+}
+
+async function encodeOutput(output: OutputRecord, deps: ChunkDependencies): Promise<EncodedOutput> {
+  if (!deps.outputTopics.has(output.topic)) {
+    throw permanent('OUTPUT_TOPIC_UNDECLARED', `the stage does not declare output topic "${output.topic}"`);
+  }
+  const encoded: EncodedOutput = {
+    topic: output.topic,
+    key: output.key ?? null,
+    value: output.value === null ? null : await deps.codec.encode(output.topic, output.value),
+    headers: output.headers,
+  };
+  const bytes = messageBytes(encoded);
+  if (deps.maxOutputBytes !== undefined && bytes > deps.maxOutputBytes) {
+    throw permanent('OUTPUT_TOO_LARGE', `an output for ${output.topic} is ${bytes} bytes, over ${deps.maxOutputBytes}`);
+  }
+  return encoded;
 }

@@ -4,9 +4,9 @@ import type { Config } from '../config/index.ts';
 import { createKafka, producerConfig } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { registry as processRegistry, serveMetrics, stageMetrics } from '../metrics/index.ts';
-import { createDefaultCodec } from './codec.ts';
+import { createDefaultCodec, jsonCodec } from './codec.ts';
 import { type RunningStage, startStage } from './stage-runner.ts';
-import type { AnyStageDefinition, RunningStages, RunOptions, StageDefinition } from './types.ts';
+import type { AnyStageDefinition, RunningStages, RunOptions, Service, StageDefinition } from './types.ts';
 
 const stageNamePattern = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
 
@@ -24,7 +24,8 @@ export function defineStage<T, D>(definition: StageDefinition<T, D>): StageDefin
 
 /**
  * Runs stages in this process over one Kafka client and one idempotent producer, each stage in its own
- * consumer group. Resolves once every stage has joined its group.
+ * consumer group, then starts the services (if any). Resolves once every stage has joined its group and
+ * every service has started.
  */
 export async function runStages(
   config: Config,
@@ -34,19 +35,22 @@ export async function runStages(
   const log = options.log ?? createLogger(config, 'runtime');
   const registry = options.registry ?? processRegistry;
   const metrics = stageMetrics(registry);
-  const names = stages.map((stage) => stage.name);
+  const services = Object.entries(options.services ?? {});
+  const names = [...stages.map((stage) => stage.name), ...services.map(([name]) => name)];
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate) throw new TypeError(`stage ${duplicate} is listed twice`);
-  const codec = options.codec ?? (await createDefaultCodec(config));
+  // Services alone need no Kafka clients of the runtime's (they bring their own).
+  const codec = stages.length === 0 ? jsonCodec : (options.codec ?? (await createDefaultCodec(config)));
   const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   const kafka = createKafka(config, log.child({ component: 'kafkajs' }));
   const producer = kafka.producer(producerConfig);
   const admin = kafka.admin();
-  await Promise.all([producer.connect(), admin.connect()]);
+  if (stages.length > 0) await Promise.all([producer.connect(), admin.connect()]);
 
   const abort = new AbortController();
   const running: RunningStage[] = [];
+  const started: [string, Service][] = [];
   let exitCode = 0;
   let settle: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => {
@@ -54,6 +58,15 @@ export async function runStages(
   });
 
   const closeAll = async () => {
+    // Services first, newest first: they may feed the stages (the scheduler re-injects into ingest).
+    for (const [name, service] of started.splice(0).reverse()) {
+      try {
+        await service.close();
+      } catch (error) {
+        exitCode = 1;
+        log.error({ err: error, service: name }, 'service did not close cleanly');
+      }
+    }
     const results = await Promise.allSettled(running.map((stage) => stage.stop()));
     for (const [index, result] of results.entries()) {
       if (result.status === 'rejected') {
@@ -112,6 +125,11 @@ export async function runStages(
         }),
       );
     }
+    for (const [name, service] of services) {
+      await service.start();
+      started.push([name, service]);
+      log.info({ service: name }, 'service running');
+    }
   } catch (error) {
     await closeAll();
     throw error;
@@ -143,7 +161,10 @@ export async function serveStages(
   try {
     const running = await runStages(config, stages, { ...options, registry, log });
     stopOnSignals(running);
-    log.info({ stages: running.names, metrics: `http://${config.http.host}:${server.port}/metrics` }, 'stages running');
+    log.info(
+      { running: running.names, metrics: `http://${config.http.host}:${server.port}/metrics` },
+      'stages running',
+    );
     return await running.done;
   } finally {
     await server.close();

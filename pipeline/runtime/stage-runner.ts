@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import { permanent } from '../errors/index.ts';
-import { createTopicsIfMissing, groupLag, partitionCounts } from '../kafka/index.ts';
+import { createTopicsIfMissing, groupLag, partitionCounts, retryTransient } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { failureHeader, readPriorFailure, textHeaders } from './headers.ts';
@@ -12,6 +12,7 @@ import { resolvePolicy } from './policy.ts';
 import {
   ChunkAbandonedError,
   type ChunkResult,
+  type EncodedOutput,
   type FailedRecord,
   type PendingRecord,
   processChunk,
@@ -132,6 +133,7 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
     topic: string,
     partition: number,
     wait: (ms: number) => Promise<void>,
+    flush: (outputs: EncodedOutput[]) => Promise<void>,
   ): Promise<ChunkResult> => {
     const result: ChunkResult = { outputs: [], failed: [] };
     const pending: PendingRecord[] = [];
@@ -150,6 +152,8 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
       maxOutputBytes: config.runtime.maxProduceBytes,
       handler,
       wait,
+      flush,
+      streamChunk: config.runtime.streamChunk,
       stopping: () => options.signal.aborted,
       onError: (error, phase) => metrics.errors.inc({ stage: stage.name, code: error.code, phase }),
       onRetry: (attempt, delayMs, error) => {
@@ -184,6 +188,13 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
         });
         await heartbeat();
       }
+    };
+    // A streaming handler's outputs leave part-way: acknowledged before the handler is asked for more. A stop
+    // abandons the stream after the part in hand; what was produced is redone (same ids) by the next owner.
+    const flush = async (outputs: EncodedOutput[]) => {
+      await sendChunkResult(producer, { outputs, failed: [] }, outbox, metrics, config.runtime.maxProduceBytes);
+      await heartbeat().catch((error: unknown) => log.debug({ err: error }, 'heartbeat during a stream failed'));
+      if (options.signal.aborted) throw new ChunkAbandonedError();
     };
     let lastResolved: string | undefined;
     let lastCommitted: string | undefined;
@@ -221,7 +232,7 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
             heartbeat().catch((error: unknown) => log.debug({ err: error }, 'heartbeat during a chunk failed'));
           }, tuning.heartbeatMs);
           try {
-            const result = await runChunk(chunk, topic, partition, wait);
+            const result = await runChunk(chunk, topic, partition, wait, flush);
             await sendChunkResult(producer, result, outbox, metrics, config.runtime.maxProduceBytes);
           } finally {
             clearInterval(keepAlive);
@@ -255,7 +266,8 @@ export async function startStage(options: StageRunnerOptions): Promise<RunningSt
 
   try {
     await consumer.connect();
-    await consumer.subscribe({ topics: subscribed, fromBeginning: mode === 'shared' });
+    // Its retry topic may have been created a moment ago: the metadata can still answer "unknown topic".
+    await retryTransient(() => consumer.subscribe({ topics: subscribed, fromBeginning: mode === 'shared' }));
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

@@ -60,7 +60,12 @@ export interface StageDefinition<T = unknown, D = unknown> {
   input: string[];
   output: string[];
   setup?: (config: Config, log: Logger) => Promise<Dependencies<D>>;
-  handler: (batch: InputRecord<T>[], context: StageContext<D>) => Promise<OutputRecord[]>;
+  /**
+   * Returns the batch's outputs, or streams them: an AsyncIterable (an `async function*`) is produced every
+   * `config.runtime.streamChunk` records as it yields, and the batch commits once all of it is acknowledged.
+   * A stream that throws is retried from the start like a throwing handler, so outputs may repeat.
+   */
+  handler: (batch: InputRecord<T>[], context: StageContext<D>) => Promise<OutputRecord[]> | AsyncIterable<OutputRecord>;
   errors?: Partial<ErrorPolicy>;
   /** `per-instance`: every process reads every record from the latest offset (broadcast feeds such as the WebSocket gateway). */
   consumerGroup?: 'shared' | 'per-instance';
@@ -72,17 +77,27 @@ export interface Codec {
   decode(buffer: Buffer): Promise<unknown>;
 }
 
+/** A long-running component that is not a Kafka stage (the scheduler): `msgxc run <name>` hosts it beside stages. */
+export interface Service {
+  start(): Promise<void>;
+  /** Stops it and releases its connections. */
+  close(): Promise<void>;
+}
+
 export interface RunOptions {
   codec?: Codec;
+  /** Started by name once the stages have joined their groups; closed first when stopping. */
+  services?: Record<string, Service>;
   /** Metrics land here; the process-wide registry by default. */
   registry?: Registry;
   log?: Logger;
 }
 
 export interface RunningStages {
+  /** The stages' names, then the services'. */
   names: string[];
   registry: Registry;
-  /** Stops fetching, lets in-flight batches finish, produce and commit, leaves the groups, closes dependencies. */
+  /** Closes the services, stops fetching, lets in-flight batches finish, produce and commit, leaves the groups, closes dependencies. */
   stop(reason?: string): Promise<void>;
   /** Settles once stopped: 0 after a clean stop, 1 when a consumer crashed for good or the stop timed out. */
   done: Promise<number>;

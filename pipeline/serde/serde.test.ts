@@ -37,7 +37,7 @@ describe('serde without a registry', () => {
   });
 
   it('refuses topics without a schema', async () => {
-    expect(await failure(createSerde(config).encode('triage.dlq', {}))).toMatchObject({ code: 'NO_SCHEMA' });
+    expect(await failure(createSerde(config).encode('triage.lane4.dlq', {}))).toMatchObject({ code: 'NO_SCHEMA' });
     expect(await failure(createSerde(config).encode('nowhere', {}))).toMatchObject({ code: 'UNKNOWN_TOPIC' });
   });
 

@@ -4,6 +4,7 @@ export {
   channels,
   consumingStages,
   hasTopic,
+  perInstanceStages,
   renderTopology,
   type TopicSpec,
   topicName,

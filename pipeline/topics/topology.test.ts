@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { topicSchemas } from '../../schemas/index.ts';
+import { stages } from '../../stages/index.ts';
 import { parseConfig } from '../config/index.ts';
-import { consumingStages, renderTopology, topicName, topicSpec, topicValueSchemas, topology } from './index.ts';
+import {
+  consumingStages,
+  hasTopic,
+  perInstanceStages,
+  renderTopology,
+  topicName,
+  topicSpec,
+  topicValueSchemas,
+  topology,
+} from './index.ts';
 
 describe('topology', () => {
   it('names every topic once', () => {
@@ -42,6 +52,17 @@ describe('topology', () => {
     const consumers = topology.filter((spec) => spec.schema).flatMap((spec) => spec.consumers);
     const stages = new Set<string>(consumingStages);
     expect(consumers.filter((group) => !stages.has(group) && !/^(connect\.|spark|gateway)/.test(group))).toEqual([]);
+  });
+
+  it('lists every stage `msgxc run` knows with its failure topics: a dlq, and a retry topic unless per instance', () => {
+    for (const stage of Object.keys(stages)) {
+      const perInstance = perInstanceStages.includes(stage);
+      expect(perInstance || consumingStages.includes(stage), stage).toBe(true);
+      expect(topicSpec(`${stage}.dlq`).schema, stage).toBeNull();
+      expect(hasTopic(`${stage}.retry`), stage).toBe(!perInstance);
+      const reads = topology.filter((spec) => spec.consumers.some((group) => group.split(' ')[0] === stage));
+      expect(reads.length, `${stage} reads a topic of the table`).toBeGreaterThan(0);
+    }
   });
 
   it('points every Avro topic at a schema that exists', () => {

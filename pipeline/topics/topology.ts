@@ -17,7 +17,9 @@ import type { Config } from '../config/index.ts';
  * - Retention is the replay window: a week for the pipeline, a month for events and messages (what
  *   reports and the Cassandra sinks read) and for dead letters (time for a person to look).
  * - `<stage>.retry` holds records waiting for a delayed retry and `<stage>.dlq` those given up on;
- *   both carry the failed record's bytes unchanged (no schema) with the reason in headers.
+ *   both carry the failed record's bytes unchanged (no schema) with the reason in headers. A stage with a
+ *   consumer group per instance (the gateway) has only `<stage>.dlq`. The names are the stage names of
+ *   `msgxc run` (stages/index.ts), which the runtime derives the topics from.
  */
 
 export interface TopicSpec {
@@ -42,15 +44,26 @@ const day = 24 * hour;
 export const channels = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const;
 export const urgencies = [1, 2, 3, 4] as const;
 
-/** Stages that consume topics, each with its own delayed-retry and dead-letter topic. */
-export const consumingStages = [
+/**
+ * Stages that consume topics in one shared consumer group each (`msgxc.<stage>`), by the names
+ * `msgxc run` knows them (stages/index.ts), each with its own delayed-retry and dead-letter topic.
+ * Triage runs one stage per lane, so a lane's backlog never holds up another's.
+ */
+export const consumingStages: readonly string[] = [
   'prioritize',
-  'triage',
+  ...urgencies.map((urgency) => `triage.lane${urgency}`),
   'fanout',
   ...channels.map((channel) => `deliver.${channel}`),
   'ack',
   'audience',
-] as const;
+];
+
+/**
+ * Stages with a consumer group per process (`msgxc.<stage>.<instance>`, reading from the latest offset):
+ * broadcast feeds such as the WebSocket gateway's. A dead-letter topic but no retry topic: every instance
+ * would replay a shared one (the runtime retries them in-process only).
+ */
+export const perInstanceStages: readonly string[] = ['gateway'];
 
 const hot = 6;
 const cool = 3;
@@ -76,7 +89,7 @@ const pipelineTopics: TopicSpec[] = [
       schema: 'dev.msgxc.PrioritizedRequest',
       key: 'requestId',
       producers: ['prioritize', 'scheduler'],
-      consumers: ['triage'],
+      consumers: [`triage.lane${urgency}`],
       description: `validated requests of urgency ${urgency}; triage reserves capacity per lane`,
     }),
   ),
@@ -100,7 +113,7 @@ const pipelineTopics: TopicSpec[] = [
       schema: 'dev.msgxc.DeliveryBatch',
       key: 'batchId',
       producers: ['fanout', 'ack'],
-      consumers: channel === 'ws' ? ['deliver.ws', 'gateway (one group per instance)'] : [`deliver.${channel}`],
+      consumers: channel === 'ws' ? ['deliver.ws', 'gateway (a group per instance)'] : [`deliver.${channel}`],
       description: `delivery batches for ${channel}, sized for the provider's batch API`,
     }),
   ),
@@ -118,6 +131,7 @@ const pipelineTopics: TopicSpec[] = [
       'fanout',
       ...channels.map((channel) => `deliver.${channel}`),
       'ack',
+      'gateway',
     ],
     consumers: ['ack', 'connect.events', 'spark'],
     description: 'what became of every message and delivery; source of the reports',
@@ -168,30 +182,35 @@ const pipelineTopics: TopicSpec[] = [
   },
 ];
 
-const failureTopics: TopicSpec[] = consumingStages.flatMap((stage): TopicSpec[] => [
-  {
-    name: `${stage}.retry`,
-    partitions: cool,
-    retentionMs: 7 * day,
-    compacted: false,
-    schema: null,
-    key: 'the failed record key',
-    producers: [stage],
-    consumers: [stage],
-    description: `records ${stage} will retry after a delay (bytes unchanged, reason in headers)`,
-  },
-  {
-    name: `${stage}.dlq`,
-    partitions: cool,
-    retentionMs: 30 * day,
-    compacted: false,
-    schema: null,
-    key: 'the failed record key',
-    producers: [stage],
-    consumers: [],
-    description: `records ${stage} gave up on (bytes unchanged; stage, error, attempt and source in headers)`,
-  },
-]);
+const deadLetterTopic = (stage: string): TopicSpec => ({
+  name: `${stage}.dlq`,
+  partitions: cool,
+  retentionMs: 30 * day,
+  compacted: false,
+  schema: null,
+  key: 'the failed record key',
+  producers: [stage],
+  consumers: [],
+  description: `records ${stage} gave up on (bytes unchanged; stage, error, attempt and source in headers)`,
+});
+
+const failureTopics: TopicSpec[] = [
+  ...consumingStages.flatMap((stage): TopicSpec[] => [
+    {
+      name: `${stage}.retry`,
+      partitions: cool,
+      retentionMs: 7 * day,
+      compacted: false,
+      schema: null,
+      key: 'the failed record key',
+      producers: [stage],
+      consumers: [stage],
+      description: `records ${stage} will retry after a delay (bytes unchanged, reason in headers)`,
+    },
+    deadLetterTopic(stage),
+  ]),
+  ...perInstanceStages.map(deadLetterTopic),
+];
 
 export const topology: readonly TopicSpec[] = Object.freeze([...pipelineTopics, ...failureTopics]);
 

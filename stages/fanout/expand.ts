@@ -10,8 +10,8 @@ import { createVariantAssigner } from './variants.ts';
 /**
  * Expands one fanout job (or one slice of it) into delivery batches, a page of audience at a time.
  * A generator: batches are yielded as they fill, so memory holds one page of documents and one open
- * batch per channel, not the audience. The stage handler collects what this yields; a runtime that
- * produced an AsyncIterable as it went could take it as is.
+ * batch per channel, not the audience. The stage handler yields it on to the runtime, which produces it in
+ * chunks as it goes.
  */
 
 export interface FanoutSettings extends PlanSettings {

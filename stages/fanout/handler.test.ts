@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { DeliveryBatch, DeliveryEvent, Device, FanoutJob } from '../../schemas/types.generated.ts';
 import { defaultBatchSizes } from './batcher.ts';
-import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout, requeuedHeader } from './handler.ts';
+import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } from './handler.ts';
 import { audienceDoc, memoryAudience } from './memory-audience.ts';
 
 const now = 1_767_225_600_000;
@@ -12,8 +12,14 @@ const settings: FanoutHandlerSettings = {
   maxDevicesPerChannel: 10,
   wsReachability: 'always',
   sliceUsers: 1_000,
-  callUsers: 1_000,
 };
+
+/** Everything one handler call streams. */
+async function fanout(batch: InputRecord<FanoutJob>[], dependencies: FanoutDependencies): Promise<OutputRecord[]> {
+  const outputs: OutputRecord[] = [];
+  for await (const output of handleFanout(batch, dependencies)) outputs.push(output);
+  return outputs;
+}
 
 const fcm = (id: string): Device => ({
   channel: 'fcm',
@@ -112,7 +118,7 @@ describe('fanout handler', () => {
   ];
 
   it("reaches exactly a thread's subscribers on every allowed device, honouring opt-out and thread mutes", async () => {
-    const outputs = await handleFanout([input(job())], deps(memoryAudience(threadUsers)));
+    const outputs = await fanout([input(job())], deps(memoryAudience(threadUsers)));
     expect(deliveries(outputs)).toEqual(
       [
         'apns:bob:b1',
@@ -128,9 +134,9 @@ describe('fanout handler', () => {
   });
 
   it('honours the channel restriction and picks one channel for nearline', async () => {
-    const restricted = await handleFanout([input(job({ channels: ['fcm'] }))], deps(memoryAudience(threadUsers)));
+    const restricted = await fanout([input(job({ channels: ['fcm'] }))], deps(memoryAudience(threadUsers)));
     expect(deliveries(restricted)).toEqual(['fcm:ann:a1', 'fcm:ann:a2']);
-    const nearline = await handleFanout(
+    const nearline = await fanout(
       [input(job({ plan: 'nearline', channels: ['ws', 'apns', 'email'] }))],
       deps(memoryAudience(threadUsers)),
     );
@@ -143,7 +149,7 @@ describe('fanout handler', () => {
       audienceDoc(`u${String(index).padStart(2, '0')}`, { tids: ['t-1'], devices: { fcm: [fcm(`d${index}`)] } }),
     );
     const run = () =>
-      handleFanout(
+      fanout(
         [input(job({ channels: ['fcm'] }))],
         deps(memoryAudience(many), { batchSizes: { ...defaultBatchSizes, fcm: 10 } }),
       );
@@ -168,7 +174,7 @@ describe('fanout handler', () => {
       experimentId: null,
       variant: null,
     };
-    const outputs = await handleFanout(
+    const outputs = await fanout(
       [input(job({ tid: null, audience, channels: ['fcm'] }))],
       deps(memoryAudience(threadUsers)),
     );
@@ -202,7 +208,7 @@ describe('fanout handler', () => {
       variant: null,
     };
     const run = () =>
-      handleFanout(
+      fanout(
         [input(job({ tid: null, audience: everyone, channels: ['fcm'], experiment }))],
         deps(memoryAudience(users)),
       );
@@ -248,7 +254,7 @@ describe('fanout handler', () => {
       experimentId: null,
       variant: null,
     };
-    const outputs = await handleFanout(
+    const outputs = await fanout(
       [input(job({ tid: null, audience, channels: ['fcm', 'apns'], experiment }))],
       deps(memoryAudience(users)),
     );
@@ -268,10 +274,7 @@ describe('fanout handler', () => {
       experimentId: 'exp-s',
       variant: 'b',
     };
-    const outputs = await handleFanout(
-      [input(job({ tid: null, audience, channels: ['fcm'] }))],
-      deps(memoryAudience(users)),
-    );
+    const outputs = await fanout([input(job({ tid: null, audience, channels: ['fcm'] }))], deps(memoryAudience(users)));
     expect(batchesOf(outputs).flatMap((batch) => batch.recipients.map((r) => [r.uid, r.variant]))).toEqual([
       ['s1', 'b'],
     ]);
@@ -290,7 +293,7 @@ describe('fanout handler', () => {
       variant: null,
     };
     const source = memoryAudience(users);
-    const sliced = await handleFanout(
+    const sliced = await fanout(
       [input(job({ tid: null, audience: everyone, channels: ['fcm'] }))],
       deps(source, { sliceUsers: 20 }),
     );
@@ -300,26 +303,55 @@ describe('fanout handler', () => {
     expect(new Set(sliced.map((output) => output.key)).size).toBe(3);
     const reached = [];
     for (const slice of slices)
-      reached.push(...deliveries(await handleFanout([input(slice)], deps(source, { sliceUsers: 20 }))));
+      reached.push(...deliveries(await fanout([input(slice)], deps(source, { sliceUsers: 20 }))));
     expect(reached.sort()).toEqual(users.map((user) => `fcm:${user.uid}:${user.uid}`).sort());
   });
 
-  it('puts jobs back on the topic once a call has spent its budget', async () => {
-    const users = Array.from({ length: 30 }, (_, index) =>
-      audienceDoc(`z${index}`, { tids: ['t-1'], devices: { fcm: [fcm(`z${index}`)] } }),
+  it('streams a large audience through one call: the first batch comes out after a page or two, not the audience', async () => {
+    const users = Array.from({ length: 300 }, (_, index) =>
+      audienceDoc(`s${String(index).padStart(3, '0')}`, { devices: { fcm: [fcm(`s${index}`)] } }),
     );
-    const jobs = [job({ messageId: 'm-a' }), job({ messageId: 'm-b' }), job({ messageId: 'm-c' })].map((value) =>
-      input(value),
+    const source = memoryAudience(users);
+    const everyone = {
+      kind: 'everyone' as const,
+      tid: null,
+      uids: null,
+      cohort: null,
+      experimentId: null,
+      variant: null,
+    };
+    const stream = handleFanout(
+      [input(job({ tid: null, audience: everyone, channels: ['fcm'] }))],
+      deps(source, { batchSizes: { ...defaultBatchSizes, fcm: 10 } }),
     );
-    const outputs = await handleFanout(jobs, deps(memoryAudience(users), { callUsers: 40 }));
-    const requeued = outputs.filter((output) => output.topic === 'fanout');
-    expect(requeued.map((output) => (output.value as FanoutJob).messageId)).toEqual(['m-c']);
-    expect(requeued[0]?.headers?.[requeuedHeader]).toBe('1');
-    expect(new Set(batchesOf(outputs).map((batch) => batch.messageId))).toEqual(new Set(['m-a', 'm-b']));
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    expect((first.value as OutputRecord).topic).toBe('deliver.fcm');
+    // Pages of 7: the first batch of 10 needs two, and the next one is prefetched; 43 pages in all.
+    expect(source.pagesRead).toBeLessThanOrEqual(3);
+    const rest: OutputRecord[] = [first.value as OutputRecord];
+    for await (const output of stream) rest.push(output);
+    expect(source.pagesRead).toBe(43);
+    expect(deliveries(rest)).toEqual(users.map((user, index) => `fcm:${user.uid}:s${index}`).sort());
+    expect(rest.some((output) => output.topic === 'fanout')).toBe(false);
+  });
+
+  it('stops reading the audience when the runtime stops pulling', async () => {
+    const users = Array.from({ length: 100 }, (_, index) =>
+      audienceDoc(`q${String(index).padStart(3, '0')}`, { devices: { fcm: [fcm(`q${index}`)] } }),
+    );
+    const source = memoryAudience(users);
+    const stream = handleFanout(
+      [input(job({ tid: null, audience: { ...job().audience, kind: 'everyone', tid: null }, channels: ['fcm'] }))],
+      deps(source, { batchSizes: { ...defaultBatchSizes, fcm: 10 } }),
+    );
+    await stream.next();
+    await stream.return();
+    expect(source.pagesRead).toBeLessThanOrEqual(3);
   });
 
   it('drops an expired job with one expired event', async () => {
-    const outputs = await handleFanout([input(job({ expiresAt: now - 1 }))], deps(memoryAudience(threadUsers)));
+    const outputs = await fanout([input(job({ expiresAt: now - 1 }))], deps(memoryAudience(threadUsers)));
     expect(outputs).toHaveLength(1);
     expect(eventsOf(outputs)[0]?.type).toBe('expired');
   });

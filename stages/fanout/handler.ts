@@ -6,25 +6,22 @@ import { audienceQueryOf } from './audience.ts';
 import { type ExpandDependencies, expandJob, type FanoutSettings } from './expand.ts';
 
 /**
- * The fanout stage's handler: a plain function of a batch of fanout jobs.
+ * The fanout stage's handler: a plain function of a batch of fanout jobs that streams its outputs.
  *
- * The runtime produces a handler's outputs only when the handler returns, and commits the input after
- * that, so everything one call returns is in memory at once and is repeated whole if the process dies
- * before the commit. Two rules keep that bounded:
- * - an audience bigger than `sliceUsers` is not expanded here: the job is cut into slice jobs (the
- *   index's stable uid buckets) put back on the fanout topic, keyed apart so they spread over
- *   partitions and consumers, each a bounded amount of work;
- * - one call expands at most about `callUsers` users: once that budget is spent, the jobs left in the
- *   batch are put back on the topic untouched (`msgxc-fanout-requeued`), so the next call takes them.
- * A call thus holds at most one slice's deliveries (plus the small jobs before it), and a crash repeats
- * at most that much, with the same batch ids.
+ * It is an async generator: the runtime produces what it yields every thousand records or so and asks for
+ * more only once those are acknowledged, so a broadcast of any size holds one page of audience, the open
+ * batches and one produce chunk in memory, not its deliveries. The input commits once everything was
+ * produced; a crash or a retry re-runs the job from the start and repeats batches with the same ids
+ * (batcher.ts), which downstream stages drop.
+ *
+ * Slicing is for parallelism only: an audience counted above `sliceUsers` is not expanded here but cut
+ * into slice jobs (the index's stable uid buckets) put back on the fanout topic, keyed apart so they spread
+ * over partitions and consumers, and no one job holds its partition for the whole broadcast.
  */
 
 export interface FanoutHandlerSettings extends FanoutSettings {
   /** Audiences counted above this many users are cut into slices of about this size. */
   sliceUsers: number;
-  /** Users one handler call expands before it puts the rest of its batch back on the topic. */
-  callUsers: number;
 }
 
 export interface FanoutDependencies extends Omit<ExpandDependencies, 'settings'> {
@@ -32,53 +29,31 @@ export interface FanoutDependencies extends Omit<ExpandDependencies, 'settings'>
   log?: Logger;
 }
 
-export const requeuedHeader = 'msgxc-fanout-requeued';
-
-export async function handleFanout(batch: InputRecord<FanoutJob>[], deps: FanoutDependencies): Promise<OutputRecord[]> {
-  const outputs: OutputRecord[] = [];
-  let budget = deps.settings.callUsers;
-  let expanded = 0;
+export async function* handleFanout(
+  batch: InputRecord<FanoutJob>[],
+  deps: FanoutDependencies,
+): AsyncGenerator<OutputRecord, void> {
   for (const record of batch) {
     const job = record.value;
     const now = deps.now();
     if (job.expiresAt !== null && job.expiresAt <= now) {
-      outputs.push(expiredEvent(job, now));
-      continue;
-    }
-    if (expanded > 0 && budget <= 0) {
-      const requeues = Number(record.headers[requeuedHeader] ?? 0) + 1;
-      outputs.push({
-        topic: 'fanout',
-        key: record.key,
-        value: job,
-        headers: { ...record.headers, [requeuedHeader]: String(requeues) },
-      });
+      yield expiredEvent(job, now);
       continue;
     }
     const slices = await sliceCount(job, deps);
     if (slices > 1) {
       deps.log?.info({ messageId: job.messageId, slices }, 'cutting a large audience into slices');
       for (let id = 0; id < slices; id++) {
-        outputs.push({ topic: 'fanout', key: `${job.messageId}/${id}`, value: { ...job, slice: { id, max: slices } } });
+        yield { topic: 'fanout', key: `${job.messageId}/${id}`, value: { ...job, slice: { id, max: slices } } };
       }
       continue;
     }
-    const run = expandJob(job, deps);
-    for (;;) {
-      const step = await run.next();
-      if (step.done) {
-        budget -= step.value.users;
-        expanded++;
-        deps.log?.debug(
-          { messageId: job.messageId, slice: job.slice, users: step.value.users, deliveries: step.value.deliveries },
-          'expanded fanout job',
-        );
-        break;
-      }
-      outputs.push(step.value);
-    }
+    const summary = yield* expandJob(job, deps);
+    deps.log?.debug(
+      { messageId: job.messageId, slice: job.slice, users: summary.users, deliveries: summary.deliveries },
+      'expanded fanout job',
+    );
   }
-  return outputs;
 }
 
 /** 1 unless the job is a whole audience counted above `sliceUsers`. A uid list is sized without asking the index. */

@@ -11,7 +11,7 @@ import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } fro
 /**
  * fanout: expands each fanout job's audience (a page of the audience index at a time) into delivery
  * batches per channel on `deliver.<channel>`, with one `queued` event per batch and one `dropped` event
- * per reason. See handler.ts for how a large audience is sliced and expand.ts for the paging.
+ * per reason, streamed to the runtime as they fill. See handler.ts for streaming and slicing, expand.ts for the paging.
  */
 
 export { expandJob } from './expand.ts';
@@ -22,7 +22,6 @@ export function fanoutSettings(config: Config): FanoutHandlerSettings {
   return {
     pageSize: fanout.pageSize,
     sliceUsers: fanout.sliceUsers,
-    callUsers: fanout.callUsers,
     maxDevicesPerChannel: fanout.maxDevicesPerChannel,
     wsReachability: fanout.wsReachability,
     batchSizes: { ...fanout.batchSizes },
@@ -49,6 +48,7 @@ export const stage = defineStage<FanoutJob, FanoutDependencies & { close: () => 
       },
     };
   },
-  // No abort signal: a shutdown lets the call finish (one slice at most) rather than fail it into the retry topic.
-  handler: (batch, { deps }) => handleFanout(batch, deps),
+  // Streams: the runtime produces the batches as they fill. A shutdown cuts the audience paging short and the
+  // runtime abandons the job uncommitted; the next owner redoes it, repeating the same batch ids.
+  handler: (batch, { deps, signal }) => handleFanout(batch, { ...deps, signal }),
 });

@@ -21,6 +21,8 @@ import {
  */
 
 const perEndpoint = 2000;
+/** A time UUID, as message ids are. */
+const messageId = '11111111-1111-11f0-8000-000000000001';
 const seed = Number(process.env.MSGXC_FUZZ_SEED ?? Date.now() % 1_000_000);
 
 let h: Harness;
@@ -72,6 +74,8 @@ const endpoints: [string, string, 'user' | 'admin', () => unknown][] = [
     () => ({ name: 'n', channelTypes: ['ws'], experiment: { id: 'e', variants: [{ name: 'a', weight: 100 }] } }),
   ],
   ['PUT', '/api/v1/preferences', 'user', () => ({ tid, channels: ['ws', 'email'] })],
+  ['POST', '/api/v1/ack', 'user', () => ({ messageId, channel: 'fcm', status: 'opened', at: 1_767_225_600_000 })],
+  ['POST', '/api/v1/read', 'user', () => ({ tid, messageId })],
 ];
 
 describe(`fuzzing every POST endpoint (seed ${seed})`, () => {
@@ -113,6 +117,8 @@ describe(`fuzzing every POST endpoint (seed ${seed})`, () => {
     expect(records.some((record) => record.value.requestId === requestId)).toBe(true);
     const changes = await consume(h.config, 'audience');
     expect(changes.length).toBeGreaterThan(0);
+    const acks = await consume(h.config, 'acks');
+    expect(acks.some((record) => record.value.type === 'read' && record.value.uid === 'fuzz-user')).toBe(true);
     const thread = await h.request(`/api/v1/threads/${tid}`, { token: user });
     expect(thread.status).toBe(200);
     expect(await thread.json()).toMatchObject({ tid, name: 'Fuzz', owner: 'fuzz-user' });

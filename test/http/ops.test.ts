@@ -83,6 +83,10 @@ describe('operations', () => {
         'GET /api/v1/preferences',
         'PUT /api/v1/preferences',
         'GET /api/v1/messages/{mid}',
+        'DELETE /api/v1/scheduled/{requestId}',
+        'POST /api/v1/ack',
+        'POST /api/v1/read',
+        'GET /api/v1/threads/{tid}/messages',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',
@@ -109,6 +113,18 @@ describe('operations', () => {
       requestBody: { content: { 'application/json': { schema: { anyOf: unknown[] } } } };
     };
     expect(enlist.requestBody.content['application/json'].schema.anyOf).toHaveLength(3);
+    const catchUp = document.paths['/api/v1/threads/{tid}/messages']!.get as {
+      parameters: { name: string; in: string; required: boolean }[];
+      responses: Record<string, unknown>;
+    };
+    expect(catchUp.parameters.map((parameter) => [parameter.name, parameter.in, parameter.required])).toEqual([
+      ['tid', 'path', true],
+      ['after', 'query', false],
+      ['limit', 'query', false],
+    ]);
+    expect(Object.keys(catchUp.responses)).toEqual(expect.arrayContaining(['200', '401', '404', '503']));
+    const cancel = document.paths['/api/v1/scheduled/{requestId}']!.delete as { responses: Record<string, unknown> };
+    expect(Object.keys(cancel.responses)).toEqual(expect.arrayContaining(['200', '403', '404', '409', '503']));
     expect(JSON.stringify(document)).not.toContain('#/$defs');
   });
 });

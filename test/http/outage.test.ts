@@ -23,6 +23,8 @@ let primary: Harness;
 let tid: string;
 /** A thread the proxied facades have never read, so no cache can answer for Cassandra. */
 let unseenTid: string;
+/** Another one, for the connection cut under a request. */
+let cutTid: string;
 const owner = 'outage-owner';
 
 beforeAll(async () => {
@@ -37,6 +39,8 @@ beforeAll(async () => {
     json: { name: 'Unseen', openSubscribe: true, openPublish: true },
   });
   unseenTid = ((await unseen.json()) as { tid: string }).tid;
+  const cut = await primary.request('/api/v1/threads', { token: await token({ sub: owner }), json: { name: 'Cut' } });
+  cutTid = ((await cut.json()) as { tid: string }).tid;
 });
 
 afterAll(async () => {
@@ -111,6 +115,10 @@ describe('Cassandra unreachable', () => {
     expect(failed.message).toBe('cassandra is unavailable, try again later');
     await expect503(await facade.request('/api/v1/subscribe', { token: user, json: { tid: unseenTid } }));
     await expect503(await facade.request('/api/v1/enlist', { token: user, json: { os: 'ios', token: iosToken() } }));
+    await expect503(await facade.request(`/api/v1/threads/${unseenTid}/messages`, { token: user }));
+    const read = { tid: unseenTid, messageId: '11111111-1111-11f0-8000-000000000001' };
+    await expect503(await facade.request('/api/v1/read', { token: user, json: read }));
+    await expect503(await facade.request('/api/v1/scheduled/some-request', { method: 'DELETE', token: user }));
     const ready = await facade.request('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.headers.get('retry-after')).toBeTruthy();
@@ -133,6 +141,21 @@ describe('Cassandra unreachable', () => {
     expect(messages).not.toContain('during the outage');
     // The enlist that failed left no device behind.
     expect(await primary.deps.users.devicesOf('cass-user')).toEqual([]);
+  });
+
+  it('answers 503, not 500, when the connection drops under a request ("Socket was closed")', async () => {
+    const user = await token({ sub: owner });
+    const catchUp = () => facade.request(`/api/v1/threads/${cutTid}/messages`, { token: user });
+    expect((await eventually(catchUp, 200)).status).toBe(200);
+    // Hold back the request that carries this thread's id (a bound value of the read-marker query; the
+    // thread itself comes from the facade's cache), then cut the connection under it.
+    const held = proxy.stall((chunk) => chunk.includes(cutTid));
+    const pending = catchUp();
+    await held;
+    proxy.cut();
+    const failed = await expect503(await pending);
+    expect(failed.message).toBe('cassandra is unavailable, try again later');
+    expect((await eventually(catchUp, 200)).status).toBe(200);
   });
 });
 
@@ -158,6 +181,8 @@ describe('schema registry unreachable', () => {
     await expect503(await facade.request('/api/v1/send', { token: admin, json: { msg: 'registry down', uid: 'x' } }));
     await expect503(await facade.request('/api/v1/subscribe', { token: user, json: { tid } }));
     await expect503(await facade.request('/api/v1/enlist', { token: user, json: { os: 'ios', token: iosToken() } }));
+    const ack = { messageId: '11111111-1111-11f0-8000-000000000001', channel: 'ws', status: 'delivered' };
+    await expect503(await facade.request('/api/v1/ack', { token: user, json: ack }));
     // Encoding comes before the Cassandra write, so nothing was written.
     expect(await primary.deps.threads.isSubscribed(tid, 'reg-user')).toBe(false);
     expect(await primary.deps.users.devicesOf('reg-user')).toEqual([]);
@@ -198,6 +223,8 @@ describe('Kafka unreachable', () => {
     expect(await primary.deps.threads.isSubscribed(tid, 'kafka-user')).toBe(false);
     await expect503(await facade.request('/api/v1/enlist', { token: user, json: { os: 'ios', token: iosToken() } }));
     expect(await primary.deps.users.devicesOf('kafka-user')).toEqual([]);
+    const ack = { messageId: '11111111-1111-11f0-8000-000000000001', channel: 'ws', status: 'delivered' };
+    await expect503(await facade.request('/api/v1/ack', { token: user, json: ack }));
 
     // An unsubscribe that cannot be announced leaves the subscription as it was.
     expect((await primary.request('/api/v1/subscribe', { token: user, json: { tid } })).status).toBe(200);

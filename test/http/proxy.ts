@@ -10,12 +10,20 @@ export interface TcpProxy {
   start(): Promise<void>;
   /** Refuses new connections and cuts the open ones. */
   stop(): Promise<void>;
+  /**
+   * Stops passing the client's bytes on (the connections stay open), so requests hang; resolves once a
+   * chunk for which `matches` holds was held back — a request is then in flight.
+   */
+  stall(matches?: (chunk: Buffer) => boolean): Promise<void>;
+  /** Cuts the open connections with whatever is in flight, and passes bytes on again; still listening. */
+  cut(): void;
 }
 
 export async function createTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
+  let stalled: { matches: (chunk: Buffer) => boolean; seen: () => void } | null = null;
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
@@ -32,7 +40,10 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
         client.on('error', drop).on('close', drop);
         upstream.on('error', drop).on('close', drop);
         upstream.connect(target.port, target.host, () => {
-          client.pipe(upstream);
+          client.on('data', (chunk: Buffer) => {
+            if (stalled === null) upstream.write(chunk);
+            else if (stalled.matches(chunk)) stalled.seen();
+          });
           upstream.pipe(client);
         });
       });
@@ -50,6 +61,15 @@ export async function createTcpProxy(target: { host: string; port: number }): Pr
       return port;
     },
     start: () => (server === null ? listen() : Promise.resolve()),
+    stall: (matches = () => true) =>
+      new Promise<void>((resolve) => {
+        stalled = { matches, seen: resolve };
+      }),
+    cut: () => {
+      stalled = null;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
     stop: async () => {
       const closing = server;
       server = null;

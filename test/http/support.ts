@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
+import { retryTransient } from '../../pipeline/kafka/index.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { ensureTopics, topicName } from '../../pipeline/topics/index.ts';
 import { createApp } from '../../stages/http/app.ts';
@@ -12,8 +13,8 @@ import type { AppDeps } from '../../stages/http/ports.ts';
 
 /**
  * One facade per test file, on the real servers: its own keyspace (migrated), its own topic prefix
- * (ingest and audience created), its own metrics registry. Requests go through `app.request`, the whole
- * Hono stack without a socket; tests that need a socket start one with `startHttp`.
+ * (ingest, audience, acks and events created), its own metrics registry. Requests go through
+ * `app.request`, the whole Hono stack without a socket; tests that need a socket start one with `startHttp`.
  */
 
 export const jwtSecret = 'http-tests-secret-that-is-long-enough-for-hs256';
@@ -40,14 +41,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Creates the keyspace and topics, and the app over them. */
+/** Creates the keyspace and the facade's topics (and `extraTopics`, e.g. a stage's), and the app over them. */
 export async function createHarness(
   extra: Record<string, string> = {},
   overrides: Partial<AppDeps> = {},
+  extraTopics: string[] = [],
 ): Promise<Harness> {
   const config = httpTestConfig(extra);
   await migrate(config);
-  await ensureTopics(config, ['ingest', 'audience']);
+  await ensureTopics(config, ['ingest', 'audience', 'acks', 'events', ...extraTopics]);
   return harnessOver(config, overrides);
 }
 
@@ -152,7 +154,9 @@ export async function consume(
   await admin.connect();
   const ends = new Map<number, number>();
   try {
-    for (const { partition, high } of await admin.fetchTopicOffsets(topic)) ends.set(partition, Number(high));
+    // A topic created moments ago may not have a leader in the metadata yet ("not the leader"): wait that out.
+    const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
+    for (const { partition, high } of offsets) ends.set(partition, Number(high));
   } finally {
     await admin.disconnect();
   }

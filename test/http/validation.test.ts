@@ -24,6 +24,8 @@ let tid: string;
 let user: string;
 let admin: string;
 const uuid = '6f1c1b8e-8d3f-4a55-9c0e-2f6b1d3e4a5b';
+/** A time UUID, as message ids are. */
+const v1 = '11111111-1111-11f0-8000-000000000001';
 
 beforeAll(async () => {
   h = await createHarness({ MSGXC_MESSAGE_MAX_BYTES: '256', MSGXC_HTTP_BODY_LIMIT_BYTES: '4096' });
@@ -116,6 +118,22 @@ const cases: Case[] = [
     ['experiment.variants'],
   ],
   ['create a thread with an upper-case alias', '/api/v1/threads', { name: 'x', alias: 'News' }, ['alias']],
+  [
+    'ack a message id that is not a time UUID',
+    '/api/v1/ack',
+    { messageId: uuid, channel: 'ws', status: 'opened' },
+    ['messageId'],
+  ],
+  ['ack with an unknown status', '/api/v1/ack', { messageId: v1, channel: 'ws', status: 'liked' }, ['status']],
+  [
+    'ack on behalf of someone else',
+    '/api/v1/ack',
+    { messageId: v1, channel: 'ws', status: 'opened', uid: 'other' },
+    [''],
+  ],
+  ['ack with a negative time', '/api/v1/ack', { messageId: v1, channel: 'ws', status: 'opened', at: -1 }, ['at']],
+  ['read without a message id', '/api/v1/read', { tid: uuid }, ['messageId']],
+  ['read with a tid that is not a uuid', '/api/v1/read', { tid: 't-1', messageId: v1 }, ['tid']],
 ];
 
 describe('validation matrix', () => {
@@ -212,6 +230,7 @@ describe('validation matrix', () => {
     // Only the one message that fitted the limit.
     expect(ingest.map((record) => record.value.msg)).toEqual(['ü'.repeat(128)]);
     expect(await h.deps.users.devicesOf('val-user')).toEqual([]);
+    expect(await consume(h.config, 'acks')).toEqual([]);
   });
 });
 

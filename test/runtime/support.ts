@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, IHeaders } from 'kafkajs';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
-import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
+import { createKafka, createTopicsIfMissing, producerConfig } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { textHeaders } from '../../pipeline/runtime/headers.ts';
 import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
@@ -38,15 +38,17 @@ export async function withAdmin<T>(config: Config, work: (admin: Admin) => Promi
   }
 }
 
+/** Creates the topics and waits for their leaders, riding out KRaft's "unknown topic" right after creation. */
 export async function createTopics(config: Config, topics: Record<string, number>): Promise<void> {
   await withAdmin(config, (admin) =>
-    admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.entries(topics).map(([logical, partitions]) => ({
+    createTopicsIfMissing(
+      admin,
+      Object.entries(topics).map(([logical, partitions]) => ({
         topic: kafkaTopicName(config, logical),
-        numPartitions: partitions,
+        partitions,
+        retentionMs: 3_600_000,
       })),
-    }),
+    ),
   );
 }
 

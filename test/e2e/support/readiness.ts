@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { AudienceDoc } from '../../../pipeline/audience-index/index.ts';
 import { createKafka, producerConfig } from '../../../pipeline/kafka/index.ts';
 import { createLogger } from '../../../pipeline/log/index.ts';
 import { createSerde } from '../../../pipeline/serde/index.ts';
 import { topicName } from '../../../pipeline/topics/index.ts';
-import type { AudienceDoc } from '../../../pipeline/audience-index/index.ts';
 import { wsBatch } from '../../../stages/gateway/testing.ts';
 import { type Api, eventually } from './api.ts';
 import type { Client } from './client.ts';

@@ -69,7 +69,7 @@ export async function freePort(): Promise<number> {
 
 export async function createSystem(extra: Record<string, string> = {}): Promise<System> {
   const suffix = randomBytes(4).toString('hex');
-  const [httpPort, wsPort, ...metricsPorts] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const [httpPort, wsPort, ...metricsPorts] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
   const env: Record<string, string | undefined> = {
     ...process.env,
     MSGXC_ENV: 'test',
@@ -182,7 +182,11 @@ async function dropEverything(config: Config, index: AudienceIndex): Promise<voi
     }
   });
   await attempt(async () => {
-    const admin = new Kafka({ brokers: config.kafka.brokers, clientId: 'e2e-cleanup', logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      brokers: config.kafka.brokers,
+      clientId: 'e2e-cleanup',
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.kafka.topicPrefix));

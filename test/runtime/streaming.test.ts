@@ -1,0 +1,79 @@
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../pipeline/config/index.ts';
+import {
+  defineStage,
+  jsonCodec,
+  type OutputRecord,
+  type RunningStages,
+  runStages,
+} from '../../pipeline/runtime/index.ts';
+import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/names.ts';
+import { createTopics, deleteTestTopics, eventually, produce, testConfig, topicSize, withAdmin } from './support.ts';
+
+let running: RunningStages | undefined;
+let config: Config | undefined;
+
+afterEach(async () => {
+  await running?.stop('test over');
+  running = undefined;
+  if (config) await deleteTestTopics(config);
+  config = undefined;
+});
+
+async function counter(registry: Registry, name: string, stage: string): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((item) => item.name === name);
+  const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
+  return values.filter((value) => value.labels.stage === stage).reduce((sum, value) => sum + value.value, 0);
+}
+
+/** The offset the stage's group committed on its input partition 0; -1 while none is. */
+async function committed(target: Config, stage: string): Promise<number> {
+  const groupId = groupIdFor(target, stage, 'shared', '');
+  return withAdmin(target, async (admin) => {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [kafkaTopicName(target, 'checkins')] });
+    return Number(entry?.partitions.find((item) => item.partition === 0)?.offset ?? -1);
+  });
+}
+
+describe('streaming handler outputs (real Kafka)', () => {
+  it('produces a 50k-record stream for one input in chunks as it goes, and commits the input only after', async () => {
+    config = testConfig({ MSGXC_RUNTIME_STREAM_CHUNK: '1000' });
+    const target = config;
+    await createTopics(target, { checkins: 1, acks: 3 });
+    const total = 50_000;
+    const registry = new Registry();
+    let midway: { produced: number; committed: number } | undefined;
+    const stage = defineStage<{ id: string }, unknown>({
+      name: 'rt-stream',
+      input: ['checkins'],
+      output: ['acks'],
+      async *handler(batch): AsyncGenerator<OutputRecord> {
+        for (const record of batch) {
+          for (let n = 0; n < total; n++) {
+            // Half-way through: what left already is in Kafka, and the input is not committed yet.
+            if (n === total / 2)
+              midway = { produced: await topicSize(target, 'acks'), committed: await committed(target, 'rt-stream') };
+            yield { topic: 'acks', key: `${record.value.id}:${n % 97}`, value: { id: record.value.id, n } };
+          }
+        }
+      },
+    });
+    running = await runStages(target, [stage], { codec: jsonCodec, registry });
+    await produce(target, 'checkins', [
+      { key: Buffer.from('one'), value: await jsonCodec.encode('checkins', { id: 'one' }), headers: {} },
+    ]);
+
+    await eventually(
+      async () => ((await committed(target, 'rt-stream')) === 1 ? true : undefined),
+      120_000,
+      'the commit',
+    );
+    // Every 1,000 records were produced (and acknowledged) before the handler was asked for more.
+    expect(midway).toEqual({ produced: total / 2, committed: -1 });
+    expect(await topicSize(target, 'acks')).toBe(total);
+    expect(await counter(registry, 'msgxc_stage_records_out_total', 'rt-stream')).toBe(total);
+    // Memory holds a chunk, not the stream: one produce call per 1,000 records, not one for all.
+    expect(await counter(registry, 'msgxc_stage_produce_requests_total', 'rt-stream')).toBe(total / 1_000);
+  }, 180_000);
+});
