@@ -11,6 +11,7 @@ const benches: Record<string, Bench> = {
   audience: () => import('./audience.ts'),
   gateway: () => import('./gateway.ts'),
   'flow-fanout': () => import('./fanout.ts'),
+  flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
 };
 

@@ -13,7 +13,7 @@ import { createSystem, prepare, roles, type System } from './support/system.ts';
  * carry the same id every time, so the client can drop the repeat.
  */
 
-const total = Number(process.env.MSGXC_E2E_KILL_MESSAGES ?? 30);
+const total = 30;
 const killAfter = Math.floor(total / 3);
 
 interface CatchUpPage {

@@ -76,4 +76,45 @@ describe('streaming handler outputs (real Kafka)', () => {
     // Memory holds a chunk, not the stream: one produce call per 1,000 records, not one for all.
     expect(await counter(registry, 'msgxc_stage_produce_requests_total', 'rt-stream')).toBe(total / 1_000);
   }, 180_000);
+
+  it('abandons a stream on stop, leaving the input uncommitted; the next run redoes it from the start', async () => {
+    config = testConfig({ MSGXC_RUNTIME_STREAM_CHUNK: '500' });
+    const target = config;
+    await createTopics(target, { checkins: 1, acks: 1 });
+    const total = 5_000;
+    const streamStage = (stopAt?: number) =>
+      defineStage<{ id: string }, unknown>({
+        name: 'rt-stream-stop',
+        input: ['checkins'],
+        output: ['acks'],
+        async *handler(batch): AsyncGenerator<OutputRecord> {
+          for (const record of batch) {
+            for (let n = 0; n < total; n++) {
+              // A SIGTERM arriving mid-stream (not awaited: stopping waits for this very batch).
+              if (n === stopAt) void running?.stop('test stop');
+              yield { topic: 'acks', key: String(n), value: { id: record.value.id, n } };
+            }
+          }
+        },
+      });
+    running = await runStages(target, [streamStage(2_000)], { codec: jsonCodec, registry: new Registry() });
+    await produce(target, 'checkins', [
+      { key: Buffer.from('one'), value: await jsonCodec.encode('checkins', { id: 'one' }), headers: {} },
+    ]);
+    expect(await running.done).toBe(0);
+    running = undefined;
+    const partial = await topicSize(target, 'acks');
+    // What left before the stop stays; the rest was never produced, and the input was not committed.
+    expect(partial).toBeGreaterThanOrEqual(2_000);
+    expect(partial).toBeLessThan(total);
+    expect(await committed(target, 'rt-stream-stop')).toBe(-1);
+
+    running = await runStages(target, [streamStage()], { codec: jsonCodec, registry: new Registry() });
+    await eventually(
+      async () => ((await committed(target, 'rt-stream-stop')) === 1 ? true : undefined),
+      120_000,
+      'the commit',
+    );
+    expect(await topicSize(target, 'acks')).toBe(partial + total);
+  }, 180_000);
 });

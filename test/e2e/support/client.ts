@@ -40,7 +40,7 @@ export async function connectClient(
   url: string,
   uid: string,
   token: string,
-  options: { reconnect?: boolean } = {},
+  options: { reconnect?: boolean; onMessage?: (frame: MessageFrame) => void } = {},
 ): Promise<Client> {
   const messages: MessageFrame[] = [];
   const others: Record<string, unknown>[] = [];
@@ -110,7 +110,9 @@ export async function connectClient(
       current.on('message', (data) => {
         const frame = JSON.parse(data.toString()) as Record<string, unknown>;
         if (frame.type === 'message') {
-          messages.push({ ...(frame as unknown as MessageFrame), receivedAt: Date.now() });
+          const message = { ...(frame as unknown as MessageFrame), receivedAt: Date.now() };
+          messages.push(message);
+          options.onMessage?.(message);
         } else {
           others.push(frame);
           if (frame.type === 'welcome') {

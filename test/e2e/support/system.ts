@@ -191,6 +191,11 @@ async function dropEverything(config: Config, index: AudienceIndex): Promise<voi
     try {
       const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(config.kafka.topicPrefix));
       if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+      // Every consumer group of this deployment and of the test's watchers is named after the prefix too.
+      const groups = (await admin.listGroups()).groups
+        .map((group) => group.groupId)
+        .filter((groupId) => groupId.startsWith(config.kafka.topicPrefix));
+      if (groups.length > 0) await admin.deleteGroups(groups);
     } finally {
       await admin.disconnect();
     }

@@ -27,3 +27,54 @@ export async function watchTopic<T>(config: Config, logical: string): Promise<To
   });
   return { values, stop: () => consumer.disconnect() };
 }
+
+export interface Stamped<T> {
+  at: number;
+  value: T;
+}
+
+/** Every record a logical topic holds now, decoded through the registry, with its Kafka timestamp. */
+export async function readAll<T>(config: Config, logical: string): Promise<Stamped<T>[]> {
+  const kafka = new Kafka({ brokers: config.kafka.brokers, clientId: 'e2e-read', logLevel: logLevel.NOTHING });
+  const topic = topicName(config, logical);
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, number>();
+  for (const mark of await admin.fetchTopicOffsets(topic)) {
+    if (Number(mark.high) > Number(mark.low)) ends.set(mark.partition, Number(mark.high));
+  }
+  await admin.disconnect();
+  const serde = createSerde(config);
+  const records: Stamped<T>[] = [];
+  if (ends.size === 0) return records;
+  const consumer = kafka.consumer({
+    groupId: `${config.kafka.topicPrefix}e2e-read-${randomBytes(3).toString('hex')}`,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${logical} timed out`)), 60_000);
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            if (message.value) {
+              records.push({
+                at: Number(message.timestamp),
+                value: (await serde.decode(message.value)) as T,
+              });
+            }
+            if (Number(message.offset) + 1 >= (ends.get(partition) ?? 0)) ends.delete(partition);
+            if (ends.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}

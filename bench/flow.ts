@@ -1,0 +1,354 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AudienceSnapshot } from '../pipeline/audience-index/index.ts';
+import type { Config } from '../pipeline/config/index.ts';
+import { createIngestProducer, type IngestProducer, type ServiceRequest } from '../pipeline/ingest-producer/index.ts';
+import { createKafka, groupLag, producerConfig } from '../pipeline/kafka/index.ts';
+import { createLogger } from '../pipeline/log/index.ts';
+import { topicName } from '../pipeline/topics/index.ts';
+import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from '../schemas/types.generated.ts';
+import { tokenFor } from '../test/e2e/support/api.ts';
+import { type Client, connectClient, type MessageFrame } from '../test/e2e/support/client.ts';
+import { gatewayReady } from '../test/e2e/support/readiness.ts';
+import { createSystem, prepare, type System } from '../test/e2e/support/system.ts';
+import { readAll, type Stamped } from '../test/e2e/support/topics.ts';
+
+/**
+ * The whole flow, measured against raw Kafka in the same run. msgxc runs as production runs it (the
+ * e2e harness: `msgxc run <pipeline stages>` and `msgxc run gateway` as child processes on a topic prefix,
+ * keyspace and index of their own); this process is the service producing requests and the ws client.
+ *
+ * 1. latency: IngestRequests (`send` to one user, urgency 3) produced with the typed ingest producer at a
+ *    fixed rate → the WebSocket client; against raw kafkajs produce → consume of one topic at the same rate.
+ *    Both include the producer's acknowledgement round trip (acks = all). Goal: p99 within raw p99 + 30 ms.
+ * 2. urgency isolation: urgency-4 `send`s (channel ws) at a fixed rate with nothing else queued, then while
+ *    an urgency-1 broadcast to `users` indexed users (ws-reachable) drains through triage, fanout and the gateway.
+ * Broadcast fan-out against raw paging is `npm run bench -- flow-fanout`; 10k connections on one gateway
+ * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
+ *
+ *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [users=100000] [urgentRate=20] [urgentSeconds=10]
+ *                         [broadcasts=1] [include=fanout,gateway]
+ */
+
+const defaults = { rate: 20, seconds: 20, warmup: 3, users: 100_000, urgentRate: 20, urgentSeconds: 10, broadcasts: 1 };
+type Options = typeof defaults & { include: string[] };
+const rtUser = 'bench-rt';
+
+export async function run(base: Config, args: string[]): Promise<number> {
+  const options = parseOptions(args);
+  if (!options) {
+    console.error(
+      `usage: npm run bench -- flow ${Object.keys(defaults)
+        .map((key) => `[${key}=N]`)
+        .join(' ')} [include=…]`,
+    );
+    return 2;
+  }
+  const system = await createSystem({
+    // The production defaults (or what the environment says), not the e2e tests' short timeouts.
+    MSGXC_RUNTIME_MAX_WAIT_MS: String(base.runtime.consumer.maxWaitMs),
+    MSGXC_RUNTIME_SESSION_TIMEOUT_MS: String(base.runtime.consumer.sessionTimeoutMs),
+    MSGXC_RUNTIME_HEARTBEAT_MS: String(base.runtime.consumer.heartbeatMs),
+  });
+  const producer = createIngestProducer(system.config, { service: 'bench' });
+  let client: Client | undefined;
+  try {
+    await prepare(system);
+    const indexSeconds = await indexUsers(system, options.users);
+    await Promise.all([system.start('gateway'), system.start('stages')]);
+    const arrivals = new Map<string, number>();
+    client = await connectClient(system.wsUrl, rtUser, await tokenFor(rtUser), {
+      onMessage: (frame: MessageFrame) => arrivals.set(frame.msg ?? '', performance.now()),
+    });
+    await gatewayReady(system, client);
+    await producer.connect();
+    await pipelineProbe(producer, arrivals);
+
+    console.log(`\nflow bench — ${options.rate}/s for ${options.seconds} s (+${options.warmup} s warm-up), 2-core box`);
+    const raw = await rawLatency(system.config, options);
+    const flow = await paced(
+      options.rate,
+      options.seconds,
+      options.warmup,
+      (n) => {
+        const msg = `lat-${n}`;
+        return { msg, send: () => producer.send({ kind: 'send', uid: rtUser, msg, urgency: 3 }) };
+      },
+      arrivals,
+    );
+    line('raw kafkajs produce → consume', raw);
+    line('ingest → WebSocket client', flow);
+    await hops(
+      system.config,
+      client.messages.filter((frame) => frame.msg?.startsWith('lat-')),
+    );
+    const slack = flow.p99 - raw.p99;
+    console.log(
+      `  p99 difference ${slack.toFixed(1)} ms (goal ≤ 30 ms: ${slack <= 30 ? 'met' : 'NOT met'}); ` +
+        `p50 ratio ${(flow.p50 / raw.p50).toFixed(1)}×`,
+    );
+
+    const urgent = (tag: string) => (n: number) => {
+      const msg = `u4-${tag}-${n}`;
+      const request: ServiceRequest = { kind: 'send', uid: rtUser, msg, urgency: 4, channels: ['ws'] };
+      return { msg, send: () => producer.send(request) };
+    };
+    const quiet = await paced(options.urgentRate, options.urgentSeconds, 1, urgent('quiet'), arrivals);
+    const drain = await duringBroadcast(system, producer, options, arrivals, urgent('busy'));
+    console.log(
+      `\nurgency isolation — ${options.users.toLocaleString('en-GB')} users indexed in ${indexSeconds.toFixed(0)} s`,
+    );
+    line('urgency 4, nothing queued', quiet);
+    line(`urgency 4, ${options.broadcasts}× urgency-1 broadcast draining`, drain.urgent);
+    console.log(
+      `  broadcast: fanout done ${drain.seconds.toFixed(1)} s after produce ` +
+        `(${Math.round((options.users * options.broadcasts) / drain.seconds).toLocaleString('en-GB')} recipients/s ` +
+        `through prioritize → triage.lane1 → fanout); p99 ratio busy/quiet ${(drain.urgent.p99 / quiet.p99).toFixed(1)}×`,
+    );
+    await hops(
+      system.config,
+      client.messages.filter((frame) => frame.msg?.startsWith('u4-busy-')),
+      'lane.4',
+    );
+    console.log(`  peak RSS: ${peakRss(system)}`);
+  } finally {
+    await Promise.allSettled([client?.close(), producer.close()]);
+    await system.teardown();
+  }
+  return references(base, options.include);
+}
+
+interface Latencies {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+  lost: number;
+}
+
+function line(label: string, latencies: Latencies): void {
+  const ms = (value: number) => `${value.toFixed(1)} ms`.padStart(9);
+  console.log(
+    `  ${label.padEnd(46)} p50 ${ms(latencies.p50)}  p99 ${ms(latencies.p99)}  max ${ms(latencies.max)}  ` +
+      `(${latencies.samples} samples${latencies.lost ? `, ${latencies.lost} NOT RECEIVED` : ''})`,
+  );
+}
+
+function summarise(latencies: number[], lost: number): Latencies {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, samples: sorted.length, lost };
+}
+
+/**
+ * Fires `make(n).send` every 1000/rate ms for warmup + seconds (or until `until` resolves), without waiting for
+ * acknowledgements, and measures send → arrival (arrivals: text → performance.now()). Warm-up samples are dropped.
+ */
+async function paced(
+  rate: number,
+  seconds: number,
+  warmup: number,
+  make: (n: number) => { msg: string; send: () => Promise<unknown> },
+  arrivals: Map<string, number>,
+  until?: Promise<unknown>,
+): Promise<Latencies> {
+  const sent: { msg: string; at: number; counted: boolean }[] = [];
+  const failures: unknown[] = [];
+  const started = performance.now();
+  let stop = false;
+  void until?.then(() => {
+    stop = true;
+  });
+  for (let n = 0; ; n++) {
+    const due = started + (n * 1000) / rate;
+    if (until ? stop : due - started >= (warmup + seconds) * 1000) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    const { msg, send } = make(n);
+    sent.push({ msg, at: performance.now(), counted: due - started >= warmup * 1000 });
+    send().catch((error: unknown) => failures.push(error));
+  }
+  if (failures.length > 0) throw new Error(`${failures.length} sends failed: ${String(failures[0])}`);
+  const deadline = Date.now() + 30_000;
+  while (sent.some((entry) => !arrivals.has(entry.msg)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const counted = sent.filter((entry) => entry.counted);
+  const latencies = counted.filter((e) => arrivals.has(e.msg)).map((e) => arrivals.get(e.msg)! - e.at);
+  return summarise(latencies, counted.length - latencies.length);
+}
+
+/**
+ * Where the time goes: each hop from the Kafka timestamps of the records a message left on its way (set by
+ * the producing process when it sent them), and the client's arrival time. `lane` is the lane topic the
+ * frames' requests took.
+ */
+async function hops(config: Config, frames: MessageFrame[], lane: string): Promise<void> {
+  const [ingest, laned, fanout, deliver] = await Promise.all([
+    readAll<IngestRequest>(config, 'ingest'),
+    readAll<PrioritizedRequest>(config, lane),
+    readAll<FanoutJob>(config, 'fanout'),
+    readAll<DeliveryBatch>(config, 'deliver.ws'),
+  ]);
+  const firstAt = <T>(records: Stamped<T>[], key: (value: T) => string) => {
+    const at = new Map<string, number>();
+    for (const record of records) if (!at.has(key(record.value))) at.set(key(record.value), record.at);
+    return at;
+  };
+  const requestOf = new Map(ingest.map((record) => [record.value.msg ?? '', record.value.requestId]));
+  const messageOf = new Map(fanout.map((record) => [record.value.requestId, record.value.messageId]));
+  const ingested = firstAt(ingest, (value) => value.requestId);
+  const routed = firstAt(laned, (value) => value.request.requestId);
+  const triaged = firstAt(fanout, (value) => value.messageId);
+  const batched = firstAt(deliver, (value) => value.messageId);
+  const spans: Record<string, number[]> = { prioritize: [], triage: [], fanout: [], 'gateway → client': [] };
+  for (const frame of frames) {
+    const request = requestOf.get(frame.msg ?? '') ?? '';
+    const message = messageOf.get(request) ?? '';
+    const times = [ingested.get(request), routed.get(request), triaged.get(message), batched.get(message)];
+    if (times.some((time) => time === undefined)) continue;
+    const [a, b, c, d] = times as [number, number, number, number];
+    spans.prioritize?.push(b - a);
+    spans.triage?.push(c - b);
+    spans.fanout?.push(d - c);
+    spans['gateway → client']?.push(frame.receivedAt - d);
+  }
+  for (const [stage, values] of Object.entries(spans)) {
+    const { p50, p99 } = summarise(values, 0);
+    console.log(`    ${stage.padEnd(18)} p50 ${p50.toFixed(0).padStart(4)} ms  p99 ${p99.toFixed(0).padStart(4)} ms`);
+  }
+}
+
+/** The same pacing over a plain topic: kafkajs producer (acks = all) → a consumer in its own group. */
+async function rawLatency(config: Config, options: Options): Promise<Latencies> {
+  const kafka = createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-raw'));
+  const topic = topicName(config, 'bench.raw');
+  const admin = kafka.admin();
+  const producer = kafka.producer(producerConfig);
+  const consumer = kafka.consumer({
+    groupId: `${config.kafka.topicPrefix}bench-raw`,
+    maxWaitTimeInMs: config.runtime.consumer.maxWaitMs,
+  });
+  const arrivals = new Map<string, number>();
+  await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 6 }] });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        arrivals.set(message.key?.toString() ?? '', performance.now());
+      },
+    });
+    await joined;
+    const payload = randomBytes(200);
+    return await paced(
+      options.rate,
+      options.seconds,
+      options.warmup,
+      (n) => {
+        const msg = `raw-${n}`;
+        return { msg, send: () => producer.send({ topic, acks: -1, messages: [{ key: msg, value: payload }] }) };
+      },
+      arrivals,
+    );
+  } finally {
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect(), admin.disconnect()]);
+  }
+}
+
+/** Urgent sends at `urgentRate` from the moment the broadcasts are produced until fanout has expanded them. */
+async function duringBroadcast(
+  system: System,
+  producer: IngestProducer,
+  options: Options,
+  arrivals: Map<string, number>,
+  make: (n: number) => { msg: string; send: () => Promise<unknown> },
+) {
+  const texts = Array.from({ length: options.broadcasts }, (_, i) => `broadcast-${i}`);
+  const started = performance.now();
+  await producer.sendMany(texts.map((msg) => ({ kind: 'broadcast', msg, urgency: 1 })));
+  const drained = fanoutDrained(system, texts, arrivals).then(() => performance.now());
+  const urgent = await paced(options.urgentRate, 0, 0, make, arrivals, drained);
+  return { urgent, seconds: ((await drained) - started) / 1000 };
+}
+
+/** Fanout is done with the broadcasts: the rt user got each (its slice ran) and fanout's group has no lag. */
+async function fanoutDrained(system: System, texts: string[], arrivals: Map<string, number>): Promise<void> {
+  const config = system.config;
+  const admin = createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-lag')).admin();
+  await admin.connect();
+  try {
+    const group = `${config.kafka.topicPrefix}msgxc.fanout`;
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error('the broadcast did not drain within 10 minutes');
+      if (texts.every((text) => arrivals.has(text))) {
+        const lag = await groupLag(admin, group, [topicName(config, 'fanout')]);
+        if (lag.every((row) => row.lag === 0)) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sends to the rt user until one arrives: every stage on the path consumes (a fresh group may still be joining). */
+async function pipelineProbe(producer: IngestProducer, arrivals: Map<string, number>): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (let n = 0; ![...arrivals.keys()].some((text) => text.startsWith('probe-')); n++) {
+    if (Date.now() > deadline) throw new Error('no probe came through the pipeline within 3 minutes');
+    await producer.send({ kind: 'send', uid: rtUser, msg: `probe-${n}`, urgency: 4, channels: ['ws'] });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+/** The rt user and `users` others, all with a realtime client (ws-reachable on every plan), through the index layer. */
+async function indexUsers(system: System, users: number): Promise<number> {
+  const started = performance.now();
+  const at = Date.now();
+  const user = (uid: string): AudienceSnapshot => ({ uid, devices: { ws: true }, channels: [], updatedAt: at });
+  await system.index.upsert(user(rtUser));
+  for (let start = 0; start < users; start += 2_000) {
+    const chunk = Array.from({ length: Math.min(2_000, users - start) }, (_, i) => user(`bench-u${start + i}`));
+    await system.index.upsertMany(chunk);
+    process.stderr.write(`\rindexed ${start + chunk.length}/${users}`);
+  }
+  process.stderr.write('\n');
+  await system.index.refresh();
+  return (performance.now() - started) / 1000;
+}
+
+function peakRss(system: System): string {
+  return [...system.processes.values()]
+    .map((child) => {
+      const status = child.child.pid ? readFileSync(`/proc/${child.child.pid}/status`, 'utf8') : '';
+      const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+      return `${child.name} ${Math.round(kib / 1024)} MiB`;
+    })
+    .join(', ');
+}
+
+async function references(base: Config, include: string[]): Promise<number> {
+  console.log(
+    '\nalso: broadcast fan-out vs raw audience paging — npm run bench -- flow-fanout [users=100000]' +
+      '\n      10k connections on one gateway     — npm run bench -- gateway [connections=10000]',
+  );
+  let code = 0;
+  if (include.includes('fanout')) code ||= await (await import('./fanout.ts')).run(base, []);
+  if (include.includes('gateway')) code ||= await (await import('./gateway.ts')).run(base, []);
+  return code;
+}
+
+function parseOptions(args: string[]): Options | undefined {
+  const given = Object.fromEntries(args.map((arg) => arg.split('=', 2) as [string, string]));
+  const options: Options = { ...defaults, include: given.include?.split(',').filter(Boolean) ?? [] };
+  for (const [key, value] of Object.entries(given)) {
+    if (key === 'include') continue;
+    if (!(key in defaults)) return undefined;
+    const number = Number(value);
+    if (!Number.isFinite(number) || number < 0) return undefined;
+    options[key as keyof typeof defaults] = number;
+  }
+  return options.rate > 0 && options.urgentRate > 0 && options.broadcasts >= 1 ? options : undefined;
+}
