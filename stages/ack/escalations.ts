@@ -34,7 +34,6 @@ export interface DueEscalation {
 export type EscalationStore = ReturnType<typeof createEscalationStore>;
 
 export function createEscalationStore(client: Client) {
-
   async function run(query: string, params: unknown[], what: string) {
     try {
       return await client.execute(query, params, { prepare: true });
