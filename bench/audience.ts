@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
-import {
-  type AudienceIndex,
-  type AudienceSnapshot,
-  createAudienceIndex,
-  type Device,
-} from '../pipeline/audience-index/index.ts';
+import { type AudienceSnapshot, createAudienceIndex } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
+import { benchUser, loadUsers, pageAll, rate, timedScan } from './audience-users.ts';
 
 /**
  * Audience paging rate: index N users (bulk), then page the whole index through the audience layer
@@ -64,7 +60,7 @@ export async function benchAudience(
   const raw = new Client({ node: config.search.url, requestTimeout: 120_000 });
   try {
     await index.ensureIndex();
-    const indexSeconds = await load(index, options.users);
+    const indexSeconds = await loadUsers(index, options.users, audienceUser);
     await index.refresh();
 
     let layer = 0;
@@ -72,9 +68,9 @@ export async function benchAudience(
     let rawSource = 0;
     await rawScan(raw, index.alias, false); // warm-up: caches, JIT, connections
     for (let round = 0; round < options.rounds; round++) {
-      layer = Math.max(layer, await timed(options.users, () => layerScan(index)));
-      rawIds = Math.max(rawIds, await timed(options.users, () => rawScan(raw, index.alias, false)));
-      rawSource = Math.max(rawSource, await timed(options.users, () => rawScan(raw, index.alias, true)));
+      layer = Math.max(layer, await timedScan(options.users, () => pageAll(index, PAGE_SIZE)));
+      rawIds = Math.max(rawIds, await timedScan(options.users, () => rawScan(raw, index.alias, false)));
+      rawSource = Math.max(rawSource, await timedScan(options.users, () => rawScan(raw, index.alias, true)));
     }
     return {
       users: options.users,
@@ -90,61 +86,9 @@ export async function benchAudience(
   }
 }
 
-async function load(index: AudienceIndex, users: number): Promise<number> {
-  const started = performance.now();
-  const chunk = 2_000;
-  const at = Date.now();
-  for (let start = 0; start < users; start += chunk) {
-    const snapshots: AudienceSnapshot[] = [];
-    for (let i = start; i < Math.min(users, start + chunk); i++) snapshots.push(benchUser(i, at));
-    await index.upsertMany(snapshots);
-    process.stderr.write(`\rindexed ${Math.min(users, start + chunk)}/${users}`);
-  }
-  process.stderr.write('\n');
-  return (performance.now() - started) / 1000;
-}
-
-function benchUser(i: number, at: number): AudienceSnapshot {
-  const uid = `bench-${i.toString(36).padStart(6, '0')}`;
-  const apns: Device = {
-    channel: 'apns',
-    id: `a${i}`,
-    token: `${i.toString(16).padStart(64, '0')}`,
-    subscription: null,
-    address: null,
-    platform: 'ios',
-  };
-  const webpush: Device = {
-    channel: 'webpush',
-    id: `w${i}`,
-    token: null,
-    subscription: {
-      endpoint: `https://fcm.googleapis.com/fcm/send/${uid}`,
-      expirationTime: null,
-      p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
-      auth: 'tBHItJI5svbpez7KI4CCXg',
-    },
-    address: null,
-    platform: 'chrome',
-  };
-  return {
-    uid,
-    devices: i % 2 === 0 ? { apns: [apns] } : { webpush: [webpush] },
-    tids: [`thread-${i % 50}`, `thread-${i % 7}`],
-    cohorts: i % 10 === 0 ? ['vip'] : [],
-    splits: [{ experiment: 'onboarding', variant: i % 2 === 0 ? 'a' : 'b' }],
-    channels: [],
-    locale: 'en-GB',
-    timeZone: 'Europe/London',
-    lastSeen: at,
-    updatedAt: at,
-  };
-}
-
-async function layerScan(index: AudienceIndex): Promise<number> {
-  let seen = 0;
-  for await (const page of index.pages({ kind: 'everyone' }, { pageSize: PAGE_SIZE })) seen += page.length;
-  return seen;
+/** The shared bench audience, each user also in one arm of an experiment split. */
+function audienceUser(i: number, at: number): AudienceSnapshot {
+  return { ...benchUser(i, at), splits: [{ experiment: 'onboarding', variant: i % 2 === 0 ? 'a' : 'b' }] };
 }
 
 /** The same walk written straight against the client: PIT, uid sort, search_after. */
@@ -173,16 +117,4 @@ async function rawScan(client: Client, alias: string, source: boolean): Promise<
     await client.deletePit({ body: { pit_id: [pit] } });
   }
   return seen;
-}
-
-async function timed(expected: number, scan: () => Promise<number>): Promise<number> {
-  const started = performance.now();
-  const seen = await scan();
-  const seconds = (performance.now() - started) / 1000;
-  if (seen !== expected) throw new Error(`scan saw ${seen} documents, expected ${expected}`);
-  return seen / seconds;
-}
-
-function rate(value: number): string {
-  return Math.round(value).toLocaleString('en-GB');
 }

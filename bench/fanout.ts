@@ -1,8 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   type AudienceIndex,
   type AudienceSnapshot,
@@ -10,15 +6,13 @@ import {
   type Device,
 } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
-import { jsonCodec } from '../pipeline/runtime/codec.ts';
-import { type EncodedOutput, type PendingRecord, processChunk } from '../pipeline/runtime/process.ts';
-import type { Codec, InputRecord, OutputRecord } from '../pipeline/runtime/types.ts';
-import { topicSpec } from '../pipeline/topics/index.ts';
-import { schemaType } from '../schemas/index.ts';
-import type { DeliveryBatch, FanoutJob } from '../schemas/types.generated.ts';
 import { audienceSourceOf } from '../stages/fanout/audience.ts';
-import { type FanoutDependencies, handleFanout } from '../stages/fanout/handler.ts';
+import type { FanoutDependencies } from '../stages/fanout/handler.ts';
 import { fanoutSettings } from '../stages/fanout/index.ts';
+import { benchUser, loadUsers, pageAll, rate, timedScan } from './audience-users.ts';
+import { asTheStageRunsIt, streamOnly } from './fanout/broadcast.ts';
+import { better, empty, type Memory, type Mode, measure } from './fanout/measure.ts';
+import { probe, probeInChild } from './fanout/probe.ts';
 
 /**
  * Broadcast fan-out: index N users through the audience layer, then, in the same run and alternating:
@@ -35,29 +29,6 @@ import { fanoutSettings } from '../stages/fanout/index.ts';
  *   npm run bench -- flow-fanout [users=100000] [rounds=3] [slice=<sliceUsers>]
  */
 
-const jobBase: Omit<FanoutJob, 'messageId'> = {
-  requestId: 'bench',
-  tid: null,
-  audience: { kind: 'everyone', tid: null, uids: null, cohort: null, experimentId: null, variant: null },
-  urgency: 1,
-  plan: 'realtime',
-  channels: ['ws', 'apns', 'webpush', 'email'],
-  fallbackChannels: null,
-  escalateAfterMs: null,
-  subject: 'A broadcast',
-  msg: 'Something everyone should read',
-  opts: null,
-  data: '{"url":"/news/1"}',
-  collapseKey: null,
-  expiresAt: null,
-  experiment: null,
-  slice: null,
-  sender: { kind: 'admin', id: 'bench' },
-  createdAt: Date.now(),
-  triagedAt: Date.now(),
-  trace: null,
-};
-
 export async function run(baseConfig: Config, args: string[] = []): Promise<number> {
   const options = Object.fromEntries(args.map((arg) => arg.split('=', 2) as [string, string]));
   const users = Number(options.users ?? 100_000);
@@ -73,7 +44,7 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
   const settings = { ...fanoutSettings(config), ...(options.slice ? { sliceUsers: Number(options.slice) } : {}) };
   try {
     await index.ensureIndex();
-    const indexSeconds = await load(index, users);
+    const indexSeconds = await loadUsers(index, users, fanoutUser);
     await index.refresh();
     const deps: FanoutDependencies = { audience: audienceSourceOf(index), settings, now: Date.now };
     await pageAll(index, settings.pageSize); // warm-up: caches, JIT, connections
@@ -82,11 +53,11 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
     const runtime = baseConfig.runtime;
     const best = { raw: 0, rawSliced: 0, handler: empty(), stream: empty() };
     for (let round = 0; round < rounds; round++) {
-      best.raw = Math.max(best.raw, (await timed(users, () => pageAll(index, settings.pageSize))).perSecond);
+      best.raw = Math.max(best.raw, await timedScan(users, () => pageAll(index, settings.pageSize)));
       if (slices > 1) {
         best.rawSliced = Math.max(
           best.rawSliced,
-          (await timed(users, () => pageSlices(index, settings.pageSize, slices))).perSecond,
+          await timedScan(users, () => pageSlices(index, settings.pageSize, slices)),
         );
       }
       best.handler = better(best.handler, await measure(users, () => asTheStageRunsIt(deps, runtime)));
@@ -129,264 +100,19 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
   }
 }
 
-interface Memory {
-  startRss: number;
-  peakRss: number;
-  peakHeap: number;
-}
-
-/** One broadcast of one mode over an existing index, printing its memory as a JSON line (run in a child). */
-async function probe(
-  baseConfig: Config,
-  mode: string,
-  prefix: string,
-  users: number,
-  sliceUsers: number,
-): Promise<number> {
-  const config: Config = { ...baseConfig, logLevel: 'warn', search: { ...baseConfig.search, indexPrefix: prefix } };
-  const index = createAudienceIndex(config);
-  const settings = { ...fanoutSettings(config), sliceUsers };
-  const deps: FanoutDependencies = { audience: audienceSourceOf(index), settings, now: Date.now };
-  try {
-    const broadcast =
-      mode === 'paging'
-        ? async (): Promise<Reach> => ({
-            recipients: await pageAll(index, settings.pageSize),
-            deliveries: 0,
-            calls: 1,
-            flushes: 0,
-          })
-        : () => asTheStageRunsIt(deps, baseConfig.runtime);
-    const result = await measure(users, broadcast, true);
-    console.log(
-      `PROBE ${JSON.stringify({ startRss: result.startRss, peakRss: result.peakRss, peakHeap: result.peakHeap })}`,
-    );
-    return 0;
-  } finally {
-    await index.close();
-  }
-}
-
-async function probeInChild(
-  mode: string,
-  prefix: string,
-  users: number,
-  sliceUsers: number,
-): Promise<Memory | undefined> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...process.execArgv,
-      process.argv[1] ?? 'bench/index.ts',
-      'flow-fanout',
-      `probe=${mode}`,
-      `index=${prefix}`,
-      `users=${users}`,
-      `slice=${sliceUsers}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const line = output.split('\n').find((text) => text.startsWith('PROBE '));
-  if (code !== 0 || !line) {
-    console.error(`memory probe ${mode} failed (exit ${code})`);
-    return undefined;
-  }
-  return JSON.parse(line.slice('PROBE '.length)) as Memory;
-}
-
-interface Mode {
-  perSecond: number;
-  seconds: number;
-  deliveries: number;
-  calls: number;
-  flushes: number;
-  startRss: number;
-  peakRss: number;
-  peakHeap: number;
-}
-
-const empty = (): Mode => ({
-  perSecond: 0,
-  seconds: 0,
-  deliveries: 0,
-  calls: 0,
-  flushes: 0,
-  startRss: 0,
-  peakRss: 0,
-  peakHeap: 0,
-});
-/** The fastest run's rate, the highest peaks seen in any run. */
-const better = (a: Mode, b: Mode): Mode => ({
-  ...(b.perSecond > a.perSecond ? b : a),
-  peakRss: Math.max(a.peakRss, b.peakRss),
-  startRss: a.peakRss > b.peakRss ? a.startRss : b.startRss,
-  peakHeap: Math.max(a.peakHeap, b.peakHeap),
-});
-
-const gc: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-})();
-
-interface Reach {
-  recipients: number;
-  deliveries: number;
-  calls: number;
-  flushes: number;
-}
-
-/**
- * Times one broadcast and samples memory. With `live`, each sample runs a full GC first, so the heap
- * figure is what the broadcast really holds at that moment rather than garbage not yet collected; that
- * slows the run, so only the memory probes use it.
- */
-async function measure(users: number, broadcast: () => Promise<Reach>, live = false): Promise<Mode> {
-  gc();
-  const startRss = process.memoryUsage.rss();
-  let peakRss = startRss;
-  let peakHeap = process.memoryUsage().heapUsed;
-  const sample = () => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    if (live) gc();
-    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+/** The bench audience, one in ten with an e-mail address too. */
+function fanoutUser(i: number, at: number): AudienceSnapshot {
+  const user = benchUser(i, at);
+  if (i % 10 !== 0) return user;
+  const email: Device = {
+    channel: 'email',
+    id: `e${i}`,
+    token: null,
+    subscription: null,
+    address: `${user.uid}@example.com`,
+    platform: null,
   };
-  const sampler = setInterval(sample, live ? 100 : 20);
-  const started = performance.now();
-  let reach: Reach;
-  try {
-    reach = await broadcast();
-    sample();
-  } finally {
-    clearInterval(sampler);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  if (reach.recipients !== users) throw new Error(`the broadcast reached ${reach.recipients} users, expected ${users}`);
-  return {
-    perSecond: reach.recipients / seconds,
-    seconds,
-    deliveries: reach.deliveries,
-    calls: reach.calls,
-    flushes: reach.flushes,
-    startRss,
-    peakRss,
-    peakHeap,
-  };
-}
-
-const broadcastJob = (): FanoutJob => ({ ...jobBase, messageId: randomUUID() });
-
-/** Avro as the stage's serde writes it (without the registry's 5-byte header); jobs come in as JSON. */
-const avroCodec: Codec = {
-  async encode(topic, value) {
-    return schemaType(topicSpec(topic).schema ?? '').toBuffer(value);
-  },
-  decode: jsonCodec.decode,
-};
-
-const outputTopics = new Set([
-  'fanout',
-  'events',
-  ...['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'].map((c) => `deliver.${c}`),
-]);
-
-/**
- * One broadcast through the streaming handler and the runtime's chunk processing, as the stage runs it but
- * for Kafka: each flushed chunk is dropped where it would be produced. Slice jobs it emits run as further calls.
- */
-async function asTheStageRunsIt(deps: FanoutDependencies, runtime: Config['runtime']): Promise<Reach> {
-  const reach: Reach = { recipients: 0, deliveries: 0, calls: 0, flushes: 0 };
-  const users = new Set<string>();
-  const pending: FanoutJob[] = [broadcastJob()];
-  const flush = async (_outputs: EncodedOutput[]) => {
-    reach.flushes++;
-  };
-  for (let next = pending.shift(); next; next = pending.shift()) {
-    reach.calls++;
-    // Counts what the handler yields on its way to the runtime; slice jobs are taken before encoding.
-    const observed = async function* (records: InputRecord[]): AsyncGenerator<OutputRecord> {
-      for await (const output of handleFanout(records as InputRecord<FanoutJob>[], deps)) {
-        if (output.topic === 'fanout') pending.push(output.value as FanoutJob);
-        else if (output.topic.startsWith('deliver.')) count(output.value as DeliveryBatch, reach, users);
-        yield output;
-      }
-    };
-    const result = await processChunk([pendingRecord(next)], {
-      policy: { attempts: 1, baseMs: 1, maxMs: 1, delayedAttempts: 0, delayedBaseMs: 1, delayedMaxMs: 1 },
-      codec: avroCodec,
-      outputTopics,
-      maxOutputBytes: runtime.maxProduceBytes,
-      streamChunk: runtime.streamChunk,
-      handler: observed,
-      flush,
-      wait: async () => undefined,
-    });
-    const failure = result.failed[0];
-    if (failure) throw new Error(`the handler failed: ${failure.failure.code} ${failure.failure.message}`);
-    if (result.outputs.length > 0) reach.flushes++; // the tail leaves with the chunk's result
-  }
-  reach.recipients = users.size;
-  return reach;
-}
-
-/** The handler's stream taken one output at a time and dropped: no encoding, no chunks. */
-async function streamOnly(deps: FanoutDependencies): Promise<Reach> {
-  const reach: Reach = { recipients: 0, deliveries: 0, calls: 0, flushes: 0 };
-  const users = new Set<string>();
-  const pending: FanoutJob[] = [broadcastJob()];
-  for (let next = pending.shift(); next; next = pending.shift()) {
-    reach.calls++;
-    for await (const output of handleFanout([input(next)], deps)) {
-      if (output.topic === 'fanout') pending.push(output.value as FanoutJob);
-      else if (output.topic.startsWith('deliver.')) count(output.value as DeliveryBatch, reach, users);
-    }
-  }
-  reach.recipients = users.size;
-  return reach;
-}
-
-function count(batch: DeliveryBatch, reach: Reach, users: Set<string>): void {
-  reach.deliveries += batch.recipients.length;
-  for (const recipient of batch.recipients) users.add(recipient.uid);
-}
-
-function pendingRecord(job: FanoutJob): PendingRecord {
-  const offset = '0';
-  return {
-    message: {
-      key: Buffer.from(job.messageId),
-      value: Buffer.from(JSON.stringify(job)),
-      timestamp: String(Date.now()),
-      attributes: 0,
-      offset,
-      headers: {},
-    },
-    topic: 'fanout',
-    source: { topic: 'msgxc.fanout', partition: 0, offset },
-    priorAttempts: 0,
-  };
-}
-
-function input(job: FanoutJob): InputRecord<FanoutJob> {
-  return {
-    topic: 'fanout',
-    partition: 0,
-    offset: '0',
-    key: job.messageId,
-    value: job,
-    headers: {},
-    timestamp: Date.now(),
-  };
-}
-
-async function pageAll(index: AudienceIndex, pageSize: number): Promise<number> {
-  let seen = 0;
-  for await (const page of index.pages({ kind: 'everyone' }, { pageSize })) seen += page.length;
-  return seen;
+  return { ...user, devices: { ...user.devices, email: [email] } };
 }
 
 async function pageSlices(index: AudienceIndex, pageSize: number, max: number): Promise<number> {
@@ -397,77 +123,4 @@ async function pageSlices(index: AudienceIndex, pageSize: number, max: number): 
       seen += page.length;
   }
   return seen;
-}
-
-async function timed(expected: number, scan: () => Promise<number>) {
-  const started = performance.now();
-  const seen = await scan();
-  if (seen !== expected) throw new Error(`scan saw ${seen} documents, expected ${expected}`);
-  return { perSecond: seen / ((performance.now() - started) / 1000) };
-}
-
-async function load(index: AudienceIndex, users: number): Promise<number> {
-  const started = performance.now();
-  const chunk = 2_000;
-  const at = Date.now();
-  for (let start = 0; start < users; start += chunk) {
-    const snapshots: AudienceSnapshot[] = [];
-    for (let i = start; i < Math.min(users, start + chunk); i++) snapshots.push(benchUser(i, at));
-    await index.upsertMany(snapshots);
-    process.stderr.write(`\rindexed ${Math.min(users, start + chunk)}/${users}`);
-  }
-  process.stderr.write('\n');
-  return (performance.now() - started) / 1000;
-}
-
-/** Half iOS, half browsers, one in ten with an e-mail address; everyone subscribed to a couple of threads. */
-function benchUser(i: number, at: number): AudienceSnapshot {
-  const uid = `bench-${i.toString(36).padStart(6, '0')}`;
-  const apns: Device = {
-    channel: 'apns',
-    id: `a${i}`,
-    token: i.toString(16).padStart(64, '0'),
-    subscription: null,
-    address: null,
-    platform: 'ios',
-  };
-  const webpush: Device = {
-    channel: 'webpush',
-    id: `w${i}`,
-    token: null,
-    subscription: {
-      endpoint: `https://fcm.googleapis.com/fcm/send/${uid}`,
-      expirationTime: null,
-      p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
-      auth: 'tBHItJI5svbpez7KI4CCXg',
-    },
-    address: null,
-    platform: 'chrome',
-  };
-  const email: Device = {
-    channel: 'email',
-    id: `e${i}`,
-    token: null,
-    subscription: null,
-    address: `${uid}@example.com`,
-    platform: null,
-  };
-  return {
-    uid,
-    devices: {
-      ...(i % 2 === 0 ? { apns: [apns] } : { webpush: [webpush] }),
-      ...(i % 10 === 0 ? { email: [email] } : {}),
-    },
-    tids: [`thread-${i % 50}`, `thread-${i % 7}`],
-    cohorts: i % 10 === 0 ? ['vip'] : [],
-    channels: [],
-    locale: 'en-GB',
-    timeZone: 'Europe/London',
-    lastSeen: at,
-    updatedAt: at,
-  };
-}
-
-function rate(value: number): string {
-  return Math.round(value).toLocaleString('en-GB');
 }

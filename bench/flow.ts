@@ -81,6 +81,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
     await hops(
       system.config,
       client.messages.filter((frame) => frame.msg?.startsWith('lat-')),
+      'lane.3',
     );
     const slack = flow.p99 - raw.p99;
     console.log(

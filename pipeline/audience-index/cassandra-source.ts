@@ -1,5 +1,5 @@
 import type { Client } from '../cassandra/index.ts';
-import { mapLimit } from '../store/shared.ts';
+import { mapLimit } from '../concurrency/index.ts';
 import { createThreadStore } from '../store/thread.ts';
 import { createUserStore, type Device as StoredDevice } from '../store/user.ts';
 import type { AudienceSource } from './reindex.ts';

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './index.ts';
+import { ConfigError, envSchema, parseConfig } from './index.ts';
 
 describe('parseConfig', () => {
   it('points every client at the local stack by default', () => {
@@ -33,5 +35,18 @@ describe('parseConfig', () => {
       const variables = (error as ConfigError).issues.map((issue) => issue.variable);
       expect(variables).toEqual(expect.arrayContaining(['MSGXC_KAFKA_PORT', 'MSGXC_SEARCH_ENGINE']));
     }
+  });
+});
+
+describe('README', () => {
+  // Read by programs beside msgxc rather than by msgxc itself: the example client takes its token from here.
+  const notConfig = new Set(['MSGXC_TOKEN']);
+
+  it('names only variables the schema reads', () => {
+    const readme = readFileSync(join(parseConfig({}).projectRoot, 'README.md'), 'utf8');
+    const named = new Set(readme.match(/\bMSGXC_[A-Z0-9_]+/g));
+    expect(named.size).toBeGreaterThan(0);
+    const unknown = [...named].filter((name) => !notConfig.has(name) && !(name in envSchema.shape));
+    expect(unknown).toEqual([]);
   });
 });

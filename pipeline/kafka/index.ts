@@ -164,6 +164,15 @@ export async function retryTransient<T>(work: () => Promise<T>, options: Transie
   }
 }
 
+/** Whether the metadata shows each topic with (at least) its partition count and a leader for every partition. */
+export async function topicsHaveLeaders(admin: Admin, partitions: Map<string, number>): Promise<boolean> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [...partitions.keys()] });
+  return [...partitions].every(([name, count]) => {
+    const found = topics.find((topic) => topic.name === name)?.partitions ?? [];
+    return found.length >= count && found.every((partition) => partition.leader >= 0);
+  });
+}
+
 /**
  * Waits until the metadata shows each topic with (at least) its partition count and a leader for every
  * partition, so producers and consumers started right after find them. Transient errors are waited out.
@@ -179,12 +188,7 @@ export async function waitForTopicLeaders(
   let last = 'no answer yet';
   for (;;) {
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [...partitions.keys()] });
-      const ready = [...partitions].every(([name, count]) => {
-        const found = topics.find((topic) => topic.name === name)?.partitions ?? [];
-        return found.length >= count && found.every((partition) => partition.leader >= 0);
-      });
-      if (ready) return;
+      if (await topicsHaveLeaders(admin, partitions)) return;
       last = 'partitions or leaders missing';
     } catch (error) {
       if (!isTransientMetadataError(error)) throw error;

@@ -1,5 +1,6 @@
 import type { Client } from 'cassandra-driver';
-import { execute, mapLimit } from './shared.ts';
+import { mapLimit } from '../concurrency/index.ts';
+import { execute } from './shared.ts';
 
 /** The de-duplication window: request ids and Idempotency-Key answers are kept this long. */
 export const DEDUP_TTL_SECONDS = 86_400;

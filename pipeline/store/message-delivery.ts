@@ -1,4 +1,5 @@
 import type { Client } from 'cassandra-driver';
+import { mapLimit } from '../concurrency/index.ts';
 import {
   checkMessageId,
   type DeliveryState,
@@ -16,7 +17,6 @@ import {
   encodeCursor,
   execute,
   idempotent,
-  mapLimit,
   type Row,
   text,
 } from './shared.ts';

@@ -1,4 +1,5 @@
 import type { Client } from 'cassandra-driver';
+import { mapLimit } from '../concurrency/index.ts';
 import {
   type CancelOutcome,
   floorMinute,
@@ -9,7 +10,7 @@ import {
   type ScheduleEntry,
   type ScheduleState,
 } from './schedule-types.ts';
-import { bucketOf, date, execute, mapLimit, type Row, text } from './shared.ts';
+import { bucketOf, date, execute, type Row, text } from './shared.ts';
 
 export * from './schedule-types.ts';
 

@@ -18,6 +18,28 @@ export interface Experiment {
   variants: ExperimentVariant[];
 }
 
+/** An experiment as a caller may give it: a variant's overrides may be left out. */
+export interface ExperimentInput {
+  id: string;
+  variants: (Pick<ExperimentVariant, 'name' | 'weight'> &
+    Partial<Pick<ExperimentVariant, 'uids' | 'subject' | 'msg' | 'channels'>>)[];
+}
+
+/** The experiment with every variant override present: null where the caller left it out. */
+export function completeExperiment(experiment: ExperimentInput): Experiment {
+  return {
+    id: experiment.id,
+    variants: experiment.variants.map((variant) => ({
+      name: variant.name,
+      weight: variant.weight,
+      uids: variant.uids ?? null,
+      subject: variant.subject ?? null,
+      msg: variant.msg ?? null,
+      channels: variant.channels ?? null,
+    })),
+  };
+}
+
 export interface Thread {
   tid: string;
   name: string | null;

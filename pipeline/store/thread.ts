@@ -16,6 +16,7 @@ import {
 } from './shared.ts';
 import {
   checkThreadFields,
+  completeExperiment,
   type Experiment,
   type ExperimentVariant,
   type NewThread,
@@ -233,15 +234,7 @@ function threadValues(fields: ThreadPatch): Record<string, unknown> {
   if (fields.urgency !== undefined) values.urgency = fields.urgency;
   if (fields.experiment !== undefined) {
     values.experiment_id = fields.experiment?.id ?? null;
-    values.experiment_variants =
-      fields.experiment?.variants.map((variant) => ({
-        name: variant.name,
-        weight: variant.weight,
-        uids: variant.uids ?? null,
-        subject: variant.subject ?? null,
-        msg: variant.msg ?? null,
-        channels: variant.channels ?? null,
-      })) ?? null;
+    values.experiment_variants = fields.experiment ? completeExperiment(fields.experiment).variants : null;
   }
   return values;
 }

@@ -1,6 +1,6 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import type { Config } from '../config/index.ts';
-import { createKafka } from '../kafka/index.ts';
+import { createKafka, topicsHaveLeaders } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { type TopicSpec, topicName, topicSpec, topology } from './topology.ts';
 
@@ -130,12 +130,7 @@ export async function waitForTopics(admin: Admin, partitions: Map<string, number
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [...partitions.keys()] });
-      const ready = [...partitions].every(([name, count]) => {
-        const found = topics.find((topic) => topic.name === name)?.partitions ?? [];
-        return found.length >= count && found.every((partition) => partition.leader >= 0);
-      });
-      if (ready) return;
+      if (await topicsHaveLeaders(admin, partitions)) return;
       last = 'partitions or leaders missing';
     } catch (error) {
       const type = (error as { type?: string }).type;

@@ -3,7 +3,7 @@ import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { DeliveryBatch, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
 import { defaultBatchSizes } from '../fanout/batcher.ts';
 import { type EscalationEntry, expandJob } from '../fanout/expand.ts';
-import { audienceDoc, memoryAudience } from '../fanout/memory-audience.ts';
+import { audienceDoc, memoryAudience, testDevice } from '../fanout/memory-audience.ts';
 import { type DueEscalation, type SweepDependencies, sweepEscalations } from './escalations.ts';
 
 const now = 1_767_225_600_000;
@@ -31,22 +31,8 @@ const job: FanoutJob = {
   trace: null,
 };
 
-const apns = (id: string) => ({
-  channel: 'apns' as const,
-  id,
-  token: `t-${id}`,
-  subscription: null,
-  address: null,
-  platform: null,
-});
-const sms = (id: string) => ({
-  channel: 'sms' as const,
-  id,
-  token: null,
-  subscription: null,
-  address: '+15550100',
-  platform: null,
-});
+const apns = (id: string) => testDevice('apns', id);
+const sms = (id: string) => testDevice('sms', id);
 
 async function expand(): Promise<{ outputs: OutputRecord[]; entries: EscalationEntry[] }> {
   const entries: EscalationEntry[] = [];

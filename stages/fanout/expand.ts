@@ -1,9 +1,10 @@
 import { bucketOf, sliceRange } from '../../pipeline/audience-index/bucket.ts';
 import type { Channel as IndexChannel } from '../../pipeline/audience-index/types.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { Channel, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
+import type { Channel, FanoutJob } from '../../schemas/types.generated.ts';
 import { type AudienceSource, audienceQueryOf } from './audience.ts';
 import { type BatchSizes, createBatcher } from './batcher.ts';
+import { fanoutEventRecord } from './job-event.ts';
 import { type PlannedDelivery, type PlanSettings, planRecipient } from './recipients.ts';
 import { createVariantAssigner } from './variants.ts';
 
@@ -182,28 +183,7 @@ function requestedUids(job: FanoutJob): string[] {
 }
 
 function droppedEvent(job: FanoutJob, reason: string, count: number, at: number): OutputRecord {
-  const slice = job.slice ? `${job.slice.id}/${job.slice.max}` : 'all';
-  const event: DeliveryEvent = {
-    eventId: `${job.messageId}:fanout:${slice}:dropped:${reason}`,
-    type: 'dropped',
-    at,
-    messageId: job.messageId,
-    requestId: job.requestId,
-    deliveryId: null,
-    uid: null,
-    tid: job.tid,
-    channel: null,
-    deviceId: null,
-    urgency: job.urgency,
-    experimentId: job.experiment?.id ?? null,
-    variant: null,
-    reason,
-    // One event per reason and job (or slice), with the count, rather than one per user.
-    detail: JSON.stringify({ recipients: count }),
-    providerMessageId: null,
-    attempt: 0,
-    source: 'fanout',
-    trace: job.trace,
-  };
-  return { topic: 'events', key: job.messageId, value: event };
+  // One event per reason and job (or slice), with the count, rather than one per user.
+  const detail = JSON.stringify({ recipients: count });
+  return fanoutEventRecord(job, 'dropped', at, { idSuffix: `dropped:${reason}`, reason, detail });
 }

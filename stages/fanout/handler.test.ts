@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { DeliveryBatch, DeliveryEvent, Device, FanoutJob } from '../../schemas/types.generated.ts';
+import type { DeliveryBatch, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
 import { defaultBatchSizes } from './batcher.ts';
 import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } from './handler.ts';
-import { audienceDoc, memoryAudience } from './memory-audience.ts';
+import { audienceDoc, memoryAudience, testDevice } from './memory-audience.ts';
 
 const now = 1_767_225_600_000;
 const settings: FanoutHandlerSettings = {
@@ -21,30 +21,9 @@ async function fanout(batch: InputRecord<FanoutJob>[], dependencies: FanoutDepen
   return outputs;
 }
 
-const fcm = (id: string): Device => ({
-  channel: 'fcm',
-  id,
-  token: `tok-${id}`,
-  subscription: null,
-  address: null,
-  platform: null,
-});
-const apns = (id: string): Device => ({
-  channel: 'apns',
-  id,
-  token: `tok-${id}`,
-  subscription: null,
-  address: null,
-  platform: null,
-});
-const email = (id: string): Device => ({
-  channel: 'email',
-  id,
-  token: null,
-  subscription: null,
-  address: `${id}@example.com`,
-  platform: null,
-});
+const fcm = (id: string) => testDevice('fcm', id);
+const apns = (id: string) => testDevice('apns', id);
+const email = (id: string) => testDevice('email', id);
 
 function job(parts: Partial<FanoutJob> = {}): FanoutJob {
   return {
@@ -72,6 +51,15 @@ function job(parts: Partial<FanoutJob> = {}): FanoutJob {
     ...parts,
   };
 }
+
+const everyone: FanoutJob['audience'] = {
+  kind: 'everyone',
+  tid: null,
+  uids: null,
+  cohort: null,
+  experimentId: null,
+  variant: null,
+};
 
 const input = (value: FanoutJob, headers: Record<string, string> = {}): InputRecord<FanoutJob> => ({
   topic: 'fanout',
@@ -199,14 +187,6 @@ describe('fanout handler', () => {
         { name: 'b', weight: 50, uids: ['v0'], subject: 'Hey', msg: null, channels: null },
       ],
     };
-    const everyone = {
-      kind: 'everyone' as const,
-      tid: null,
-      uids: null,
-      cohort: null,
-      experimentId: null,
-      variant: null,
-    };
     const run = () =>
       fanout(
         [input(job({ tid: null, audience: everyone, channels: ['fcm'], experiment }))],
@@ -284,14 +264,6 @@ describe('fanout handler', () => {
     const users = Array.from({ length: 50 }, (_, index) =>
       audienceDoc(`w${index}`, { devices: { fcm: [fcm(`w${index}`)] } }),
     );
-    const everyone = {
-      kind: 'everyone' as const,
-      tid: null,
-      uids: null,
-      cohort: null,
-      experimentId: null,
-      variant: null,
-    };
     const source = memoryAudience(users);
     const sliced = await fanout(
       [input(job({ tid: null, audience: everyone, channels: ['fcm'] }))],
@@ -312,14 +284,6 @@ describe('fanout handler', () => {
       audienceDoc(`s${String(index).padStart(3, '0')}`, { devices: { fcm: [fcm(`s${index}`)] } }),
     );
     const source = memoryAudience(users);
-    const everyone = {
-      kind: 'everyone' as const,
-      tid: null,
-      uids: null,
-      cohort: null,
-      experimentId: null,
-      variant: null,
-    };
     const stream = handleFanout(
       [input(job({ tid: null, audience: everyone, channels: ['fcm'] }))],
       deps(source, { batchSizes: { ...defaultBatchSizes, fcm: 10 } }),
@@ -342,7 +306,7 @@ describe('fanout handler', () => {
     );
     const source = memoryAudience(users);
     const stream = handleFanout(
-      [input(job({ tid: null, audience: { ...job().audience, kind: 'everyone', tid: null }, channels: ['fcm'] }))],
+      [input(job({ tid: null, audience: everyone, channels: ['fcm'] }))],
       deps(source, { batchSizes: { ...defaultBatchSizes, fcm: 10 } }),
     );
     await stream.next();

@@ -1,9 +1,10 @@
 import { BUCKETS } from '../../pipeline/audience-index/bucket.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
+import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { audienceQueryOf } from './audience.ts';
 import { type ExpandDependencies, expandJob, type FanoutSettings } from './expand.ts';
+import { fanoutEventRecord } from './job-event.ts';
 
 /**
  * The fanout stage's handler: a plain function of a batch of fanout jobs that streams its outputs.
@@ -68,26 +69,5 @@ async function sliceCount(job: FanoutJob, deps: FanoutDependencies): Promise<num
 }
 
 function expiredEvent(job: FanoutJob, at: number): OutputRecord {
-  const event: DeliveryEvent = {
-    eventId: `${job.messageId}:fanout:${job.slice ? `${job.slice.id}/${job.slice.max}` : 'all'}:expired`,
-    type: 'expired',
-    at,
-    messageId: job.messageId,
-    requestId: job.requestId,
-    deliveryId: null,
-    uid: null,
-    tid: job.tid,
-    channel: null,
-    deviceId: null,
-    urgency: job.urgency,
-    experimentId: job.experiment?.id ?? null,
-    variant: null,
-    reason: 'EXPIRED',
-    detail: null,
-    providerMessageId: null,
-    attempt: 0,
-    source: 'fanout',
-    trace: job.trace,
-  };
-  return { topic: 'events', key: job.messageId, value: event };
+  return fanoutEventRecord(job, 'expired', at, { idSuffix: 'expired', reason: 'EXPIRED', detail: null });
 }

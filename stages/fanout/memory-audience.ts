@@ -5,6 +5,7 @@ import type {
   AudienceQuery,
   PageOptions,
 } from '../../pipeline/audience-index/types.ts';
+import type { Device } from '../../schemas/types.generated.ts';
 import type { AudienceSource } from './audience.ts';
 
 /**
@@ -86,5 +87,18 @@ export function audienceDoc(
     devices,
     reachable: devices.ws ? ['ws', ...reachable] : reachable,
     optedOut: channels.length === 1 && channels[0] === '~',
+  };
+}
+
+/** A device for tests: a `tok-<id>` token on the push channels, an address on email and SMS. */
+export function testDevice(channel: 'apns' | 'fcm' | 'email' | 'sms', id: string): Device {
+  const push = channel === 'apns' || channel === 'fcm';
+  return {
+    channel,
+    id,
+    token: push ? `tok-${id}` : null,
+    subscription: null,
+    address: channel === 'email' ? `${id}@example.com` : channel === 'sms' ? '+15550100' : null,
+    platform: null,
   };
 }

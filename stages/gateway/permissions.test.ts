@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Thread } from '../../pipeline/store/index.ts';
+import { thread as testThread } from '../../pipeline/store/testing.ts';
 import { createThreadReadPermission, mayReadThread } from './permissions.ts';
 
-const thread = (fields: Partial<Thread> = {}): Thread => ({
-  tid: 't1',
-  name: null,
-  alias: null,
-  owner: 'owner',
-  admins: ['moderator'],
-  publishers: ['writer'],
-  openSubscribe: false,
-  openPublish: false,
-  channelTypes: [],
-  urgency: null,
-  experiment: null,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-  ...fields,
-});
+const thread = (fields: Partial<Thread> = {}): Thread =>
+  testThread({ tid: 't1', owner: 'owner', admins: ['moderator'], publishers: ['writer'], ...fields });
 
 describe('thread read permission', () => {
   it('lets the owner, thread admins and publishers read a closed thread, and no one else', () => {

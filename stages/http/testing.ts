@@ -4,7 +4,6 @@ import { createVerifier } from '../../pipeline/auth/index.ts';
 import { parseConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
-import type { Thread } from '../../pipeline/store/thread.ts';
 import { createApp } from './app.ts';
 import type { AppDeps, PreparedRecord, TopicPublisher } from './ports.ts';
 import { createEndpointGuard } from './ssrf.ts';
@@ -14,6 +13,8 @@ import { createEndpointGuard } from './ssrf.ts';
  * A port a test does not replace fails loudly when called. The integration tests in test/http run the
  * same app over the real servers.
  */
+
+export { thread } from '../../pipeline/store/testing.ts';
 
 const secret = 'unit-tests-secret-that-is-long-enough-for-hs256';
 export const unitConfig = parseConfig({ MSGXC_JWT_SECRET: secret, MSGXC_LOG_LEVEL: 'silent' });
@@ -53,23 +54,6 @@ export function downPublisher<T>(): TopicPublisher<T> {
     send: async () => {
       throw new MsgxcError('KAFKA_UNAVAILABLE', 'no broker answered', { retriable: true, status: 503 });
     },
-  };
-}
-
-export function thread(fields: Partial<Thread> & Pick<Thread, 'tid' | 'owner'>): Thread {
-  return {
-    name: null,
-    alias: null,
-    admins: [],
-    publishers: [],
-    openSubscribe: false,
-    openPublish: false,
-    channelTypes: [],
-    urgency: null,
-    experiment: null,
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...fields,
   };
 }
 

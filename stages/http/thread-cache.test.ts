@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { thread as testThread } from '../../pipeline/store/testing.ts';
 import type { Thread } from '../../pipeline/store/thread.ts';
 import type { ThreadsPort } from './ports.ts';
 import { cacheThreads } from './thread-cache.ts';
 
-const thread = (tid: string, name: string): Thread => ({
-  tid,
-  name,
-  alias: null,
-  owner: 'o',
-  admins: [],
-  publishers: [],
-  openSubscribe: false,
-  openPublish: false,
-  channelTypes: [],
-  urgency: null,
-  experiment: null,
-  createdAt: new Date(0),
-  updatedAt: new Date(0),
-});
+const thread = (tid: string, name: string): Thread => testThread({ tid, name, owner: 'o' });
 
 function store() {
   const rows = new Map<string, Thread>([['t1', thread('t1', 'one')]]);

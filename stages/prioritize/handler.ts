@@ -1,3 +1,4 @@
+import { mapLimit } from '../../pipeline/concurrency/index.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { IngestRequest } from '../../schemas/types.generated.ts';
 import { DEFAULT_SCHEDULE_SLACK_MS, laneTopic, laneUrgency, prioritized, requestEvent, route } from './route.ts';
@@ -77,19 +78,6 @@ export const originOf = (record: InputRecord<unknown>) => `${record.topic}/${rec
  */
 export const laneKey = (request: IngestRequest): string => request.requestId;
 
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 export async function prioritizeBatch(
   batch: InputRecord<IngestRequest | null>[],
   deps: PrioritizeDeps,
@@ -105,7 +93,7 @@ export async function prioritizeBatch(
   });
 
   // 2. Per record: expire, de-duplicate, hold or route. Outputs keep the input order.
-  const perRecord = await mapLimited(
+  const perRecord = await mapLimit(
     batch.map((record, index) => ({ record, request: requests[index] as IngestRequest })),
     deps.concurrency ?? 32,
     async ({ record, request }): Promise<OutputRecord[]> => {

@@ -1,3 +1,4 @@
+import { mapLimit } from '../../pipeline/concurrency/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { HeldRequest } from '../prioritize/handler.ts';
@@ -70,19 +71,6 @@ export interface SchedulerLoop {
   start(): void;
   /** Stops ticking and waits for a running tick to finish. */
   stop(): Promise<void>;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** The lane record, or the expired event when its time ran out while it was held. */

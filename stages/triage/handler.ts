@@ -1,3 +1,4 @@
+import { mapLimit } from '../../pipeline/concurrency/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type {
@@ -10,7 +11,8 @@ import type {
   StoredMessage,
   Variant,
 } from '../../schemas/types.generated.ts';
-import { DEFAULT_URGENCY } from '../prioritize/route.ts';
+import { jobEvent } from '../fanout/job-event.ts';
+import { DEFAULT_URGENCY, requestEvent } from '../prioritize/route.ts';
 import { budgetOf, type LaneGate, processLaneGate } from './lanes.ts';
 import { messageIdOf } from './message-id.ts';
 import { allowedChannels, choosePlan, defaultPlanOptions, type PlanOptions } from './plan.ts';
@@ -104,14 +106,6 @@ async function resolveThreads(batch: InputRecord<PrioritizedRequest>[], threads:
   const tids = [...new Set(batch.map((record) => record.value?.request.tid ?? null).filter((tid) => tid !== null))];
   const found = await Promise.all(tids.map(async (tid) => [tid, await threads.getThread(tid)] as const));
   return new Map(found);
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export async function triageBatch(
@@ -221,55 +215,27 @@ async function triage(
   for (let start = 0; start < toStore.length; start += budget.slice) {
     if (start > 0 && !budget.urgent) await gate.yieldToUrgent();
     const slice = toStore.slice(start, start + budget.slice);
-    await forEachLimited(slice, budget.concurrency, (message) => deps.messages.saveMessage(message));
+    await mapLimit(slice, budget.concurrency, (message) => deps.messages.saveMessage(message));
   }
   return outputs.flat();
 }
 
 function queuedEvent(job: FanoutJob, now: number): DeliveryEvent {
-  return {
+  return jobEvent(job, {
     eventId: `${job.messageId}:queued`,
     type: 'queued',
     at: now,
-    messageId: job.messageId,
-    requestId: job.requestId,
-    deliveryId: null,
-    uid: null,
-    tid: job.tid,
-    channel: null,
-    deviceId: null,
-    urgency: job.urgency,
-    experimentId: job.experiment?.id ?? null,
-    variant: null,
     reason: null,
     detail: `plan ${job.plan} on ${job.channels.join(',')}`,
-    providerMessageId: null,
     attempt: null,
     source: STAGE,
-    trace: job.trace,
-  };
+  });
 }
 
 function expiredEvent(request: IngestRequest, prioritized: PrioritizedRequest, now: number): DeliveryEvent {
-  return {
-    eventId: `${request.requestId}:expired`,
-    type: 'expired',
-    at: now,
-    messageId: null,
-    requestId: request.requestId,
-    deliveryId: null,
-    uid: null,
-    tid: request.tid,
-    channel: null,
-    deviceId: null,
-    urgency: prioritized.urgency,
-    experimentId: request.experimentId,
-    variant: null,
+  return requestEvent(request, 'expired', now, STAGE, {
     reason: 'EXPIRED',
     detail: 'expired while waiting in its lane',
-    providerMessageId: null,
-    attempt: null,
-    source: STAGE,
-    trace: request.trace,
-  };
+    urgency: prioritized.urgency,
+  });
 }

@@ -130,5 +130,5 @@ describe('killing every stage process mid-flow', () => {
         `${afterRestart.length} after); ${distinct} reached bob over the socket with ${frames.length - distinct} ` +
         `repeats; ${inFlight.filter((text) => !overSocket(text)).length} of those in flight only through catch-up`,
     );
-  });
+  }, 600_000);
 });

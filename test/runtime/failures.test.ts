@@ -13,7 +13,16 @@ import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import type { Acknowledgement, CheckIn } from '../../schemas/index.ts';
 import { ackFor, checkIn } from './fixtures/checkin-stage.ts';
-import { createTopics, deleteTestTopics, produce, readTopic, testConfig, topicSize } from './support.ts';
+import {
+  createTopics,
+  deleteTestTopics,
+  metric,
+  produce,
+  produceIds,
+  readTopic,
+  testConfig,
+  topicSize,
+} from './support.ts';
 
 let running: RunningStages | undefined;
 let config: Config | undefined;
@@ -24,14 +33,6 @@ afterEach(async () => {
   if (config) await deleteTestTopics(config);
   config = undefined;
 });
-
-async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
-  const found = (await registry.getMetricsAsJSON()).find((item) => item.name === name);
-  const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
-  return values
-    .filter((value) => Object.entries(labels).every(([label, wanted]) => String(value.labels[label]) === wanted))
-    .reduce((sum, value) => sum + value.value, 0);
-}
 
 describe('stage runtime failure handling (real Kafka and schema registry)', () => {
   it('sends undecodable bytes and a permanently failing record to the dead-letter topic while later records flow', async () => {
@@ -115,17 +116,7 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     config = testConfig();
     await createTopics(config, { checkins: 1, acks: 1 });
     const ids = ['a', 'b', 'c'];
-    await produce(
-      config,
-      'checkins',
-      await Promise.all(
-        ids.map(async (id) => ({
-          key: Buffer.from(id),
-          value: await jsonCodec.encode('checkins', { id }),
-          headers: {},
-        })),
-      ),
-    );
+    await produceIds(config, 'checkins', ids);
 
     const registry = new Registry();
     const calls: number[] = [];
@@ -160,17 +151,7 @@ describe('stage runtime failure handling (real Kafka and schema registry)', () =
     config = testConfig({ MSGXC_RUNTIME_HANDLER_BATCH: '1' });
     await createTopics(config, { checkins: 2, acks: 1 });
     const ids = ['ok-1', 'recovers', 'ok-2', 'never'];
-    await produce(
-      config,
-      'checkins',
-      await Promise.all(
-        ids.map(async (id) => ({
-          key: Buffer.from(id),
-          value: await jsonCodec.encode('checkins', { id }),
-          headers: {},
-        })),
-      ),
-    );
+    await produceIds(config, 'checkins', ids);
 
     const registry = new Registry();
     const seen = new Map<string, number>();

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage, jsonCodec, type RunningStages, runStages } from '../../pipeline/runtime/index.ts';
-import { createTopics, deleteTestTopics, produce, readTopic, testConfig, topicSize } from './support.ts';
+import { createTopics, deleteTestTopics, produceIds, readTopic, testConfig, topicSize } from './support.ts';
 
 let running: RunningStages[] = [];
 let config: Config | undefined;
@@ -24,13 +24,6 @@ function echoStage(name: string, consumerGroup: 'shared' | 'per-instance') {
   });
 }
 
-async function produceIds(target: Config, ids: string[]): Promise<void> {
-  const messages = await Promise.all(
-    ids.map(async (id) => ({ key: Buffer.from(id), value: await jsonCodec.encode('checkins', { id }), headers: {} })),
-  );
-  await produce(target, 'checkins', messages);
-}
-
 const ids = Array.from({ length: 40 }, (_, index) => `id-${index}`);
 
 describe('consumer groups and producing (real Kafka)', () => {
@@ -41,7 +34,7 @@ describe('consumer groups and producing (real Kafka)', () => {
     for (let instance = 0; instance < 2; instance++) {
       running.push(await runStages(config, [stage], { codec: jsonCodec, registry: new Registry() }));
     }
-    await produceIds(config, ids);
+    await produceIds(config, 'checkins', ids);
     const outputs = await readTopic(config, 'acks', (records) => records.length >= ids.length);
     expect(new Set(outputs.map((record) => record.key))).toEqual(new Set(ids));
     const handled = await Promise.all(
@@ -63,7 +56,7 @@ describe('consumer groups and producing (real Kafka)', () => {
     for (let instance = 0; instance < 2; instance++) {
       running.push(await runStages(config, [stage], { codec: jsonCodec, registry: new Registry() }));
     }
-    await produceIds(config, ids);
+    await produceIds(config, 'checkins', ids);
     const outputs = await readTopic(config, 'acks', (records) => records.length >= 2 * ids.length);
     for (const id of ids) expect(outputs.filter((record) => record.key === id)).toHaveLength(2);
   });
@@ -83,7 +76,7 @@ describe('consumer groups and producing (real Kafka)', () => {
         })),
     });
     running.push(await runStages(config, [stage], { codec: jsonCodec, registry: new Registry() }));
-    await produceIds(config, ids);
+    await produceIds(config, 'checkins', ids);
     const outputs = await readTopic(config, 'acks', (records) => records.length >= ids.length - 1);
     expect(outputs.map((record) => record.key)).toEqual(ids.filter((id) => id !== 'id-7'));
     const dead = await readTopic(config, 'rt-split.dlq', (records) => records.length >= 1);

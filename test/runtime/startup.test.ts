@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage, jsonCodec, type RunningStages, runStages } from '../../pipeline/runtime/index.ts';
 import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
-import { createTopics, deleteTestTopics, produce, readTopic, testConfig, withAdmin } from './support.ts';
+import { createTopics, deleteTestTopics, produceIds, readTopic, testConfig, withAdmin } from './support.ts';
 
 let running: RunningStages[] = [];
 let config: Config | undefined;
@@ -35,17 +35,7 @@ describe('stage start-up and its topics (real Kafka)', () => {
       expect(topics).toContain(kafkaTopicName(target, logical));
 
     const ids = Array.from({ length: 30 }, (_, index) => `id-${index}`);
-    await produce(
-      target,
-      'checkins',
-      await Promise.all(
-        ids.map(async (id) => ({
-          key: Buffer.from(id),
-          value: await jsonCodec.encode('checkins', { id }),
-          headers: {},
-        })),
-      ),
-    );
+    await produceIds(target, 'checkins', ids);
     const outputs = await readTopic(target, 'acks', (records) => records.length >= ids.length);
     expect(outputs.map((record) => record.key).sort()).toEqual([...ids].sort());
   });

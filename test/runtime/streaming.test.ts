@@ -9,7 +9,16 @@ import {
   runStages,
 } from '../../pipeline/runtime/index.ts';
 import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/names.ts';
-import { createTopics, deleteTestTopics, eventually, produce, testConfig, topicSize, withAdmin } from './support.ts';
+import {
+  createTopics,
+  deleteTestTopics,
+  eventually,
+  metric,
+  produceIds,
+  testConfig,
+  topicSize,
+  withAdmin,
+} from './support.ts';
 
 let running: RunningStages | undefined;
 let config: Config | undefined;
@@ -20,12 +29,6 @@ afterEach(async () => {
   if (config) await deleteTestTopics(config);
   config = undefined;
 });
-
-async function counter(registry: Registry, name: string, stage: string): Promise<number> {
-  const found = (await registry.getMetricsAsJSON()).find((item) => item.name === name);
-  const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
-  return values.filter((value) => value.labels.stage === stage).reduce((sum, value) => sum + value.value, 0);
-}
 
 /** The offset the stage's group committed on its input partition 0; -1 while none is. */
 async function committed(target: Config, stage: string): Promise<number> {
@@ -60,9 +63,7 @@ describe('streaming handler outputs (real Kafka)', () => {
       },
     });
     running = await runStages(target, [stage], { codec: jsonCodec, registry });
-    await produce(target, 'checkins', [
-      { key: Buffer.from('one'), value: await jsonCodec.encode('checkins', { id: 'one' }), headers: {} },
-    ]);
+    await produceIds(target, 'checkins', ['one']);
 
     await eventually(
       async () => ((await committed(target, 'rt-stream')) === 1 ? true : undefined),
@@ -72,9 +73,9 @@ describe('streaming handler outputs (real Kafka)', () => {
     // Every 1,000 records were produced (and acknowledged) before the handler was asked for more.
     expect(midway).toEqual({ produced: total / 2, committed: -1 });
     expect(await topicSize(target, 'acks')).toBe(total);
-    expect(await counter(registry, 'msgxc_stage_records_out_total', 'rt-stream')).toBe(total);
+    expect(await metric(registry, 'msgxc_stage_records_out_total', { stage: 'rt-stream' })).toBe(total);
     // Memory holds a chunk, not the stream: one produce call per 1,000 records, not one for all.
-    expect(await counter(registry, 'msgxc_stage_produce_requests_total', 'rt-stream')).toBe(total / 1_000);
+    expect(await metric(registry, 'msgxc_stage_produce_requests_total', { stage: 'rt-stream' })).toBe(total / 1_000);
   }, 180_000);
 
   it('abandons a stream on stop, leaving the input uncommitted; the next run redoes it from the start', async () => {
@@ -98,9 +99,7 @@ describe('streaming handler outputs (real Kafka)', () => {
         },
       });
     running = await runStages(target, [streamStage(2_000)], { codec: jsonCodec, registry: new Registry() });
-    await produce(target, 'checkins', [
-      { key: Buffer.from('one'), value: await jsonCodec.encode('checkins', { id: 'one' }), headers: {} },
-    ]);
+    await produceIds(target, 'checkins', ['one']);
     expect(await running.done).toBe(0);
     running = undefined;
     const partial = await topicSize(target, 'acks');

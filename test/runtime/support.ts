@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, IHeaders } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createKafka, createTopicsIfMissing, producerConfig } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { textHeaders } from '../../pipeline/runtime/headers.ts';
+import { jsonCodec } from '../../pipeline/runtime/index.ts';
 import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
 
 /** A configuration whose topics and consumer groups no other test (or engineer) shares. */
@@ -74,6 +76,23 @@ export async function produce(config: Config, logical: string, messages: RawOut[
   } finally {
     await producer.disconnect();
   }
+}
+
+/** Produces one JSON `{ id }` record per id, keyed by it. */
+export async function produceIds(config: Config, logical: string, ids: string[]): Promise<void> {
+  const messages = await Promise.all(
+    ids.map(async (id) => ({ key: Buffer.from(id), value: await jsonCodec.encode(logical, { id }), headers: {} })),
+  );
+  await produce(config, logical, messages);
+}
+
+/** The sum of a metric's values over the series whose labels match `labels`. */
+export async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const found = (await registry.getMetricsAsJSON()).find((item) => item.name === name);
+  const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
+  return values
+    .filter((value) => Object.entries(labels).every(([label, wanted]) => String(value.labels[label]) === wanted))
+    .reduce((sum, value) => sum + value.value, 0);
 }
 
 /** Records in a topic: the sum of its partitions' high watermarks. */

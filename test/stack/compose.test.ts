@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseConfig } from '../../pipeline/config/index.ts';
+import { envSchema, parseConfig } from '../../pipeline/config/index.ts';
 import { servers } from '../../stack/index.ts';
 
 /** docker-compose.yml cannot run here; this keeps its ports and variables in step with stack/. */
@@ -32,7 +32,7 @@ describe('docker-compose.yml', () => {
   it('uses only variables the config schema knows', () => {
     const text = readFileSync(join(import.meta.dirname, '..', '..', 'docker-compose.yml'), 'utf8');
     const variables = new Set([...text.matchAll(/\$\{(MSGXC_[A-Z_]+):-/g)].map((match) => match[1]!));
-    const configSource = readFileSync(join(import.meta.dirname, '..', '..', 'pipeline', 'config', 'index.ts'), 'utf8');
-    for (const variable of variables) expect(configSource, variable).toContain(`${variable}:`);
+    expect(variables.size).toBeGreaterThan(0);
+    for (const variable of variables) expect(Object.keys(envSchema.shape), variable).toContain(variable);
   });
 });

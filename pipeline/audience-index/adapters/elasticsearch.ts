@@ -1,6 +1,6 @@
 import { Client } from '@elastic/elasticsearch';
-import { bulkItem, bulkLines, isAlreadyExists, type RawBulkItem, searchError, statusOf } from './shared.ts';
-import type { Json, PitSearchResponse, SearchAdapter } from './types.ts';
+import { searchAdapter } from './engine.ts';
+import type { Json, SearchAdapter } from './types.ts';
 
 /**
  * `@elastic/elasticsearch` v8. Request bodies are flattened into the top-level parameters and
@@ -10,149 +10,25 @@ import type { Json, PitSearchResponse, SearchAdapter } from './types.ts';
  */
 export function createElasticsearchAdapter(options: { url: string; requestTimeoutMs?: number }): SearchAdapter {
   const client = new Client({ node: options.url, requestTimeout: options.requestTimeoutMs ?? 60_000 });
-  const engine = 'elasticsearch';
 
-  async function call<T>(operation: string, run: () => Promise<unknown>): Promise<T> {
-    try {
-      return (await run()) as T;
-    } catch (error) {
-      throw searchError(engine, operation, error);
-    }
-  }
-
-  return {
-    engine,
-    tiebreaker: [{ _shard_doc: 'asc' }],
-
-    async ping() {
-      await call('ping', () => client.info());
-    },
-
-    async createIndex(index, body) {
-      try {
-        await client.indices.create({
-          index,
-          settings: body.settings,
-          mappings: body.mappings,
-          aliases: Object.fromEntries((body.aliases ?? []).map((alias) => [alias, {}])),
-        } as never);
-        return 'created';
-      } catch (error) {
-        if (isAlreadyExists(error)) return 'exists';
-        throw searchError(engine, 'create index', error);
-      }
-    },
-
-    async deleteIndex(index) {
-      try {
-        await client.indices.delete({ index });
-      } catch (error) {
-        if (statusOf(error) !== 404) throw searchError(engine, 'delete index', error);
-      }
-    },
-
-    async putMapping(index, mappings) {
-      await call('put mapping', () => client.indices.putMapping({ index, ...mappings } as never));
-    },
-
-    async getMapping(index) {
-      const body = await call<Record<string, { mappings: Json }>>('get mapping', () =>
-        client.indices.getMapping({ index }),
-      );
-      return Object.values(body)[0]?.mappings ?? {};
-    },
-
-    async aliasTargets(alias) {
-      try {
-        return Object.keys(await client.indices.getAlias({ name: alias })).sort();
-      } catch (error) {
-        if (statusOf(error) === 404) return [];
-        throw searchError(engine, 'get alias', error);
-      }
-    },
-
-    async updateAliases(actions) {
-      await call('update aliases', () => client.indices.updateAliases({ actions }));
-    },
-
-    async indexDocument(index, id, document, { refresh = false } = {}) {
-      await call('index', () => client.index({ index, id, document, refresh }));
-    },
-
-    async getDocument(index, id) {
-      try {
-        return (await client.get<Json>({ index, id }))._source;
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw searchError(engine, 'get', error);
-      }
-    },
-
-    async deleteDocument(index, id, { refresh = false } = {}) {
-      try {
-        await client.delete({ index, id, refresh });
-        return true;
-      } catch (error) {
-        if (statusOf(error) === 404) return false;
-        throw searchError(engine, 'delete', error);
-      }
-    },
-
-    async bulk(operations, { refresh = false, requireAlias = false } = {}) {
-      if (operations.length === 0) return [];
-      const body = await call<{ items: Record<string, RawBulkItem>[] }>('bulk', () =>
-        client.bulk({ operations: operations.flatMap(bulkLines) as never, refresh, require_alias: requireAlias }),
-      );
-      return body.items.map(bulkItem);
-    },
-
-    async openPit(index, keepAlive) {
-      const body = await call<{ id: string }>('open point in time', () =>
-        client.openPointInTime({ index, keep_alive: keepAlive }),
-      );
-      return body.id;
-    },
-
-    async closePit(id) {
-      try {
-        await client.closePointInTime({ id });
-      } catch (error) {
-        // Already expired or closed: the goal (no open PIT) holds.
-        if (statusOf(error) !== 404) throw searchError(engine, 'close point in time', error);
-      }
-    },
-
-    async search(request): Promise<PitSearchResponse> {
-      const body = await call<{ pit_id?: string; hits: { hits: { _id: string; _source?: Json; sort?: unknown[] }[] } }>(
-        'search',
-        () =>
-          client.search({
-            pit: { id: request.pit.id, keep_alive: request.pit.keepAlive },
-            query: request.query,
-            sort: request.sort,
-            size: request.size,
-            _source: request.source,
-            track_total_hits: false,
-            ...(request.searchAfter ? { search_after: request.searchAfter } : {}),
-          } as never),
-      );
-      return {
-        pitId: body.pit_id ?? request.pit.id,
-        hits: body.hits.hits.map((hit) => ({ id: hit._id, source: hit._source, sort: hit.sort ?? [] })),
-      };
-    },
-
-    async count(index, query) {
-      const body = await call<{ count: number }>('count', () => client.count({ index, query } as never));
-      return body.count;
-    },
-
-    async refresh(index) {
-      await call('refresh', () => client.indices.refresh({ index }));
-    },
-
-    async close() {
-      await client.close();
-    },
-  };
+  return searchAdapter('elasticsearch', [{ _shard_doc: 'asc' }], {
+    info: () => client.info(),
+    createIndex: (index, body) => client.indices.create({ index, ...body } as never),
+    deleteIndex: (index) => client.indices.delete({ index }),
+    putMapping: (index, mappings) => client.indices.putMapping({ index, ...mappings } as never),
+    getMapping: (index) => client.indices.getMapping({ index }),
+    getAlias: (alias) => client.indices.getAlias({ name: alias }),
+    updateAliases: (actions) => client.indices.updateAliases({ actions }),
+    index: (index, id, document, refresh) => client.index({ index, id, document, refresh }),
+    get: (index, id) => client.get<Json>({ index, id }),
+    delete: (index, id, refresh) => client.delete({ index, id, refresh }),
+    bulk: (lines, refresh, requireAlias) =>
+      client.bulk({ operations: lines as never, refresh, require_alias: requireAlias }),
+    openPit: async (index, keepAlive) => (await client.openPointInTime({ index, keep_alive: keepAlive })).id,
+    closePit: (id) => client.closePointInTime({ id }),
+    search: (body) => client.search(body as never),
+    count: (index, query) => client.count({ index, query } as never),
+    refresh: (index) => client.indices.refresh({ index }),
+    close: () => client.close(),
+  });
 }

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { mayPublish, maySubscribe, type Thread } from '../../../pipeline/store/thread.ts';
+import { mayPublish, maySubscribe } from '../../../pipeline/store/thread.ts';
 import { deviceFromEnlist, deviceId, type EnlistResult } from '../../../pipeline/store/user.ts';
-import type { Device } from '../../../schemas/index.ts';
-import { dependency, forbidden, notFound } from '../errors.ts';
+import type { Device, RequestKind } from '../../../schemas/index.ts';
+import { forbidden } from '../errors.ts';
 import type { AppDeps } from '../ports.ts';
-import { audienceChange, ingestRequest, produceIngest, traceOf, writeThenEmit } from '../requests.ts';
-import type { Router } from '../router.ts';
-import { parseDevice, type Validators } from '../validators.ts';
+import { audienceChange, ingestRequest, produceIngest, type Target, traceOf, writeThenEmit } from '../requests.ts';
+import type { HandlerInput, Router, RouteSpec } from '../router.ts';
+import { type Opts, parseDevice, type Validators } from '../validators.ts';
+import { threadOr404 } from './threads.ts';
 
 /**
  * The API the apps already know: same paths, same bodies, each answering `true` once the request is
@@ -16,12 +17,24 @@ import { parseDevice, type Validators } from '../validators.ts';
 
 const yes = { 200: { description: 'Done (durable).', schema: z.literal(true) } };
 
+/** What publish, broadcast, multicast and send have in common. */
+type MessageBody = { msg: string; opts?: Opts | undefined };
+
 export function addSeedRoutes(router: Router, deps: AppDeps, v: Validators): void {
-  const timeout = deps.limits.dependencyTimeoutMs;
-  const threadOr404 = async (tid: string): Promise<Thread> => {
-    const thread = await dependency('cassandra', timeout, () => deps.threads.getThread(tid));
-    if (thread === null) throw notFound('thread');
-    return thread;
+  /** Hands a message request to the pipeline: `true` once Kafka acknowledged it, its id in `msgxc-request-id`. */
+  const ingest = async (
+    { c, principal, body, requestId }: HandlerInput<MessageBody, unknown, unknown>,
+    kind: RequestKind,
+    target: Target,
+  ): Promise<true> => {
+    const request = ingestRequest(
+      kind,
+      { requestId, principal, msg: body.msg, opts: body.opts, target, now: deps.clock() },
+      traceOf(c),
+    );
+    await produceIngest(deps, request);
+    c.header('msgxc-request-id', requestId);
+    return true;
   };
 
   router.add(
@@ -82,7 +95,7 @@ export function addSeedRoutes(router: Router, deps: AppDeps, v: Validators): voi
       responses: { ...yes, 404: { description: 'No such thread.' } },
     },
     async ({ c, principal, body, log }) => {
-      const thread = await threadOr404(body.tid);
+      const thread = await threadOr404(deps, body.tid);
       if (!maySubscribe(thread, principal)) throw forbidden('this thread does not take subscriptions from you');
       const now = deps.clock();
       await writeThenEmit<boolean>(deps, log, {
@@ -109,7 +122,7 @@ export function addSeedRoutes(router: Router, deps: AppDeps, v: Validators): voi
       responses: { ...yes, 404: { description: 'No such thread.' } },
     },
     async ({ c, principal, body, log }) => {
-      await threadOr404(body.tid);
+      await threadOr404(deps, body.tid);
       const now = deps.clock();
       await writeThenEmit<boolean>(deps, log, {
         change: audienceChange('unsubscribe', principal.uid, now, traceOf(c), { tid: body.tid }),
@@ -135,89 +148,33 @@ export function addSeedRoutes(router: Router, deps: AppDeps, v: Validators): voi
       idempotent: true,
       responses: { ...yes, 404: { description: 'No such thread.' } },
     },
-    async ({ c, principal, body, requestId }) => {
-      const thread = await threadOr404(body.tid);
-      if (!mayPublish(thread, principal)) throw forbidden('you may not publish to this thread');
-      const request = ingestRequest(
-        'publish',
-        { requestId, principal, msg: body.msg, opts: body.opts, target: { tid: body.tid }, now: deps.clock() },
-        traceOf(c),
-      );
-      await produceIngest(deps, request);
-      c.header('msgxc-request-id', requestId);
-      return true;
+    async (input) => {
+      const thread = await threadOr404(deps, input.body.tid);
+      if (!mayPublish(thread, input.principal)) throw forbidden('you may not publish to this thread');
+      return ingest(input, 'publish', { tid: input.body.tid });
     },
   );
 
-  router.add(
-    {
-      method: 'post',
-      path: '/api/v1/broadcast',
-      operationId: 'broadcast',
-      summary: 'Send a message to every user.',
-      tags: ['seed'],
-      access: 'admin',
-      body: v.broadcast,
-      idempotent: true,
-      responses: yes,
-    },
-    async ({ c, principal, body, requestId }) => {
-      const request = ingestRequest(
-        'broadcast',
-        { requestId, principal, msg: body.msg, opts: body.opts, target: {}, now: deps.clock() },
-        traceOf(c),
-      );
-      await produceIngest(deps, request);
-      c.header('msgxc-request-id', requestId);
-      return true;
-    },
-  );
+  /** broadcast, multicast and send: admin calls that differ only in whom the message goes to. */
+  const adminSend = <B extends z.ZodType>(operationId: RequestKind, summary: string, body: B): RouteSpec<B> => ({
+    method: 'post',
+    path: `/api/v1/${operationId}`,
+    operationId,
+    summary,
+    tags: ['seed'],
+    access: 'admin',
+    body,
+    idempotent: true,
+    responses: yes,
+  });
 
-  router.add(
-    {
-      method: 'post',
-      path: '/api/v1/multicast',
-      operationId: 'multicast',
-      summary: 'Send a message to a list of users.',
-      tags: ['seed'],
-      access: 'admin',
-      body: v.multicast,
-      idempotent: true,
-      responses: yes,
-    },
-    async ({ c, principal, body, requestId }) => {
-      const request = ingestRequest(
-        'multicast',
-        { requestId, principal, msg: body.msg, opts: body.opts, target: { uids: body.uids }, now: deps.clock() },
-        traceOf(c),
-      );
-      await produceIngest(deps, request);
-      c.header('msgxc-request-id', requestId);
-      return true;
-    },
+  router.add(adminSend('broadcast', 'Send a message to every user.', v.broadcast), async (input) =>
+    ingest(input, 'broadcast', {}),
   );
-
-  router.add(
-    {
-      method: 'post',
-      path: '/api/v1/send',
-      operationId: 'send',
-      summary: 'Send a message to one user.',
-      tags: ['seed'],
-      access: 'admin',
-      body: v.send,
-      idempotent: true,
-      responses: yes,
-    },
-    async ({ c, principal, body, requestId }) => {
-      const request = ingestRequest(
-        'send',
-        { requestId, principal, msg: body.msg, opts: body.opts, target: { uid: body.uid }, now: deps.clock() },
-        traceOf(c),
-      );
-      await produceIngest(deps, request);
-      c.header('msgxc-request-id', requestId);
-      return true;
-    },
+  router.add(adminSend('multicast', 'Send a message to a list of users.', v.multicast), async (input) =>
+    ingest(input, 'multicast', { uids: input.body.uids }),
+  );
+  router.add(adminSend('send', 'Send a message to one user.', v.send), async (input) =>
+    ingest(input, 'send', { uid: input.body.uid }),
   );
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { Principal } from '../../../pipeline/auth/index.ts';
 import {
+  completeExperiment,
   type Experiment,
+  type ExperimentInput,
   mayManage,
   mayPublish,
   maySubscribe,
@@ -43,42 +45,20 @@ const threadJson = (thread: Thread) => ({
   updatedAt: thread.updatedAt.toISOString(),
 });
 
-type ExperimentBody = {
-  id: string;
-  variants: {
-    name: string;
-    weight: number;
-    uids?: string[] | null;
-    subject?: string | null;
-    msg?: string | null;
-    channels?: Experiment['variants'][number]['channels'];
-  }[];
-} | null;
-
-const experimentOf = (body: ExperimentBody | undefined): Experiment | null | undefined =>
-  body === undefined || body === null
-    ? body
-    : {
-        id: body.id,
-        variants: body.variants.map((variant) => ({
-          name: variant.name,
-          weight: variant.weight,
-          uids: variant.uids ?? null,
-          subject: variant.subject ?? null,
-          msg: variant.msg ?? null,
-          channels: variant.channels ?? null,
-        })),
-      };
+const experimentOf = (body: ExperimentInput | null | undefined): Experiment | null | undefined =>
+  body === undefined || body === null ? body : completeExperiment(body);
 
 const actsForSystem = (principal: Principal) => principal.admin || principal.service;
 
+/** The thread, or a 404 when there is none. */
+export async function threadOr404(deps: AppDeps, tid: string): Promise<Thread> {
+  const thread = await dependency('cassandra', deps.limits.dependencyTimeoutMs, () => deps.threads.getThread(tid));
+  if (thread === null) throw notFound('thread');
+  return thread;
+}
+
 export function addThreadRoutes(router: Router, deps: AppDeps, v: Validators): void {
   const timeout = deps.limits.dependencyTimeoutMs;
-  const threadOr404 = async (tid: string): Promise<Thread> => {
-    const thread = await dependency('cassandra', timeout, () => deps.threads.getThread(tid));
-    if (thread === null) throw notFound('thread');
-    return thread;
-  };
 
   router.add(
     {
@@ -119,7 +99,7 @@ export function addThreadRoutes(router: Router, deps: AppDeps, v: Validators): v
       responses: { 200: { description: 'The thread.', schema: threadSchema }, 404: { description: 'No such thread.' } },
     },
     async ({ principal, params }) => {
-      const thread = await threadOr404(params.tid);
+      const thread = await threadOr404(deps, params.tid);
       const takesPart =
         maySubscribe(thread, principal) ||
         mayPublish(thread, principal) ||
@@ -147,7 +127,7 @@ export function addThreadRoutes(router: Router, deps: AppDeps, v: Validators): v
       },
     },
     async ({ principal, params, body }) => {
-      const thread = await threadOr404(params.tid);
+      const thread = await threadOr404(deps, params.tid);
       if (!(actsForSystem(principal) || mayManage(thread, principal))) {
         throw forbidden('only the owner and admins of this thread may change it');
       }

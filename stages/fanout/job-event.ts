@@ -1,0 +1,54 @@
+import type { OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
+
+/**
+ * Pipeline events about a whole fanout job rather than one delivery: triage's `queued`, fanout's `expired`
+ * and `dropped`. Their ids derive from the message id, so an event emitted twice (a redelivered batch) is
+ * written once by idempotent sinks.
+ */
+export function jobEvent(
+  job: FanoutJob,
+  fields: Pick<DeliveryEvent, 'eventId' | 'type' | 'at' | 'reason' | 'detail' | 'attempt' | 'source'>,
+): DeliveryEvent {
+  return {
+    eventId: fields.eventId,
+    type: fields.type,
+    at: fields.at,
+    messageId: job.messageId,
+    requestId: job.requestId,
+    deliveryId: null,
+    uid: null,
+    tid: job.tid,
+    channel: null,
+    deviceId: null,
+    urgency: job.urgency,
+    experimentId: job.experiment?.id ?? null,
+    variant: null,
+    reason: fields.reason,
+    detail: fields.detail,
+    providerMessageId: null,
+    attempt: fields.attempt,
+    source: fields.source,
+    trace: job.trace,
+  };
+}
+
+/** An event the fanout stage emits about a job or one of its slices, as a record for the events topic. */
+export function fanoutEventRecord(
+  job: FanoutJob,
+  type: DeliveryEvent['type'],
+  at: number,
+  fields: { idSuffix: string; reason: string; detail: string | null },
+): OutputRecord {
+  const slice = job.slice ? `${job.slice.id}/${job.slice.max}` : 'all';
+  const event = jobEvent(job, {
+    eventId: `${job.messageId}:fanout:${slice}:${fields.idSuffix}`,
+    type,
+    at,
+    reason: fields.reason,
+    detail: fields.detail,
+    attempt: 0,
+    source: 'fanout',
+  });
+  return { topic: 'events', key: job.messageId, value: event };
+}
