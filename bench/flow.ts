@@ -7,6 +7,7 @@ import { createKafka, groupLag, producerConfig } from '../pipeline/kafka/index.t
 import { createLogger } from '../pipeline/log/index.ts';
 import { topicName } from '../pipeline/topics/index.ts';
 import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from '../schemas/types.generated.ts';
+import { fanoutTopicFor, fanoutTopics } from '../stages/fanout/lanes.ts';
 import { tokenFor } from '../test/e2e/support/api.ts';
 import { type Client, connectClient, type MessageFrame } from '../test/e2e/support/client.ts';
 import { gatewayReady } from '../test/e2e/support/readiness.ts';
@@ -187,7 +188,7 @@ async function hops(config: Config, frames: MessageFrame[], lane: string): Promi
   const [ingest, laned, fanout, deliver] = await Promise.all([
     readAll<IngestRequest>(config, 'ingest'),
     readAll<PrioritizedRequest>(config, lane),
-    readAll<FanoutJob>(config, 'fanout'),
+    Promise.all(fanoutTopics.map((topic) => readAll<FanoutJob>(config, topic))).then((lanes) => lanes.flat()),
     readAll<DeliveryBatch>(config, 'deliver.ws'),
   ]);
   const firstAt = <T>(records: Stamped<T>[], key: (value: T) => string) => {
@@ -279,12 +280,14 @@ async function fanoutDrained(system: System, texts: string[], arrivals: Map<stri
   const admin = createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-lag')).admin();
   await admin.connect();
   try {
-    const group = `${config.kafka.topicPrefix}msgxc.fanout`;
+    // The broadcasts are urgency 1: the bulk fanout lane, whose stage and topic share a name.
+    const lane = fanoutTopicFor(1);
+    const group = `${config.kafka.topicPrefix}msgxc.${lane}`;
     const deadline = Date.now() + 600_000;
     for (;;) {
       if (Date.now() > deadline) throw new Error('the broadcast did not drain within 10 minutes');
       if (texts.every((text) => arrivals.has(text))) {
-        const lag = await groupLag(admin, group, [topicName(config, 'fanout')]);
+        const lag = await groupLag(admin, group, [topicName(config, lane)]);
         if (lag.every((row) => row.lag === 0)) return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));

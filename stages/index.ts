@@ -13,7 +13,9 @@ export const stages: Record<string, () => Promise<AnyStageDefinition>> = {
   'triage.lane3': () => import('./triage/index.ts').then((module) => module.lane3),
   'triage.lane2': () => import('./triage/index.ts').then((module) => module.lane2),
   'triage.lane1': () => import('./triage/index.ts').then((module) => module.lane1),
+  'fanout.urgent': () => import('./fanout/index.ts').then((module) => module.urgentStage),
   fanout: () => import('./fanout/index.ts').then((module) => module.stage),
+  'fanout.bulk': () => import('./fanout/index.ts').then((module) => module.bulkStage),
   ack: () => import('./ack/index.ts').then((module) => module.stage),
   gateway: () => import('./gateway/index.ts').then((module) => module.stage),
 };

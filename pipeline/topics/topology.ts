@@ -52,7 +52,9 @@ export const urgencies = [1, 2, 3, 4] as const;
 export const consumingStages: readonly string[] = [
   'prioritize',
   ...urgencies.map((urgency) => `triage.lane${urgency}`),
+  'fanout.urgent',
   'fanout',
+  'fanout.bulk',
   ...channels.map((channel) => `deliver.${channel}`),
   'ack',
   'audience',
@@ -93,17 +95,26 @@ const pipelineTopics: TopicSpec[] = [
       description: `validated requests of urgency ${urgency}; triage reserves capacity per lane`,
     }),
   ),
-  {
-    name: 'fanout',
-    partitions: hot,
-    retentionMs: 7 * day,
-    compacted: false,
-    schema: 'dev.msgxc.FanoutJob',
-    key: 'messageId',
-    producers: ['triage'],
-    consumers: ['fanout'],
-    description: 'stored messages with their audience and delivery plan',
-  },
+  // One topic per fanout lane (stages/fanout/lanes.ts): a huge low-urgency job never delays an urgent one.
+  ...(
+    [
+      ['fanout.urgent', 'urgency 4'],
+      ['fanout', 'urgency 3'],
+      ['fanout.bulk', 'urgency 1 and 2'],
+    ] as const
+  ).map(
+    ([name, urgency]): TopicSpec => ({
+      name,
+      partitions: hot,
+      retentionMs: 7 * day,
+      compacted: false,
+      schema: 'dev.msgxc.FanoutJob',
+      key: 'messageId (messageId/slice for slices)',
+      producers: ['triage', name],
+      consumers: [name],
+      description: `stored messages of ${urgency} with their audience and delivery plan`,
+    }),
+  ),
   ...channels.map(
     (channel): TopicSpec => ({
       name: `deliver.${channel}`,

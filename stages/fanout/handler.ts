@@ -5,6 +5,7 @@ import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { audienceQueryOf } from './audience.ts';
 import { type ExpandDependencies, expandJob, type FanoutSettings } from './expand.ts';
 import { fanoutEventRecord } from './job-event.ts';
+import { fanoutTopicFor } from './lanes.ts';
 
 /**
  * The fanout stage's handler: a plain function of a batch of fanout jobs that streams its outputs.
@@ -45,7 +46,11 @@ export async function* handleFanout(
     if (slices > 1) {
       deps.log?.info({ messageId: job.messageId, slices }, 'cutting a large audience into slices');
       for (let id = 0; id < slices; id++) {
-        yield { topic: 'fanout', key: `${job.messageId}/${id}`, value: { ...job, slice: { id, max: slices } } };
+        yield {
+          topic: fanoutTopicFor(job.urgency),
+          key: `${job.messageId}/${id}`,
+          value: { ...job, slice: { id, max: slices } },
+        };
       }
       continue;
     }

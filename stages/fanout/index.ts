@@ -7,6 +7,7 @@ import { ChannelSymbols } from '../../schemas/types.generated.ts';
 import { createEscalationStore } from '../ack/escalations.ts';
 import { audienceSourceOf } from './audience.ts';
 import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } from './handler.ts';
+import { fanoutLanes } from './lanes.ts';
 
 /**
  * fanout: expands each fanout job's audience (a page of the audience index at a time) into delivery
@@ -16,6 +17,7 @@ import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } fro
 
 export { expandJob } from './expand.ts';
 export { handleFanout } from './handler.ts';
+export { fanoutLanes, fanoutTopicFor } from './lanes.ts';
 
 export function fanoutSettings(config: Config): FanoutHandlerSettings {
   const { fanout } = config;
@@ -28,27 +30,36 @@ export function fanoutSettings(config: Config): FanoutHandlerSettings {
   };
 }
 
-export const stage = defineStage<FanoutJob, FanoutDependencies & { close: () => Promise<void> }>({
-  name: 'fanout',
-  input: ['fanout'],
-  output: ['fanout', 'events', ...ChannelSymbols.map((channel) => `deliver.${channel}`)],
-  async setup(config, log) {
-    const index = createAudienceIndex(config, { log: log.child({ component: 'audience-index' }) });
-    // Cassandra is only touched for plan-fallback jobs (escalation deadlines); the client connects lazily.
-    const cassandra = createCassandra(config);
-    const escalations = createEscalationStore(cassandra);
-    return {
-      audience: audienceSourceOf(index),
-      settings: fanoutSettings(config),
-      now: Date.now,
-      recordEscalations: (job, entries) => escalations.record(job, entries),
-      log,
-      async close() {
-        await Promise.allSettled([index.close(), cassandra.shutdown()]);
-      },
-    };
-  },
-  // Streams: the runtime produces the batches as they fill. A shutdown cuts the audience paging short and the
-  // runtime abandons the job uncommitted; the next owner redoes it, repeating the same batch ids.
-  handler: (batch, { deps, signal }) => handleFanout(batch, { ...deps, signal }),
-});
+function laneStage(lane: (typeof fanoutLanes)[number]) {
+  return defineStage<FanoutJob, FanoutDependencies & { close: () => Promise<void> }>({
+    name: lane.stage,
+    input: [lane.topic],
+    // Slices of a large audience go back to the job's own lane.
+    output: [lane.topic, 'events', ...ChannelSymbols.map((channel) => `deliver.${channel}`)],
+    async setup(config, log) {
+      const index = createAudienceIndex(config, { log: log.child({ component: 'audience-index' }) });
+      // Cassandra is only touched for plan-fallback jobs (escalation deadlines); the client connects lazily.
+      const cassandra = createCassandra(config);
+      const escalations = createEscalationStore(cassandra);
+      return {
+        audience: audienceSourceOf(index),
+        settings: fanoutSettings(config),
+        now: Date.now,
+        recordEscalations: (job, entries) => escalations.record(job, entries),
+        log,
+        async close() {
+          await Promise.allSettled([index.close(), cassandra.shutdown()]);
+        },
+      };
+    },
+    // Streams: the runtime produces the batches as they fill. A shutdown cuts the audience paging short and the
+    // runtime abandons the job uncommitted; the next owner redoes it, repeating the same batch ids.
+    handler: (batch, { deps, signal }) => handleFanout(batch, { ...deps, signal }),
+  });
+}
+
+export const [urgentStage, stage, bulkStage] = fanoutLanes.map(laneStage) as [
+  ReturnType<typeof laneStage>,
+  ReturnType<typeof laneStage>,
+  ReturnType<typeof laneStage>,
+];

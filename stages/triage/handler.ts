@@ -12,6 +12,7 @@ import type {
   Variant,
 } from '../../schemas/types.generated.ts';
 import { jobEvent } from '../fanout/job-event.ts';
+import { fanoutTopicFor } from '../fanout/lanes.ts';
 import { DEFAULT_URGENCY, requestEvent } from '../prioritize/route.ts';
 import { budgetOf, type LaneGate, processLaneGate } from './lanes.ts';
 import { messageIdOf } from './message-id.ts';
@@ -205,7 +206,7 @@ async function triage(
     };
     toStore.push(message);
     outputs.push([
-      { topic: 'fanout', key: messageId, value: job },
+      { topic: fanoutTopicFor(job.urgency), key: messageId, value: job },
       { topic: 'messages', key: request.tid ?? messageId, value: message },
       { topic: 'events', key: messageId, value: queuedEvent(job, now) },
     ]);

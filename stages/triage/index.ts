@@ -3,6 +3,7 @@ import { defineStage, type StageDefinition } from '../../pipeline/runtime/index.
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
 import type { PrioritizedRequest } from '../../schemas/types.generated.ts';
+import { fanoutTopics } from '../fanout/lanes.ts';
 import { laneTopic } from '../prioritize/route.ts';
 import { STAGE, type TriageDeps, triageBatch } from './handler.ts';
 import { cacheThreads } from './thread-cache.ts';
@@ -27,7 +28,7 @@ function laneStage(urgency: 1 | 2 | 3 | 4): StageDefinition<PrioritizedRequest, 
   return defineStage<PrioritizedRequest, Deps>({
     name: laneStageName(urgency),
     input: [laneTopic(urgency)],
-    output: ['fanout', 'messages', 'events'],
+    output: [...fanoutTopics, 'messages', 'events'],
     async setup(config) {
       const cassandra = createCassandra(config);
       return {

@@ -16,7 +16,18 @@ import { ensureTopics, topicName } from '../../pipeline/topics/index.ts';
 
 export const quiet = pino({ level: 'silent' });
 
-export const flowTopics = ['ingest', 'lane.1', 'lane.2', 'lane.3', 'lane.4', 'events', 'fanout', 'messages'];
+export const flowTopics = [
+  'ingest',
+  'lane.1',
+  'lane.2',
+  'lane.3',
+  'lane.4',
+  'events',
+  'fanout',
+  'fanout.urgent',
+  'fanout.bulk',
+  'messages',
+];
 
 export interface Harness {
   config: Config;

@@ -31,7 +31,9 @@ export const pipelineStages = [
   'triage.lane3',
   'triage.lane2',
   'triage.lane1',
+  'fanout.urgent',
   'fanout',
+  'fanout.bulk',
   'ack',
   'audience',
 ];
