@@ -98,7 +98,8 @@ describe('triageBatch', () => {
       channels: ['email', 'ws'],
     });
     const outputs = await triageBatch([lane(request, 2)], deps, 2);
-    expect(outputs.map((output) => output.topic)).toEqual(['fanout', 'messages', 'events']);
+    // Urgency 2 goes to the bulk fanout lane.
+    expect(outputs.map((output) => output.topic)).toEqual(['fanout.bulk', 'messages', 'events']);
     const job = outputs[0]?.value as FanoutJob;
     const messageId = messageIdOf('r1', fixtureNow);
     expect(job).toMatchObject({
@@ -130,7 +131,9 @@ describe('triageBatch', () => {
       deps,
       3,
     );
-    const jobs = outputs.filter((output) => output.topic === 'fanout').map((output) => output.value as FanoutJob);
+    const jobs = outputs
+      .filter((output) => output.topic.startsWith('fanout'))
+      .map((output) => output.value as FanoutJob);
     expect(jobs.map((job) => job.audience)).toEqual([
       expect.objectContaining({ kind: 'uids', uids: ['u1'] }),
       expect.objectContaining({ kind: 'uids', uids: ['u1', 'u2'] }),
