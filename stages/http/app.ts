@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
+import { limitBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { observe } from './observability.ts';
 import { buildOpenApi } from './openapi.ts';
@@ -25,13 +25,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   app.use(observe(deps.log, deps.registry));
   app.use(
-    bodyLimit({
-      maxSize: deps.limits.bodyLimitBytes,
-      onError: () => {
-        throw new MsgxcError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.limits.bodyLimitBytes} bytes`, {
-          status: 413,
-        });
-      },
+    limitBody(deps.limits.bodyLimitBytes, () => {
+      throw new MsgxcError('PAYLOAD_TOO_LARGE', `the body is larger than ${deps.limits.bodyLimitBytes} bytes`, {
+        status: 413,
+      });
     }),
   );
   app.onError((error, c) => errorResponse(c, error, c.get('log') ?? deps.log));
