@@ -161,7 +161,9 @@ function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSign
   for (const variant of job.experiment?.variants ?? [])
     for (const channel of variant.channels ?? []) allowed.add(channel);
   // ws counts as reachable without an enlisted client when every ws-allowed user gets a ws delivery.
-  const everyoneReachable = allowed.has('ws') && settings.wsReachability === 'always' && job.plan === 'realtime';
+  // Realtime plans send ws to everyone; fallback (urgent) plans add a ws copy to their one push channel.
+  const wsForAll = job.plan === 'realtime' || job.plan === 'fallback';
+  const everyoneReachable = allowed.has('ws') && settings.wsReachability === 'always' && wsForAll;
   return {
     pageSize: settings.pageSize,
     slice: job.slice,

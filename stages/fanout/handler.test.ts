@@ -132,6 +132,26 @@ describe('fanout handler', () => {
     expect(deliveries(nearline)).toEqual(['apns:bob:b1', 'apns:fay:f2']);
   });
 
+  it('sends urgent (fallback) messages to open WebSockets too, with one push channel to escalate from', async () => {
+    const escalated: string[] = [];
+    const urgent = await fanout([input(job({ plan: 'fallback', urgency: 4, channels: ['apns', 'fcm', 'ws'] }))], {
+      ...deps(memoryAudience([...threadUsers, audienceDoc('gus', { tids: ['t-1'] })])),
+      recordEscalations: async (_job, entries) => {
+        escalated.push(...entries.map((entry) => entry.uid));
+      },
+    });
+    // gus has no device at all: only a connected client can reach him, so ws is his only delivery.
+    expect(deliveries(urgent)).toEqual(
+      ['fcm:ann:a1', 'fcm:ann:a2', 'ws:ann:-', 'apns:bob:b1', 'ws:bob:-', 'apns:fay:f2', 'ws:gus:-'].sort(),
+    );
+    // With presence only (the index marks no one connected) nobody gets a ws copy and gus is unreachable.
+    const presence = await fanout([input(job({ plan: 'fallback', urgency: 4, channels: ['apns', 'fcm', 'ws'] }))], {
+      ...deps(memoryAudience([...threadUsers, audienceDoc('gus', { tids: ['t-1'] })]), { wsReachability: 'presence' }),
+      recordEscalations: async () => undefined,
+    });
+    expect(deliveries(presence)).toEqual(['apns:bob:b1', 'apns:fay:f2', 'fcm:ann:a1', 'fcm:ann:a2'].sort());
+  });
+
   it('cuts batches at the channel size with deterministic ids and one queued event per batch', async () => {
     const many = Array.from({ length: 23 }, (_, index) =>
       audienceDoc(`u${String(index).padStart(2, '0')}`, { tids: ['t-1'], devices: { fcm: [fcm(`d${index}`)] } }),

@@ -78,6 +78,10 @@ export function planRecipient(doc: AudienceDoc, context: PlanContext): Recipient
     if (devices.length > 0) reachable.push({ channel, devices });
   }
   const chosen = single ? reachable.slice(0, 1) : reachable;
+  // Urgent (fallback) messages also go to open WebSockets: the gateway writes to whatever connections the
+  // user holds, and with `always` a connected client must not be skipped because the index knows no presence.
+  const wsOnTop = job.plan === 'fallback' && settings.wsReachability === 'always' && ordered.includes('ws');
+  if (wsOnTop && !chosen.some((entry) => entry.channel === 'ws')) chosen.push({ channel: 'ws', devices: [null] });
   if (chosen.length === 0) return { kind: 'drop', uid, variant, reason: 'NO_DEVICE' };
 
   const deliveries = chosen.flatMap((entry) => toDeliveries(job, uid, entry));
