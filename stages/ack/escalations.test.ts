@@ -59,9 +59,9 @@ describe('escalation of unacknowledged urgent messages', () => {
     const batches = outputs
       .filter((output) => output.topic.startsWith('deliver.'))
       .map((output) => output.value as DeliveryBatch);
-    // ann is connected: ws first; bob is not: apns first.
+    // ann is connected: ws first; bob is not: apns first, plus a copy to any socket he has open.
     expect(batches.map((batch) => [batch.channel, batch.recipients.map((recipient) => recipient.uid)])).toEqual([
-      ['ws', ['ann']],
+      ['ws', ['ann', 'bob']],
       ['apns', ['bob']],
     ]);
     expect(
