@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import type { MessageFrame as ProtocolMessageFrame } from '../../../stages/gateway/protocol.ts';
 
 /**
  * A realtime client as an app would write one (protocol: stages/gateway/PROTOCOL.md): it authenticates
@@ -6,17 +7,8 @@ import { WebSocket } from 'ws';
  * included, so tests can see them) and, when asked to, reconnects after the gateway goes away.
  */
 
-export interface MessageFrame {
-  type: 'message';
-  id: string;
-  tid: string | null;
-  msg: string | null;
-  subject: string | null;
-  data: unknown;
-  urgency: number;
-  sentAt: number;
-  variant: string | null;
-  /** When this client received it (not part of the protocol). */
+/** The gateway's `message` frame, plus when this client received it (not part of the protocol). */
+export interface MessageFrame extends ProtocolMessageFrame {
   receivedAt: number;
 }
 
