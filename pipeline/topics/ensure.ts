@@ -1,6 +1,6 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import type { Config } from '../config/index.ts';
-import { createKafka, topicsHaveLeaders } from '../kafka/index.ts';
+import { createKafka, waitForTopicLeaders } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { type TopicSpec, topicName, topicSpec, topology } from './topology.ts';
 
@@ -119,27 +119,13 @@ async function reconcile(admin: Admin, config: Config, specs: TopicSpec[], log: 
   return logged(report, log);
 }
 
-const settling = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
-
 /**
  * Waits until the metadata shows each topic with (at least) its partition count and a leader for
- * every partition, so producers and consumers started right after find them.
+ * every partition, so producers and consumers started right after find them. The wait itself is
+ * pipeline/kafka's, which also knows every transient "not yet" answer a KRaft broker gives.
  */
-export async function waitForTopics(admin: Admin, partitions: Map<string, number>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    try {
-      if (await topicsHaveLeaders(admin, partitions)) return;
-      last = 'partitions or leaders missing';
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (!type || !settling.has(type)) throw error;
-      last = type;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`topics not ready after ${timeoutMs} ms (${last}): ${[...partitions.keys()].join(', ')}`);
+export function waitForTopics(admin: Admin, partitions: Map<string, number>, timeoutMs = 60_000): Promise<void> {
+  return waitForTopicLeaders(admin, partitions, { timeoutMs });
 }
 
 function logged(report: EnsureReport, log: Logger): EnsureReport {
