@@ -365,7 +365,7 @@ export interface DeliveryBatchInput {
 export interface DeliveryEvent {
   /** Unique id of the event, so sinks write it idempotently. */
   eventId: string;
-  /** scheduled = held for later, cancelled = a scheduled message was cancelled, queued = handed to a delivery stage, sent = accepted by the provider (or written to a socket), delivered = the device confirmed receipt, failed = the provider refused or all retries failed, expired = dropped because its time ran out, dropped = not delivered by decision (repeat, opt-out, no device, cap), opened/clicked/dismissed/read = user engagement, escalated = re-sent on a fallback channel. */
+  /** scheduled = held for later, cancelled = a scheduled message was cancelled, queued = handed to a delivery stage, sent = accepted by the provider (or written to a socket), delivered = the device confirmed receipt, failed = the provider refused or all retries failed, expired = dropped because its time ran out, dropped = not delivered by decision (repeat, opt-out, no device, cap), opened/clicked/dismissed/read = user engagement, escalated = re-sent on a fallback channel, rejected = the provider refused it for good (bad token, unregistered, invalid number, suppressed address), throttled = the provider asked to slow down (retried later), skipped = the channel is disabled here, undelivered = the carrier reported it undeliverable, bounced/complained = e-mail feedback, converted = the user did what the message asked (experiment goal). */
   type: DeliveryEventType;
   /** When it happened, epoch milliseconds. (timestamp-millis) */
   at: number;
@@ -401,13 +401,21 @@ export interface DeliveryEvent {
   source: string | null;
   /** Trace context. */
   trace: TraceContext | null;
+  /** The provider that handled the attempt (webpush, apns, fcm, twilio, sns, ses, smtp, sandbox), for provider outcomes. */
+  provider: string | null;
+  /** The provider's own status or error code (HTTP status, APNs reason, FCM error code, Twilio error code, SMTP reply code). */
+  providerCode: string | null;
+  /** How long the provider call took, milliseconds, for provider outcomes. */
+  latencyMs: number | null;
+  /** SMS segments billed (GSM-7 or UCS-2), for cost reports. */
+  segments: number | null;
 }
 
 /** What a producer passes for a {@link DeliveryEvent}: fields with a default may be left out. */
 export interface DeliveryEventInput {
   /** Unique id of the event, so sinks write it idempotently. */
   eventId: string;
-  /** scheduled = held for later, cancelled = a scheduled message was cancelled, queued = handed to a delivery stage, sent = accepted by the provider (or written to a socket), delivered = the device confirmed receipt, failed = the provider refused or all retries failed, expired = dropped because its time ran out, dropped = not delivered by decision (repeat, opt-out, no device, cap), opened/clicked/dismissed/read = user engagement, escalated = re-sent on a fallback channel. */
+  /** scheduled = held for later, cancelled = a scheduled message was cancelled, queued = handed to a delivery stage, sent = accepted by the provider (or written to a socket), delivered = the device confirmed receipt, failed = the provider refused or all retries failed, expired = dropped because its time ran out, dropped = not delivered by decision (repeat, opt-out, no device, cap), opened/clicked/dismissed/read = user engagement, escalated = re-sent on a fallback channel, rejected = the provider refused it for good (bad token, unregistered, invalid number, suppressed address), throttled = the provider asked to slow down (retried later), skipped = the channel is disabled here, undelivered = the carrier reported it undeliverable, bounced/complained = e-mail feedback, converted = the user did what the message asked (experiment goal). */
   type: DeliveryEventType;
   /** When it happened, epoch milliseconds. (timestamp-millis) */
   at: number;
@@ -443,10 +451,18 @@ export interface DeliveryEventInput {
   source?: string | null;
   /** Trace context. */
   trace?: TraceContextInput | null;
+  /** The provider that handled the attempt (webpush, apns, fcm, twilio, sns, ses, smtp, sandbox), for provider outcomes. */
+  provider?: string | null;
+  /** The provider's own status or error code (HTTP status, APNs reason, FCM error code, Twilio error code, SMTP reply code). */
+  providerCode?: string | null;
+  /** How long the provider call took, milliseconds, for provider outcomes. */
+  latencyMs?: number | null;
+  /** SMS segments billed (GSM-7 or UCS-2), for cost reports. */
+  segments?: number | null;
 }
 
 /** Kinds of delivery events. */
-export const DeliveryEventTypeSymbols = ['scheduled', 'cancelled', 'queued', 'sent', 'delivered', 'failed', 'expired', 'dropped', 'opened', 'clicked', 'dismissed', 'read', 'escalated'] as const;
+export const DeliveryEventTypeSymbols = ['scheduled', 'cancelled', 'queued', 'sent', 'delivered', 'failed', 'expired', 'dropped', 'opened', 'clicked', 'dismissed', 'read', 'escalated', 'rejected', 'throttled', 'skipped', 'undelivered', 'bounced', 'complained', 'converted'] as const;
 /** Kinds of delivery events. */
 export type DeliveryEventType = (typeof DeliveryEventTypeSymbols)[number];
 
