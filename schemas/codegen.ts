@@ -78,6 +78,24 @@ function renderRecord(type: avro.types.RecordType, input: boolean): string {
   return `${comment(doc)}export interface ${input ? `${name}Input` : name} {\n${lines.join('\n')}\n}\n`;
 }
 
+/**
+ * A builder per record with defaults: `buildX({...})` takes every field without a default and fills the
+ * rest from the schema, so producers never spell out a record's nulls by hand.
+ */
+function renderBuilder(type: avro.types.RecordType): string {
+  const name = shortName(type.name!);
+  const defaulted = type.fields.filter((field) => field.defaultValue() !== undefined);
+  if (defaulted.length === 0) return '';
+  const keys = defaulted.map((field) => `'${field.name}'`).join(' | ');
+  const values = defaulted.map((field) => `  ${field.name}: ${JSON.stringify(field.defaultValue())},`).join('\n');
+  return (
+    `/** The schema's defaults of {@link ${name}}. */\nexport const ${name}Defaults: Pick<${name}, ${keys}> = {\n${values}\n};\n` +
+    `/** A {@link ${name}} from its fields, the schema's defaults filling what is left out. */\n` +
+    `export function build${name}(fields: Omit<${name}, ${keys}> & Partial<Pick<${name}, ${keys}>>): ${name} {\n` +
+    `  return { ...${name}Defaults, ...fields };\n}\n`
+  );
+}
+
 function renderEnum(type: avro.types.EnumType): string {
   const name = shortName(type.name!);
   const symbols = type.symbols.map((symbol) => `'${symbol}'`).join(', ');
@@ -101,7 +119,8 @@ export function generateTypes(schemas: LoadedSchemas = loadSchemas()): string {
   for (const fullName of names) {
     const type = schemas.named.get(fullName)!;
     if (type instanceof avro.types.EnumType) parts.push(renderEnum(type));
-    else if (type instanceof avro.types.RecordType) parts.push(renderRecord(type, false), renderRecord(type, true));
+    else if (type instanceof avro.types.RecordType)
+      parts.push(renderRecord(type, false), renderRecord(type, true), renderBuilder(type));
     else throw new Error(`codegen: named type ${fullName} is neither a record nor an enum`);
   }
   const topics = [...schemas.topics.keys()].sort(byCodePoint);

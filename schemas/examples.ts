@@ -156,6 +156,10 @@ export const fullExamples: TopicValueTypes = {
     attempt: 0,
     source: 'deliver.apns',
     trace,
+    provider: 'apns',
+    providerCode: 'Unregistered',
+    latencyMs: 42,
+    segments: null,
   },
   'dev.msgxc.Acknowledgement': {
     ackId: 'ack-1',

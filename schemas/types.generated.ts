@@ -69,6 +69,22 @@ export interface AcknowledgementInput {
   trace?: TraceContextInput | null;
 }
 
+/** The schema's defaults of {@link Acknowledgement}. */
+export const AcknowledgementDefaults: Pick<Acknowledgement, 'tid' | 'channel' | 'deliveryId' | 'deviceId' | 'sessionId' | 'action' | 'source' | 'trace'> = {
+  tid: null,
+  channel: null,
+  deliveryId: null,
+  deviceId: null,
+  sessionId: null,
+  action: null,
+  source: null,
+  trace: null,
+};
+/** A {@link Acknowledgement} from its fields, the schema's defaults filling what is left out. */
+export function buildAcknowledgement(fields: Omit<Acknowledgement, 'tid' | 'channel' | 'deliveryId' | 'deviceId' | 'sessionId' | 'action' | 'source' | 'trace'> & Partial<Pick<Acknowledgement, 'tid' | 'channel' | 'deliveryId' | 'deviceId' | 'sessionId' | 'action' | 'source' | 'trace'>>): Acknowledgement {
+  return { ...AcknowledgementDefaults, ...fields };
+}
+
 /** Who a message goes to, as an audience index query. */
 export interface Audience {
   /** thread = the thread's subscribers, uids = an explicit list, everyone = every user, cohort = members of a named cohort, split = users assigned to one variant of an experiment. */
@@ -99,6 +115,19 @@ export interface AudienceInput {
   experimentId?: string | null;
   /** The experiment variant addressed (kind split). */
   variant?: string | null;
+}
+
+/** The schema's defaults of {@link Audience}. */
+export const AudienceDefaults: Pick<Audience, 'tid' | 'uids' | 'cohort' | 'experimentId' | 'variant'> = {
+  tid: null,
+  uids: null,
+  cohort: null,
+  experimentId: null,
+  variant: null,
+};
+/** A {@link Audience} from its fields, the schema's defaults filling what is left out. */
+export function buildAudience(fields: Omit<Audience, 'tid' | 'uids' | 'cohort' | 'experimentId' | 'variant'> & Partial<Pick<Audience, 'tid' | 'uids' | 'cohort' | 'experimentId' | 'variant'>>): Audience {
+  return { ...AudienceDefaults, ...fields };
 }
 
 /** A change to who a user is and how to reach them, emitted after Cassandra (the source of truth) is written; the audience stage applies it to the audience index with idempotent upserts and deletes. Keyed by uid so one user's changes stay in order. */
@@ -157,6 +186,22 @@ export interface AudienceChangeInput {
   trace?: TraceContextInput | null;
 }
 
+/** The schema's defaults of {@link AudienceChange}. */
+export const AudienceChangeDefaults: Pick<AudienceChange, 'device' | 'tid' | 'preferences' | 'profile' | 'cohort' | 'split' | 'source' | 'trace'> = {
+  device: null,
+  tid: null,
+  preferences: null,
+  profile: null,
+  cohort: null,
+  split: null,
+  source: null,
+  trace: null,
+};
+/** A {@link AudienceChange} from its fields, the schema's defaults filling what is left out. */
+export function buildAudienceChange(fields: Omit<AudienceChange, 'device' | 'tid' | 'preferences' | 'profile' | 'cohort' | 'split' | 'source' | 'trace'> & Partial<Pick<AudienceChange, 'device' | 'tid' | 'preferences' | 'profile' | 'cohort' | 'split' | 'source' | 'trace'>>): AudienceChange {
+  return { ...AudienceChangeDefaults, ...fields };
+}
+
 /** Kinds of audience change. */
 export const AudienceChangeTypeSymbols = ['enlist_device', 'remove_device', 'subscribe', 'unsubscribe', 'preferences', 'profile', 'cohort', 'split', 'delete_user'] as const;
 /** Kinds of audience change. */
@@ -183,6 +228,7 @@ export interface AudienceSliceInput {
   max: number;
 }
 
+
 /** A delivery channel. ws = WebSocket gateway, webpush = Web Push (RFC 8030), apns = Apple Push Notification service, fcm = Firebase Cloud Messaging, sms = text message, email = e-mail. */
 export const ChannelSymbols = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const;
 /** A delivery channel. ws = WebSocket gateway, webpush = Web Push (RFC 8030), apns = Apple Push Notification service, fcm = Firebase Cloud Messaging, sms = text message, email = e-mail. */
@@ -206,6 +252,16 @@ export interface ChannelPreferencesInput {
   channels: Channel[];
   /** True = send nothing (the API's "~"). */
   optOut?: boolean;
+}
+
+/** The schema's defaults of {@link ChannelPreferences}. */
+export const ChannelPreferencesDefaults: Pick<ChannelPreferences, 'tid' | 'optOut'> = {
+  tid: null,
+  optOut: false,
+};
+/** A {@link ChannelPreferences} from its fields, the schema's defaults filling what is left out. */
+export function buildChannelPreferences(fields: Omit<ChannelPreferences, 'tid' | 'optOut'> & Partial<Pick<ChannelPreferences, 'tid' | 'optOut'>>): ChannelPreferences {
+  return { ...ChannelPreferencesDefaults, ...fields };
 }
 
 /** A realtime client's presence: a WebSocket session's connect, periodic heartbeats and disconnect. The ack stage turns them into online sessions (user, start, end, duration). */
@@ -252,6 +308,18 @@ export interface CheckInInput {
   userAgent?: string | null;
 }
 
+/** The schema's defaults of {@link CheckIn}. */
+export const CheckInDefaults: Pick<CheckIn, 'deviceId' | 'gatewayId' | 'reason' | 'userAgent'> = {
+  deviceId: null,
+  gatewayId: null,
+  reason: null,
+  userAgent: null,
+};
+/** A {@link CheckIn} from its fields, the schema's defaults filling what is left out. */
+export function buildCheckIn(fields: Omit<CheckIn, 'deviceId' | 'gatewayId' | 'reason' | 'userAgent'> & Partial<Pick<CheckIn, 'deviceId' | 'gatewayId' | 'reason' | 'userAgent'>>): CheckIn {
+  return { ...CheckInDefaults, ...fields };
+}
+
 /** Kinds of check-in. */
 export const CheckInTypeSymbols = ['connect', 'heartbeat', 'disconnect'] as const;
 /** Kinds of check-in. */
@@ -272,6 +340,7 @@ export interface CohortMembershipInput {
   /** True = joins, false = leaves. */
   member: boolean;
 }
+
 
 /** One message to a batch of recipients on one channel, sized for the provider's batch API; shared by every deliver.<channel> topic. */
 export interface DeliveryBatch {
@@ -359,6 +428,26 @@ export interface DeliveryBatchInput {
   batchedAt: number;
   /** Trace context. */
   trace?: TraceContextInput | null;
+}
+
+/** The schema's defaults of {@link DeliveryBatch}. */
+export const DeliveryBatchDefaults: Pick<DeliveryBatch, 'tid' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'expiresAt' | 'experimentId' | 'variants' | 'attempt' | 'escalatedFrom' | 'trace'> = {
+  tid: null,
+  subject: null,
+  msg: null,
+  opts: null,
+  data: null,
+  collapseKey: null,
+  expiresAt: null,
+  experimentId: null,
+  variants: null,
+  attempt: 0,
+  escalatedFrom: null,
+  trace: null,
+};
+/** A {@link DeliveryBatch} from its fields, the schema's defaults filling what is left out. */
+export function buildDeliveryBatch(fields: Omit<DeliveryBatch, 'tid' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'expiresAt' | 'experimentId' | 'variants' | 'attempt' | 'escalatedFrom' | 'trace'> & Partial<Pick<DeliveryBatch, 'tid' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'expiresAt' | 'experimentId' | 'variants' | 'attempt' | 'escalatedFrom' | 'trace'>>): DeliveryBatch {
+  return { ...DeliveryBatchDefaults, ...fields };
 }
 
 /** Something that became of a message or one of its deliveries: pipeline outcomes, provider outcomes and user engagement. The raw material of every report and experiment read-out. */
@@ -461,6 +550,34 @@ export interface DeliveryEventInput {
   segments?: number | null;
 }
 
+/** The schema's defaults of {@link DeliveryEvent}. */
+export const DeliveryEventDefaults: Pick<DeliveryEvent, 'messageId' | 'requestId' | 'deliveryId' | 'uid' | 'tid' | 'channel' | 'deviceId' | 'urgency' | 'experimentId' | 'variant' | 'reason' | 'detail' | 'providerMessageId' | 'attempt' | 'source' | 'trace' | 'provider' | 'providerCode' | 'latencyMs' | 'segments'> = {
+  messageId: null,
+  requestId: null,
+  deliveryId: null,
+  uid: null,
+  tid: null,
+  channel: null,
+  deviceId: null,
+  urgency: null,
+  experimentId: null,
+  variant: null,
+  reason: null,
+  detail: null,
+  providerMessageId: null,
+  attempt: null,
+  source: null,
+  trace: null,
+  provider: null,
+  providerCode: null,
+  latencyMs: null,
+  segments: null,
+};
+/** A {@link DeliveryEvent} from its fields, the schema's defaults filling what is left out. */
+export function buildDeliveryEvent(fields: Omit<DeliveryEvent, 'messageId' | 'requestId' | 'deliveryId' | 'uid' | 'tid' | 'channel' | 'deviceId' | 'urgency' | 'experimentId' | 'variant' | 'reason' | 'detail' | 'providerMessageId' | 'attempt' | 'source' | 'trace' | 'provider' | 'providerCode' | 'latencyMs' | 'segments'> & Partial<Pick<DeliveryEvent, 'messageId' | 'requestId' | 'deliveryId' | 'uid' | 'tid' | 'channel' | 'deviceId' | 'urgency' | 'experimentId' | 'variant' | 'reason' | 'detail' | 'providerMessageId' | 'attempt' | 'source' | 'trace' | 'provider' | 'providerCode' | 'latencyMs' | 'segments'>>): DeliveryEvent {
+  return { ...DeliveryEventDefaults, ...fields };
+}
+
 /** Kinds of delivery events. */
 export const DeliveryEventTypeSymbols = ['scheduled', 'cancelled', 'queued', 'sent', 'delivered', 'failed', 'expired', 'dropped', 'opened', 'clicked', 'dismissed', 'read', 'escalated', 'rejected', 'throttled', 'skipped', 'undelivered', 'bounced', 'complained', 'converted'] as const;
 /** Kinds of delivery events. */
@@ -503,6 +620,18 @@ export interface DeviceInput {
   platform?: string | null;
 }
 
+/** The schema's defaults of {@link Device}. */
+export const DeviceDefaults: Pick<Device, 'token' | 'subscription' | 'address' | 'platform'> = {
+  token: null,
+  subscription: null,
+  address: null,
+  platform: null,
+};
+/** A {@link Device} from its fields, the schema's defaults filling what is left out. */
+export function buildDevice(fields: Omit<Device, 'token' | 'subscription' | 'address' | 'platform'> & Partial<Pick<Device, 'token' | 'subscription' | 'address' | 'platform'>>): Device {
+  return { ...DeviceDefaults, ...fields };
+}
+
 /** An experiment a message takes part in: each recipient is assigned one variant, deterministically and stickily (hash of experiment id and uid onto the weights, unless an explicit user list names them). */
 export interface Experiment {
   /** The experiment id, recorded on every delivery and event. */
@@ -518,6 +647,7 @@ export interface ExperimentInput {
   /** The variants, in a stable order (assignment depends on it). */
   variants: VariantInput[];
 }
+
 
 /** A stored, authorised message and the plan to deliver it, emitted by triage for fanout to expand its audience into delivery batches. */
 export interface FanoutJob {
@@ -609,6 +739,26 @@ export interface FanoutJobInput {
   triagedAt: number;
   /** Trace context. */
   trace?: TraceContextInput | null;
+}
+
+/** The schema's defaults of {@link FanoutJob}. */
+export const FanoutJobDefaults: Pick<FanoutJob, 'tid' | 'fallbackChannels' | 'escalateAfterMs' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'expiresAt' | 'experiment' | 'slice' | 'trace'> = {
+  tid: null,
+  fallbackChannels: null,
+  escalateAfterMs: null,
+  subject: null,
+  msg: null,
+  opts: null,
+  data: null,
+  collapseKey: null,
+  expiresAt: null,
+  experiment: null,
+  slice: null,
+  trace: null,
+};
+/** A {@link FanoutJob} from its fields, the schema's defaults filling what is left out. */
+export function buildFanoutJob(fields: Omit<FanoutJob, 'tid' | 'fallbackChannels' | 'escalateAfterMs' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'expiresAt' | 'experiment' | 'slice' | 'trace'> & Partial<Pick<FanoutJob, 'tid' | 'fallbackChannels' | 'escalateAfterMs' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'expiresAt' | 'experiment' | 'slice' | 'trace'>>): FanoutJob {
+  return { ...FanoutJobDefaults, ...fields };
 }
 
 /** A request to send a message, as it lands on the ingest topic from the HTTP facade or straight from an internal service. Nothing is resolved yet: prioritize validates, de-duplicates, expires, schedules and routes it. */
@@ -703,6 +853,31 @@ export interface IngestRequestInput {
   trace?: TraceContextInput | null;
 }
 
+/** The schema's defaults of {@link IngestRequest}. */
+export const IngestRequestDefaults: Pick<IngestRequest, 'tid' | 'uid' | 'uids' | 'cohort' | 'variant' | 'msg' | 'subject' | 'opts' | 'data' | 'urgency' | 'channels' | 'scheduledAt' | 'expiresAt' | 'ttlSeconds' | 'collapseKey' | 'experimentId' | 'trace'> = {
+  tid: null,
+  uid: null,
+  uids: null,
+  cohort: null,
+  variant: null,
+  msg: null,
+  subject: null,
+  opts: null,
+  data: null,
+  urgency: null,
+  channels: null,
+  scheduledAt: null,
+  expiresAt: null,
+  ttlSeconds: null,
+  collapseKey: null,
+  experimentId: null,
+  trace: null,
+};
+/** A {@link IngestRequest} from its fields, the schema's defaults filling what is left out. */
+export function buildIngestRequest(fields: Omit<IngestRequest, 'tid' | 'uid' | 'uids' | 'cohort' | 'variant' | 'msg' | 'subject' | 'opts' | 'data' | 'urgency' | 'channels' | 'scheduledAt' | 'expiresAt' | 'ttlSeconds' | 'collapseKey' | 'experimentId' | 'trace'> & Partial<Pick<IngestRequest, 'tid' | 'uid' | 'uids' | 'cohort' | 'variant' | 'msg' | 'subject' | 'opts' | 'data' | 'urgency' | 'channels' | 'scheduledAt' | 'expiresAt' | 'ttlSeconds' | 'collapseKey' | 'experimentId' | 'trace'>>): IngestRequest {
+  return { ...IngestRequestDefaults, ...fields };
+}
+
 /** An ingest request that passed prioritize (valid, not a repeat, not expired, due now), on the lane topic of its urgency. */
 export interface PrioritizedRequest {
   /** The original ingest request, unchanged. */
@@ -731,6 +906,16 @@ export interface PrioritizedRequestInput {
   scheduled?: boolean;
 }
 
+/** The schema's defaults of {@link PrioritizedRequest}. */
+export const PrioritizedRequestDefaults: Pick<PrioritizedRequest, 'expiresAt' | 'scheduled'> = {
+  expiresAt: null,
+  scheduled: false,
+};
+/** A {@link PrioritizedRequest} from its fields, the schema's defaults filling what is left out. */
+export function buildPrioritizedRequest(fields: Omit<PrioritizedRequest, 'expiresAt' | 'scheduled'> & Partial<Pick<PrioritizedRequest, 'expiresAt' | 'scheduled'>>): PrioritizedRequest {
+  return { ...PrioritizedRequestDefaults, ...fields };
+}
+
 /** Indexable profile fields of a user. */
 export interface Profile {
   /** BCP 47 locale, e.g. en-GB. */
@@ -749,6 +934,17 @@ export interface ProfileInput {
   timeZone?: string | null;
   /** When the user was last seen, epoch milliseconds. (timestamp-millis) */
   lastSeen?: number | null;
+}
+
+/** The schema's defaults of {@link Profile}. */
+export const ProfileDefaults: Pick<Profile, 'locale' | 'timeZone' | 'lastSeen'> = {
+  locale: null,
+  timeZone: null,
+  lastSeen: null,
+};
+/** A {@link Profile} from its fields, the schema's defaults filling what is left out. */
+export function buildProfile(fields: Omit<Profile, 'locale' | 'timeZone' | 'lastSeen'> & Partial<Pick<Profile, 'locale' | 'timeZone' | 'lastSeen'>>): Profile {
+  return { ...ProfileDefaults, ...fields };
 }
 
 /** One delivery: a user's device (or address) on the batch's channel. */
@@ -779,6 +975,17 @@ export interface RecipientInput {
   locale?: string | null;
 }
 
+/** The schema's defaults of {@link Recipient}. */
+export const RecipientDefaults: Pick<Recipient, 'device' | 'variant' | 'locale'> = {
+  device: null,
+  variant: null,
+  locale: null,
+};
+/** A {@link Recipient} from its fields, the schema's defaults filling what is left out. */
+export function buildRecipient(fields: Omit<Recipient, 'device' | 'variant' | 'locale'> & Partial<Pick<Recipient, 'device' | 'variant' | 'locale'>>): Recipient {
+  return { ...RecipientDefaults, ...fields };
+}
+
 /** What audience a request addresses. */
 export const RequestKindSymbols = ['publish', 'send', 'multicast', 'broadcast', 'cohort', 'split'] as const;
 /** What audience a request addresses. */
@@ -800,6 +1007,7 @@ export interface SenderInput {
   id: string;
 }
 
+
 /** The kind of principal that sent a request. */
 export const SenderKindSymbols = ['user', 'service', 'admin'] as const;
 /** The kind of principal that sent a request. */
@@ -819,6 +1027,15 @@ export interface SplitAssignmentInput {
   experimentId: string;
   /** The variant assigned; null removes the user from the experiment. */
   variant?: string | null;
+}
+
+/** The schema's defaults of {@link SplitAssignment}. */
+export const SplitAssignmentDefaults: Pick<SplitAssignment, 'variant'> = {
+  variant: null,
+};
+/** A {@link SplitAssignment} from its fields, the schema's defaults filling what is left out. */
+export function buildSplitAssignment(fields: Omit<SplitAssignment, 'variant'> & Partial<Pick<SplitAssignment, 'variant'>>): SplitAssignment {
+  return { ...SplitAssignmentDefaults, ...fields };
 }
 
 /** A message as triage stored it: the record the messages topic carries to the Cassandra sink and the reports. Keyed by tid (or message id) so a thread's messages stay in order. */
@@ -905,6 +1122,24 @@ export interface StoredMessageInput {
   trace?: TraceContextInput | null;
 }
 
+/** The schema's defaults of {@link StoredMessage}. */
+export const StoredMessageDefaults: Pick<StoredMessage, 'tid' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'experimentId' | 'scheduledAt' | 'expiresAt' | 'trace'> = {
+  tid: null,
+  subject: null,
+  msg: null,
+  opts: null,
+  data: null,
+  collapseKey: null,
+  experimentId: null,
+  scheduledAt: null,
+  expiresAt: null,
+  trace: null,
+};
+/** A {@link StoredMessage} from its fields, the schema's defaults filling what is left out. */
+export function buildStoredMessage(fields: Omit<StoredMessage, 'tid' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'experimentId' | 'scheduledAt' | 'expiresAt' | 'trace'> & Partial<Pick<StoredMessage, 'tid' | 'subject' | 'msg' | 'opts' | 'data' | 'collapseKey' | 'experimentId' | 'scheduledAt' | 'expiresAt' | 'trace'>>): StoredMessage {
+  return { ...StoredMessageDefaults, ...fields };
+}
+
 /** W3C Trace Context carried along the pipeline so one message can be followed across stages. */
 export interface TraceContext {
   /** The W3C traceparent header value, e.g. 00-<trace-id>-<parent-id>-01. */
@@ -919,6 +1154,15 @@ export interface TraceContextInput {
   traceparent: string;
   /** The W3C tracestate header value, when the caller sent one. */
   tracestate?: string | null;
+}
+
+/** The schema's defaults of {@link TraceContext}. */
+export const TraceContextDefaults: Pick<TraceContext, 'tracestate'> = {
+  tracestate: null,
+};
+/** A {@link TraceContext} from its fields, the schema's defaults filling what is left out. */
+export function buildTraceContext(fields: Omit<TraceContext, 'tracestate'> & Partial<Pick<TraceContext, 'tracestate'>>): TraceContext {
+  return { ...TraceContextDefaults, ...fields };
 }
 
 /** One arm of an experiment and what it changes about the message. */
@@ -953,6 +1197,18 @@ export interface VariantInput {
   channels?: Channel[] | null;
 }
 
+/** The schema's defaults of {@link Variant}. */
+export const VariantDefaults: Pick<Variant, 'uids' | 'subject' | 'msg' | 'channels'> = {
+  uids: null,
+  subject: null,
+  msg: null,
+  channels: null,
+};
+/** A {@link Variant} from its fields, the schema's defaults filling what is left out. */
+export function buildVariant(fields: Omit<Variant, 'uids' | 'subject' | 'msg' | 'channels'> & Partial<Pick<Variant, 'uids' | 'subject' | 'msg' | 'channels'>>): Variant {
+  return { ...VariantDefaults, ...fields };
+}
+
 /** A browser's PushSubscription (the Push API's toJSON() shape) that Web Push messages are sent to. */
 export interface WebPushSubscription {
   /** The push service URL messages are POSTed to (https, never loopback or private). */
@@ -975,6 +1231,15 @@ export interface WebPushSubscriptionInput {
   p256dh: string;
   /** The client's authentication secret (base64url), used to encrypt the payload (RFC 8291). */
   auth: string;
+}
+
+/** The schema's defaults of {@link WebPushSubscription}. */
+export const WebPushSubscriptionDefaults: Pick<WebPushSubscription, 'expirationTime'> = {
+  expirationTime: null,
+};
+/** A {@link WebPushSubscription} from its fields, the schema's defaults filling what is left out. */
+export function buildWebPushSubscription(fields: Omit<WebPushSubscription, 'expirationTime'> & Partial<Pick<WebPushSubscription, 'expirationTime'>>): WebPushSubscription {
+  return { ...WebPushSubscriptionDefaults, ...fields };
 }
 
 /** The value type of each topic schema, by Avro full name. */

@@ -4,6 +4,7 @@ import type { InputRecord } from '../../pipeline/runtime/types.ts';
 import type { DeliveryState, DeliveryUpdate, StoredMessage } from '../../pipeline/store/message-types.ts';
 import type { CheckInLike } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, CheckIn, DeliveryEvent } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import { type AckDependencies, handleAcks } from './handler.ts';
 
 /** In-memory stand-ins with the stores' contracts (a state is recorded once; markers only move forward). */
@@ -95,7 +96,7 @@ function ack(parts: Partial<Acknowledgement>): Acknowledgement {
 }
 
 function sentEvent(parts: Partial<DeliveryEvent> = {}): DeliveryEvent {
-  return {
+  return buildDeliveryEvent({
     eventId: 'e-1',
     type: 'sent',
     at: 900,
@@ -116,7 +117,7 @@ function sentEvent(parts: Partial<DeliveryEvent> = {}): DeliveryEvent {
     source: 'gateway',
     trace: null,
     ...parts,
-  };
+  });
 }
 
 describe('ack handler', () => {

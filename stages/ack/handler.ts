@@ -4,6 +4,7 @@ import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { DeliveryState } from '../../pipeline/store/message-types.ts';
 import type { CheckInLike } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, Channel, CheckIn, DeliveryEvent } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import { deliveryIdOf } from '../fanout/devices.ts';
 
 /**
@@ -184,7 +185,7 @@ function eventRecord(
       : ack.deviceId
         ? deliveryIdOf(ack.messageId, ack.uid, ack.deviceId)
         : null);
-  const event: DeliveryEvent = {
+  const event: DeliveryEvent = buildDeliveryEvent({
     eventId: `ack:${ack.ackId}`,
     type: ack.type,
     at: ack.at,
@@ -204,6 +205,6 @@ function eventRecord(
     attempt: null,
     source: 'ack',
     trace: ack.trace,
-  };
+  });
   return { topic: 'events', key: ack.messageId, value: event };
 }

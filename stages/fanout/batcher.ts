@@ -8,6 +8,7 @@ import type {
   Recipient,
   Variant,
 } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 
 /**
  * Collects recipients into DeliveryBatch records per channel (and per variant when the message is in an
@@ -127,7 +128,7 @@ function batchRecords(
     batchedAt: at,
     trace: job.trace,
   };
-  const event: DeliveryEvent = {
+  const event: DeliveryEvent = buildDeliveryEvent({
     eventId: `${batchId}:${origin.escalatedFrom ? 'escalated' : 'queued'}`,
     type: origin.escalatedFrom ? 'escalated' : 'queued',
     at,
@@ -149,7 +150,7 @@ function batchRecords(
     attempt: origin.attempt,
     source: origin.source,
     trace: job.trace,
-  };
+  });
   return [
     { topic: `deliver.${channel}`, key: batchId, value: batch },
     { topic: 'events', key: job.messageId, value: event },

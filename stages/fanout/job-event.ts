@@ -1,5 +1,6 @@
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 
 /**
  * Pipeline events about a whole fanout job rather than one delivery: triage's `queued`, fanout's `expired`
@@ -10,7 +11,7 @@ export function jobEvent(
   job: FanoutJob,
   fields: Pick<DeliveryEvent, 'eventId' | 'type' | 'at' | 'reason' | 'detail' | 'attempt' | 'source'>,
 ): DeliveryEvent {
-  return {
+  return buildDeliveryEvent({
     eventId: fields.eventId,
     type: fields.type,
     at: fields.at,
@@ -30,7 +31,7 @@ export function jobEvent(
     attempt: fields.attempt,
     source: fields.source,
     trace: job.trace,
-  };
+  });
 }
 
 /** An event the fanout stage emits about a job or one of its slices, as a record for the events topic. */

@@ -1,4 +1,5 @@
 import type { DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { encodeFrame } from './protocol.ts';
 import { type Connection, type ConnectionRegistry, rememberSent } from './registry.ts';
@@ -122,7 +123,7 @@ function event(
   at: number,
   reason: string | null,
 ): DeliveryEvent {
-  return {
+  return buildDeliveryEvent({
     eventId: `${recipient.deliveryId}:${type}:${batch.attempt}`,
     type,
     at,
@@ -142,5 +143,5 @@ function event(
     attempt: batch.attempt,
     source: 'gateway',
     trace: batch.trace,
-  };
+  });
 }

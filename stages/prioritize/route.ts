@@ -1,4 +1,5 @@
 import type { DeliveryEvent, IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 
 /** Logical lane topic of an urgency (1 very-low … 4 high). */
 export const laneTopic = (urgency: number) => `lane.${urgency}`;
@@ -62,7 +63,7 @@ export function requestEvent(
   source: string,
   extra: Partial<Pick<DeliveryEvent, 'reason' | 'detail' | 'urgency'>> = {},
 ): DeliveryEvent {
-  return {
+  return buildDeliveryEvent({
     eventId: `${request.requestId}:${type}`,
     type,
     at,
@@ -82,5 +83,5 @@ export function requestEvent(
     attempt: null,
     source,
     trace: request.trace,
-  };
+  });
 }

@@ -1,6 +1,7 @@
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import type { ScheduleStore } from '../../pipeline/store/schedule.ts';
 import type { DeliveryEvent } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import type { RecordSink } from './loop.ts';
 import { SOURCE } from './loop.ts';
 
@@ -71,7 +72,7 @@ export function createCanceller(deps: CancelDeps) {
 export type Canceller = ReturnType<typeof createCanceller>;
 
 function cancelledEvent(requestId: string, principal: CancelPrincipal, at: number): DeliveryEvent {
-  return {
+  return buildDeliveryEvent({
     eventId: `${requestId}:cancelled`,
     type: 'cancelled',
     at,
@@ -91,5 +92,5 @@ function cancelledEvent(requestId: string, principal: CancelPrincipal, at: numbe
     attempt: null,
     source: SOURCE,
     trace: null,
-  };
+  });
 }

@@ -3,6 +3,7 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, CheckIn, DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
+import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import { createEscalationStore, sweepEscalations } from '../../stages/ack/escalations.ts';
 import { acknowledgedBy, stage as ackStage } from '../../stages/ack/index.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
@@ -51,7 +52,7 @@ const ack = (
 describe('ack stage on the real stack', () => {
   it('records acknowledgements as events and delivery state, idempotently, with the variant of the delivery', async () => {
     const messageId = newMessageId();
-    const sent: DeliveryEvent = {
+    const sent: DeliveryEvent = buildDeliveryEvent({
       eventId: `${messageId}:ann:ws:sent:0`,
       type: 'sent',
       at: Date.now(),
@@ -71,7 +72,7 @@ describe('ack stage on the real stack', () => {
       attempt: 0,
       source: 'gateway',
       trace: null,
-    };
+    });
     await world.emitter.emit([{ topic: 'events', key: messageId, value: sent }]);
     await world.drained('ack', ['events']);
     const acks = [
