@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{pipeline,stages,schemas,connectors,stack,bench,examples}/**/*.test.ts'],
+          include: ['{app,pipeline,stages,schemas,connectors,stack,bench,examples}/**/*.test.ts'],
         },
       },
       {

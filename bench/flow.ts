@@ -6,13 +6,13 @@ import { createIngestProducer, type IngestProducer, type ServiceRequest } from '
 import { createKafka, groupLag, producerConfig } from '../pipeline/kafka/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
 import { topicName } from '../pipeline/topics/index.ts';
+import { fanoutTopicFor, fanoutTopics } from '../pipeline/topics/lanes.ts';
 import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from '../schemas/types.generated.ts';
-import { fanoutTopicFor, fanoutTopics } from '../stages/fanout/lanes.ts';
-import { tokenFor } from '../test/e2e/support/api.ts';
-import { type Client, connectClient, type MessageFrame } from '../test/e2e/support/client.ts';
-import { gatewayReady } from '../test/e2e/support/readiness.ts';
-import { createSystem, prepare, type System } from '../test/e2e/support/system.ts';
-import { readAll, type Stamped } from '../test/e2e/support/topics.ts';
+import { tokenFor } from './harness/api.ts';
+import { type Client, connectClient, type MessageFrame } from './harness/client.ts';
+import { gatewayReady } from './harness/readiness.ts';
+import { createSystem, prepare, type System } from './harness/system.ts';
+import { readAll, type Stamped } from './harness/topics.ts';
 
 /**
  * The whole flow, measured against raw Kafka in the same run. msgxc runs as production runs it (the

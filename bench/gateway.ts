@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { createVerifier } from '../pipeline/auth/index.ts';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
+import { deliveryIdOf } from '../pipeline/records/delivery.ts';
 import type { DeliveryBatch } from '../schemas/types.generated.ts';
-import { deliveryIdOf } from '../stages/fanout/devices.ts';
 import { startGateway } from '../stages/gateway/gateway.ts';
 import { encodeFrame } from '../stages/gateway/protocol.ts';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --experimental-strip-types --no-warnings=ExperimentalWarning
-import { commands, usage } from '../pipeline/cli/index.ts';
+import { commands, usage } from '../app/index.ts';
 import { ConfigError, loadConfig } from '../pipeline/config/index.ts';
 
 const [name, ...args] = process.argv.slice(2);

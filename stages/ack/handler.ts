@@ -1,11 +1,11 @@
 import type { Logger } from '../../pipeline/log/index.ts';
+import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { DeliveryState } from '../../pipeline/store/message-types.ts';
 import type { CheckInLike } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, Channel, CheckIn, DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
-import { deliveryIdOf } from '../fanout/devices.ts';
 
 /**
  * The ack stage's handler over three inputs:

@@ -4,11 +4,12 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
+import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore, type MessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Channel } from '../../schemas/types.generated.ts';
 import { createEmitter } from './emitter.ts';
-import { createEscalationStore, sweepEscalations } from './escalations.ts';
+import { sweepEscalations } from './escalations.ts';
 import { type AckDependencies, handleAcks } from './handler.ts';
 
 /**

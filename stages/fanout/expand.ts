@@ -1,11 +1,12 @@
 import { bucketOf, sliceRange } from '../../pipeline/audience-index/bucket.ts';
 import type { Channel as IndexChannel } from '../../pipeline/audience-index/types.ts';
+import { type BatchSizes, createBatcher } from '../../pipeline/records/batcher.ts';
+import type { EscalationEntry, PlannedDelivery } from '../../pipeline/records/escalation.ts';
+import { fanoutEventRecord } from '../../pipeline/records/events.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { Channel, FanoutJob } from '../../schemas/types.generated.ts';
 import { type AudienceSource, audienceQueryOf } from './audience.ts';
-import { type BatchSizes, createBatcher } from './batcher.ts';
-import { fanoutEventRecord } from './job-event.ts';
-import { type PlannedDelivery, type PlanSettings, planRecipient } from './recipients.ts';
+import { type PlanSettings, planRecipient } from './recipients.ts';
 import { createVariantAssigner } from './variants.ts';
 
 /**
@@ -19,18 +20,6 @@ export interface FanoutSettings extends PlanSettings {
   /** Audience documents per page. */
   pageSize: number;
   batchSizes: BatchSizes;
-}
-
-/** One user whose first delivery goes unacknowledged past the deadline gets these deliveries instead. */
-export interface EscalationEntry {
-  messageId: string;
-  uid: string;
-  variant: string | null;
-  locale: string | null;
-  /** The channel tried first, whose acknowledgement is awaited. */
-  channel: Channel;
-  dueAt: number;
-  fallback: PlannedDelivery[];
 }
 
 export interface ExpandDependencies {

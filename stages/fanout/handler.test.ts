@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { defaultBatchSizes } from '../../pipeline/records/batcher.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { DeliveryBatch, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
-import { defaultBatchSizes } from './batcher.ts';
+import { audienceDoc, memoryAudience, testDevice } from '../../test/support/memory-audience.ts';
 import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } from './handler.ts';
-import { audienceDoc, memoryAudience, testDevice } from './memory-audience.ts';
 
 const now = 1_767_225_600_000;
 const settings: FanoutHandlerSettings = {

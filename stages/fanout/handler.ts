@@ -1,11 +1,11 @@
 import { BUCKETS } from '../../pipeline/audience-index/bucket.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
+import { fanoutEventRecord } from '../../pipeline/records/events.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
+import { fanoutTopicFor } from '../../pipeline/topics/lanes.ts';
 import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { audienceQueryOf } from './audience.ts';
 import { type ExpandDependencies, expandJob, type FanoutSettings } from './expand.ts';
-import { fanoutEventRecord } from './job-event.ts';
-import { fanoutTopicFor } from './lanes.ts';
 
 /**
  * The fanout stage's handler: a plain function of a batch of fanout jobs that streams its outputs.

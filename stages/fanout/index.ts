@@ -2,12 +2,12 @@ import { createAudienceIndex } from '../../pipeline/audience-index/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
+import { createEscalationStore } from '../../pipeline/store/escalations.ts';
+import { fanoutLanes } from '../../pipeline/topics/lanes.ts';
 import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { ChannelSymbols } from '../../schemas/types.generated.ts';
-import { createEscalationStore } from '../ack/escalations.ts';
 import { audienceSourceOf } from './audience.ts';
 import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } from './handler.ts';
-import { fanoutLanes } from './lanes.ts';
 
 /**
  * fanout: expands each fanout job's audience (a page of the audience index at a time) into delivery
@@ -15,9 +15,9 @@ import { fanoutLanes } from './lanes.ts';
  * per reason, streamed to the runtime as they fill. See handler.ts for streaming and slicing, expand.ts for the paging.
  */
 
+export { fanoutLanes, fanoutTopicFor } from '../../pipeline/topics/lanes.ts';
 export { expandJob } from './expand.ts';
 export { handleFanout } from './handler.ts';
-export { fanoutLanes, fanoutTopicFor } from './lanes.ts';
 
 export function fanoutSettings(config: Config): FanoutHandlerSettings {
   const { fanout } = config;

@@ -1,6 +1,8 @@
 import { type AudienceDoc, OPT_OUT } from '../../pipeline/audience-index/types.ts';
+import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
+import type { PlannedDelivery } from '../../pipeline/records/escalation.ts';
 import type { Channel, Device, FanoutJob, Variant } from '../../schemas/types.generated.ts';
-import { deliveryIdOf, devicesOn } from './devices.ts';
+import { devicesOn } from './devices.ts';
 import type { VariantAssigner } from './variants.ts';
 
 /**
@@ -10,12 +12,6 @@ import type { VariantAssigner } from './variants.ts';
  */
 
 export type DropReason = 'OPTED_OUT' | 'THREAD_MUTED' | 'CHANNEL_NOT_ACCEPTED' | 'NO_DEVICE' | 'HOLDOUT';
-
-export interface PlannedDelivery {
-  channel: Channel;
-  device: Device | null;
-  deliveryId: string;
-}
 
 export type RecipientPlan =
   | {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect, signToken, startTestGateway, type TestGateway, testConfig } from '../../test/support/gateway.ts';
 import { PROTOCOL } from './protocol.ts';
-import { connect, signToken, startTestGateway, type TestGateway, testConfig } from './testing.ts';
 
 describe('gateway upgrade authentication', () => {
   let running: TestGateway | undefined;

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, open, signToken, startTestGateway, type TestGateway, testConfig, wsBatch } from './testing.ts';
+import { wsBatch } from '../../bench/harness/batches.ts';
+import {
+  eventually,
+  open,
+  signToken,
+  startTestGateway,
+  type TestGateway,
+  testConfig,
+} from '../../test/support/gateway.ts';
 
 describe('gateway liveness and limits', () => {
   let running: TestGateway | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Thread } from '../../pipeline/store/index.ts';
-import { thread as testThread } from '../../pipeline/store/testing.ts';
+import { thread as testThread } from '../../test/support/store.ts';
 import { createThreadReadPermission, mayReadThread } from './permissions.ts';
 
 const thread = (fields: Partial<Thread> = {}): Thread =>

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { wsBatch } from '../../bench/harness/batches.ts';
+import {
+  eventually,
+  open,
+  signToken,
+  startTestGateway,
+  type TestGateway,
+  testConfig,
+} from '../../test/support/gateway.ts';
 import { parseClientFrame } from './protocol.ts';
-import { eventually, open, signToken, startTestGateway, type TestGateway, testConfig, wsBatch } from './testing.ts';
 
 describe('parseClientFrame', () => {
   it('accepts every v1 client frame and ignores unknown fields', () => {

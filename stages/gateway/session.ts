@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
 import type { Acknowledgement, CheckIn, CheckInType } from '../../schemas/types.generated.ts';
-import { deliveryIdOf } from '../fanout/devices.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { type ClientFrame, closeCodes, type ErrorCode, parseClientFrame, type ServerFrame } from './protocol.ts';
 import type { Connection, ConnectionRegistry } from './registry.ts';

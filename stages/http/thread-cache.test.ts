@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { thread as testThread } from '../../pipeline/store/testing.ts';
 import type { Thread } from '../../pipeline/store/thread.ts';
+import { thread as testThread } from '../../test/support/store.ts';
 import type { ThreadsPort } from './ports.ts';
 import { cacheThreads } from './thread-cache.ts';
 

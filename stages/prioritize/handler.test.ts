@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { HeldRequest } from '../../pipeline/schedule/types.ts';
 import type { IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
-import { type HeldRequest, type PrioritizeDeps, prioritizeBatch } from './handler.ts';
-import { fixtureNow, ingestRequest, inputRecord } from './testing.ts';
+import { fixtureNow, ingestRequest, inputRecord } from '../../test/support/prioritize.ts';
+import { type PrioritizeDeps, prioritizeBatch } from './handler.ts';
 
 /** In-memory stand-ins that keep the real stores' contracts (first claimant wins; hold is insert-if-absent). */
 function fakeDeps(threadUrgency: Record<string, number | null> = {}) {

@@ -1,7 +1,10 @@
 import { mapLimit } from '../../pipeline/concurrency/index.ts';
+import { prioritized, requestEvent } from '../../pipeline/records/events.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { ScheduleWriter } from '../../pipeline/schedule/types.ts';
+import { laneKey, laneTopic } from '../../pipeline/topics/lanes.ts';
 import type { IngestRequest } from '../../schemas/types.generated.ts';
-import { DEFAULT_SCHEDULE_SLACK_MS, laneTopic, laneUrgency, prioritized, requestEvent, route } from './route.ts';
+import { DEFAULT_SCHEDULE_SLACK_MS, laneUrgency, route } from './route.ts';
 import { invalid, type ValidationLimits, validateRequest } from './validate.ts';
 
 /**
@@ -39,19 +42,6 @@ export interface RequestGate {
   admit(requestId: string, origin: string): Promise<boolean>;
 }
 
-/** A request held until it is due; the scheduler re-injects it into its lane. */
-export interface HeldRequest {
-  request: IngestRequest;
-  dueAt: number;
-  urgency: number;
-  expiresAt: number | null;
-}
-
-export interface ScheduleWriter {
-  /** Stores the held request unless an entry for its request id exists (never revives a fired or cancelled one). */
-  hold(entry: HeldRequest): Promise<void>;
-}
-
 /** The thread store's read (pipeline/store/thread.ts), usually behind a short cache; only the urgency is used. */
 export interface ThreadUrgency {
   getThread(tid: string): Promise<{ urgency: number | null } | null>;
@@ -70,13 +60,6 @@ export interface PrioritizeDeps {
 
 /** Where a record was first consumed from: stable across redeliveries and retry-topic trips. */
 export const originOf = (record: InputRecord<unknown>) => `${record.topic}/${record.partition}/${record.offset}`;
-
-/**
- * Lane records are keyed by request id, like `ingest` (pipeline/topics): ingest already spreads a thread's
- * requests over partitions, so a thread key here would buy no ordering, only hot partitions. Messages of a
- * thread are ordered by their time-based ids, which come from createdAt, not from arrival order.
- */
-export const laneKey = (request: IngestRequest): string => request.requestId;
 
 export async function prioritizeBatch(
   batch: InputRecord<IngestRequest | null>[],

@@ -1,13 +1,13 @@
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
+import { scheduleWriter } from '../../pipeline/schedule/claims.ts';
 import { createDedupStore } from '../../pipeline/store/dedup.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
+import { cacheThreads } from '../../pipeline/store/thread-cache.ts';
+import { laneTopics } from '../../pipeline/topics/lanes.ts';
 import type { IngestRequest } from '../../schemas/types.generated.ts';
-import { scheduleWriter } from '../scheduler/claims.ts';
-import { cacheThreads } from '../triage/thread-cache.ts';
 import { type PrioritizeDeps, prioritizeBatch, STAGE } from './handler.ts';
-import { laneTopics } from './route.ts';
 import { defaultLimits } from './validate.ts';
 
 /**

@@ -1,12 +1,5 @@
-import type { DeliveryEvent, IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
-import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
-
-/** Logical lane topic of an urgency (1 very-low … 4 high). */
-export const laneTopic = (urgency: number) => `lane.${urgency}`;
-export const laneTopics = [laneTopic(1), laneTopic(2), laneTopic(3), laneTopic(4)] as const;
-
-/** The urgency used when neither the request nor its thread names one (RFC 8030 "normal"). */
-export const DEFAULT_URGENCY = 3;
+import { resolveUrgency } from '../../pipeline/records/urgency.ts';
+import type { IngestRequest } from '../../schemas/types.generated.ts';
 
 /**
  * A request scheduled less than this far ahead is routed at once: holding it would cost a Cassandra round
@@ -36,52 +29,7 @@ export function route(request: IngestRequest, now: number, slackMs = DEFAULT_SCH
   return { action: 'lane', expiresAt };
 }
 
-/** The lane urgency: the request's own, else the thread's default, else normal. */
+/** The lane urgency: the request's own, else the thread's default, else normal (pipeline/records/urgency.ts). */
 export function laneUrgency(request: IngestRequest, threadDefault: number | null | undefined): number {
-  const urgency = request.urgency ?? threadDefault ?? DEFAULT_URGENCY;
-  return Math.min(4, Math.max(1, Math.trunc(urgency)));
-}
-
-export function prioritized(
-  request: IngestRequest,
-  urgency: number,
-  expiresAt: number | null,
-  now: number,
-  scheduled: boolean,
-): PrioritizedRequest {
-  return { request, urgency, expiresAt, prioritizedAt: now, scheduled };
-}
-
-/**
- * A pipeline event about a request that has no message yet. The event id is derived from the request id and
- * the event type, so an event emitted twice (a redelivered batch) is written once by idempotent sinks.
- */
-export function requestEvent(
-  request: IngestRequest,
-  type: 'expired' | 'scheduled' | 'cancelled' | 'dropped',
-  at: number,
-  source: string,
-  extra: Partial<Pick<DeliveryEvent, 'reason' | 'detail' | 'urgency'>> = {},
-): DeliveryEvent {
-  return buildDeliveryEvent({
-    eventId: `${request.requestId}:${type}`,
-    type,
-    at,
-    messageId: null,
-    requestId: request.requestId,
-    deliveryId: null,
-    uid: null,
-    tid: request.tid,
-    channel: null,
-    deviceId: null,
-    urgency: extra.urgency ?? request.urgency,
-    experimentId: request.experimentId,
-    variant: null,
-    reason: extra.reason ?? null,
-    detail: extra.detail ?? null,
-    providerMessageId: null,
-    attempt: null,
-    source,
-    trace: request.trace,
-  });
+  return resolveUrgency(request.urgency, threadDefault);
 }

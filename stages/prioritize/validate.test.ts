@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { fixtureNow, ingestRequest } from '../../test/support/prioritize.ts';
 import { resolveExpiry, route } from './route.ts';
-import { fixtureNow, ingestRequest } from './testing.ts';
 import { defaultLimits, findProblem, INVALID_REQUEST, validateRequest } from './validate.ts';
 
 const now = fixtureNow;

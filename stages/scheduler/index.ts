@@ -4,9 +4,9 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { createLogger, type Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry, type Registry, serveMetrics } from '../../pipeline/metrics/index.ts';
+import { type CancelPrincipal, type CancelResult, createCanceller } from '../../pipeline/schedule/cancel.ts';
+import { scheduleClaims } from '../../pipeline/schedule/claims.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
-import { type CancelPrincipal, type CancelResult, createCanceller } from './cancel.ts';
-import { scheduleClaims } from './claims.ts';
 import { createSchedulerLoop, type TickReport } from './loop.ts';
 import { schedulerMetrics } from './metrics.ts';
 import { createKafkaSink } from './sink.ts';
@@ -17,8 +17,8 @@ import { createKafkaSink } from './sink.ts';
  * the schedule's LWT claims keep re-injection exactly-once between them.
  */
 
-export { type CancelPrincipal, type CancelResult, createCanceller } from './cancel.ts';
-export { scheduleWriter } from './claims.ts';
+export { type CancelPrincipal, type CancelResult, createCanceller } from '../../pipeline/schedule/cancel.ts';
+export { scheduleWriter } from '../../pipeline/schedule/claims.ts';
 export { createSchedulerLoop, reinjection } from './loop.ts';
 
 export interface SchedulerOptions {

@@ -1,9 +1,10 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { DueRow, ScheduleClaims } from '../../pipeline/schedule/types.ts';
 import type { PrioritizedRequest } from '../../schemas/types.generated.ts';
-import { fixtureNow, ingestRequest } from '../prioritize/testing.ts';
-import { createSchedulerLoop, type DueRow, type ScheduleClaims } from './loop.ts';
+import { fixtureNow, ingestRequest } from '../../test/support/prioritize.ts';
+import { createSchedulerLoop } from './loop.ts';
 
 /** An in-memory schedule with the store's contract: a claim is won by one owner until its lease ends. */
 function memorySchedule(rows: DueRow[]) {

@@ -1,9 +1,10 @@
 import { mapLimit } from '../../pipeline/concurrency/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
+import { prioritized, requestEvent } from '../../pipeline/records/events.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { HeldRequest } from '../prioritize/handler.ts';
-import { laneKey } from '../prioritize/handler.ts';
-import { laneTopic, prioritized, requestEvent } from '../prioritize/route.ts';
+import type { DueRow, HeldRequest, RecordSink, ScheduleClaims } from '../../pipeline/schedule/types.ts';
+import { SCHEDULER_SOURCE } from '../../pipeline/schedule/types.ts';
+import { laneKey, laneTopic } from '../../pipeline/topics/lanes.ts';
 import type { SchedulerMetrics } from './metrics.ts';
 
 /**
@@ -19,31 +20,6 @@ import type { SchedulerMetrics } from './metrics.ts';
  * expires, and another instance re-claims the row. Re-injecting such a row twice is harmless downstream (the
  * message id derives from the request id); without failures each due row is re-injected exactly once.
  */
-
-export const SOURCE = 'scheduler';
-
-export interface DueRow {
-  requestId: string;
-  dueAt: number;
-  held: HeldRequest;
-}
-
-/** What the loop needs from the schedule store. */
-export interface ScheduleClaims<R extends DueRow = DueRow> {
-  /** Rows due by `now` that are pending or whose claim lease has run out, oldest first, at most `limit`. */
-  due(now: number, limit: number): Promise<R[]>;
-  /** LWT: true when this owner now holds the row (until `leaseUntil`), false when another got it first. */
-  claim(row: R, owner: string, leaseUntil: number): Promise<boolean>;
-  /** Marks a claimed row fired, so it is never due again. */
-  complete(row: R, owner: string): Promise<unknown>;
-  /** Gives a claimed row back after re-injecting failed, so the next tick retries it without waiting for the lease. */
-  release?(row: R, owner: string): Promise<unknown>;
-}
-
-/** Produces records (encoded by the caller's serde) and resolves once Kafka acknowledged them all. */
-export interface RecordSink {
-  send(records: OutputRecord[]): Promise<void>;
-}
 
 export interface LoopOptions<R extends DueRow> {
   claims: ScheduleClaims<R>;
@@ -77,7 +53,7 @@ export interface SchedulerLoop {
 export function reinjection(held: HeldRequest, now: number): OutputRecord {
   const { request } = held;
   if (held.expiresAt !== null && held.expiresAt <= now) {
-    const event = requestEvent(request, 'expired', now, SOURCE, {
+    const event = requestEvent(request, 'expired', now, SCHEDULER_SOURCE, {
       reason: 'EXPIRED',
       urgency: held.urgency,
       detail: 'expired while scheduled',

@@ -3,9 +3,9 @@ import type { Config } from '../../pipeline/config/index.ts';
 import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { RecordSink } from '../../pipeline/schedule/types.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { topicName } from '../../pipeline/topics/index.ts';
-import type { RecordSink } from './loop.ts';
 
 /**
  * A producer for components that are not stages (the scheduler, the cancel API): records are encoded through

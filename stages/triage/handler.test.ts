@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FanoutJob, IngestRequest, PrioritizedRequest, StoredMessage } from '../../schemas/types.generated.ts';
-import { fixtureNow, ingestRequest, inputRecord } from '../prioritize/testing.ts';
+import { fixtureNow, ingestRequest, inputRecord } from '../../test/support/prioritize.ts';
 import { type ThreadView, type TriageDeps, triageBatch } from './handler.ts';
 import { createLaneGate } from './lanes.ts';
 import { messageIdOf } from './message-id.ts';

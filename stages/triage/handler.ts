@@ -1,6 +1,9 @@
 import { mapLimit } from '../../pipeline/concurrency/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
+import { jobEvent, requestEvent } from '../../pipeline/records/events.ts';
+import { DEFAULT_URGENCY } from '../../pipeline/records/urgency.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
+import { fanoutTopicFor } from '../../pipeline/topics/lanes.ts';
 import type {
   Audience,
   DeliveryEvent,
@@ -11,9 +14,6 @@ import type {
   StoredMessage,
   Variant,
 } from '../../schemas/types.generated.ts';
-import { jobEvent } from '../fanout/job-event.ts';
-import { fanoutTopicFor } from '../fanout/lanes.ts';
-import { DEFAULT_URGENCY, requestEvent } from '../prioritize/route.ts';
 import { budgetOf, type LaneGate, processLaneGate } from './lanes.ts';
 import { messageIdOf } from './message-id.ts';
 import { allowedChannels, choosePlan, defaultPlanOptions, type PlanOptions } from './plan.ts';

@@ -2,11 +2,10 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { defineStage, type StageDefinition } from '../../pipeline/runtime/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
+import { cacheThreads } from '../../pipeline/store/thread-cache.ts';
+import { fanoutTopics, laneTopic } from '../../pipeline/topics/lanes.ts';
 import type { PrioritizedRequest } from '../../schemas/types.generated.ts';
-import { fanoutTopics } from '../fanout/lanes.ts';
-import { laneTopic } from '../prioritize/route.ts';
 import { STAGE, type TriageDeps, triageBatch } from './handler.ts';
-import { cacheThreads } from './thread-cache.ts';
 
 /**
  * triage runs as one stage per lane — `triage.lane4` … `triage.lane1` — sharing one handler. One consumer

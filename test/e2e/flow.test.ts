@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Api, createApi, eventually, tokenFor } from '../../bench/harness/api.ts';
+import { type Client, connectClient, type MessageFrame } from '../../bench/harness/client.ts';
+import { indexed, pipelineReady } from '../../bench/harness/readiness.ts';
+import { createSystem, prepare, roles, type System } from '../../bench/harness/system.ts';
+import { type TopicWatch, watchTopic } from '../../bench/harness/topics.ts';
 import type { DeliveryEvent } from '../../schemas/types.generated.ts';
-import { type Api, createApi, eventually, tokenFor } from './support/api.ts';
-import { type Client, connectClient, type MessageFrame } from './support/client.ts';
-import { indexed, pipelineReady } from './support/readiness.ts';
-import { createSystem, prepare, roles, type System } from './support/system.ts';
-import { type TopicWatch, watchTopic } from './support/topics.ts';
 
 /**
  * The core flow end to end, against the real servers and msgxc as child processes (stages, gateway,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, createApi, eventually, tokenFor } from './support/api.ts';
-import { type Client, connectClient } from './support/client.ts';
-import { gatewayReady, indexed, pipelineReady } from './support/readiness.ts';
-import { createSystem, prepare, roles, type System } from './support/system.ts';
+import { type Api, createApi, eventually, tokenFor } from '../../bench/harness/api.ts';
+import { type Client, connectClient } from '../../bench/harness/client.ts';
+import { gatewayReady, indexed, pipelineReady } from '../../bench/harness/readiness.ts';
+import { createSystem, prepare, roles, type System } from '../../bench/harness/system.ts';
 
 /**
  * Crash safety end to end: while messages are being published over HTTP, every stage process (the

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, CheckIn, DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
-import { createEscalationStore, sweepEscalations } from '../../stages/ack/escalations.ts';
+import { sweepEscalations } from '../../stages/ack/escalations.ts';
 import { acknowledgedBy, stage as ackStage } from '../../stages/ack/index.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
 import { audience, createWorld, device, fanoutJob, newMessageId, readTopic, type World } from './support.ts';

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningStages, runStages } from '../../pipeline/runtime/index.ts';
+import { decodeHeld } from '../../pipeline/schedule/record.ts';
 import { createDedupStore } from '../../pipeline/store/dedup.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
 import type { DeliveryEvent, IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
 import { stage } from '../../stages/prioritize/index.ts';
-import { ingestRequest } from '../../stages/prioritize/testing.ts';
-import { decodeHeld } from '../../stages/scheduler/record.ts';
+import { ingestRequest } from '../support/prioritize.ts';
 import { createHarness, flowTopics, type Harness, produceValues, quiet, type Watch, watchTopic } from './support.ts';
 
 let harness: Harness;

@@ -3,13 +3,13 @@ import { type RunningStages, runStages } from '../../pipeline/runtime/index.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import type { DeliveryEvent, IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
 import { stage as prioritize } from '../../stages/prioritize/index.ts';
-import { ingestRequest } from '../../stages/prioritize/testing.ts';
 import {
   createScheduleCanceller,
   createScheduler,
   type Scheduler,
   scheduleWriter,
 } from '../../stages/scheduler/index.ts';
+import { ingestRequest } from '../support/prioritize.ts';
 import { createHarness, type Harness, produceValues, quiet, type Watch, watchTopic } from './support.ts';
 
 let harness: Harness;

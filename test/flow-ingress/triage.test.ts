@@ -10,8 +10,8 @@ import type {
   PrioritizedRequest,
   StoredMessage,
 } from '../../schemas/types.generated.ts';
-import { ingestRequest } from '../../stages/prioritize/testing.ts';
 import { laneStages, messageIdOf } from '../../stages/triage/index.ts';
+import { ingestRequest } from '../support/prioritize.ts';
 import {
   createHarness,
   createRawTopics,

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from 'cassandra-driver';
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wsBatch } from '../../bench/harness/batches.ts';
 import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
 import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
@@ -11,7 +12,7 @@ import { createThreadStore } from '../../pipeline/store/index.ts';
 import { ensureTopics, topicName } from '../../pipeline/topics/index.ts';
 import type { Acknowledgement, CheckIn, DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
 import { createGatewayStage, type Gateway } from '../../stages/gateway/index.ts';
-import { eventually, open, signToken, type TestClient, testConfig, wsBatch } from '../../stages/gateway/testing.ts';
+import { eventually, open, signToken, type TestClient, testConfig } from '../support/gateway.ts';
 
 /**
  * Two gateway instances in one process, each a `gateway` stage with its own per-instance consumer group

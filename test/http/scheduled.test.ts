@@ -4,8 +4,8 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { type RunningStages, runStages } from '../../pipeline/runtime/index.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
+import { laneTopics } from '../../pipeline/topics/lanes.ts';
 import { stage as prioritize } from '../../stages/prioritize/index.ts';
-import { laneTopics } from '../../stages/prioritize/route.ts';
 import { createScheduler, type Scheduler } from '../../stages/scheduler/index.ts';
 import { adminToken, consume, createHarness, dropTestData, type Harness, token } from './support.ts';
 

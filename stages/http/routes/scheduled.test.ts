@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createCanceller } from '../../../pipeline/schedule/cancel.ts';
 import type { CancelOutcome, ScheduledInfo } from '../../../pipeline/store/schedule.ts';
-import { createCanceller } from '../../scheduler/cancel.ts';
-import { unitApp } from '../testing.ts';
+import { unitApp } from '../../../test/support/http.ts';
 
 /** DELETE /api/v1/scheduled/{requestId} over the scheduler's real canceller and an in-memory schedule. */
 

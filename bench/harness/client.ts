@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import type { MessageFrame as ProtocolMessageFrame } from '../../../stages/gateway/protocol.ts';
+import type { MessageFrame as ProtocolMessageFrame } from '../../stages/gateway/protocol.ts';
 
 /**
  * A realtime client as an app would write one (protocol: stages/gateway/PROTOCOL.md): it authenticates

@@ -6,7 +6,7 @@ import type {
   PageOptions,
 } from '../../pipeline/audience-index/types.ts';
 import type { Device } from '../../schemas/types.generated.ts';
-import type { AudienceSource } from './audience.ts';
+import type { AudienceSource } from '../../stages/fanout/audience.ts';
 
 /**
  * An in-memory audience with the index layer's query semantics (uid order, slices by the same

@@ -5,10 +5,10 @@ import { WebSocket } from 'ws';
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
+import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
-import { deliveryIdOf } from '../fanout/devices.ts';
-import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
-import type { GatewayRecord } from './session.ts';
+import { type Gateway, type GatewayDependencies, startGateway } from '../../stages/gateway/gateway.ts';
+import type { GatewayRecord } from '../../stages/gateway/session.ts';
 
 /**
  * Helpers for tests and benches: an in-process gateway on an ephemeral port with the real JWT verifier,
@@ -149,43 +149,6 @@ function wrap(socket: WebSocket): TestClient {
       }
     },
   };
-}
-
-export function wsBatch(
-  recipients: { uid: string; variant?: string | null }[],
-  overrides: Partial<DeliveryBatch> = {},
-) {
-  const messageId = overrides.messageId ?? randomUUID();
-  const batch: DeliveryBatch = {
-    batchId: `${messageId}:ws:0`,
-    channel: 'ws',
-    messageId,
-    tid: null,
-    urgency: 3,
-    subject: 'subject',
-    msg: 'hello',
-    opts: null,
-    data: '{"k":1}',
-    collapseKey: null,
-    expiresAt: null,
-    experimentId: null,
-    variants: null,
-    recipients: recipients.map((recipient) => ({
-      deliveryId: deliveryIdOf(messageId, recipient.uid, null),
-      uid: recipient.uid,
-      device: null,
-      variant: recipient.variant ?? null,
-      locale: null,
-    })),
-    attempt: 0,
-    escalatedFrom: null,
-    sender: { kind: 'service', id: 'test' },
-    createdAt: Date.now(),
-    batchedAt: Date.now(),
-    trace: null,
-    ...overrides,
-  };
-  return batch;
 }
 
 /** Polls until the predicate holds; for state the server changes after a socket event. */

@@ -1,4 +1,4 @@
-import type { Thread } from './thread-types.ts';
+import type { Thread } from '../../pipeline/store/thread-types.ts';
 
 /** A thread for tests: every setting not given is the default a new thread gets. */
 export function thread(fields: Partial<Thread> & Pick<Thread, 'tid' | 'owner'>): Thread {

@@ -1,8 +1,8 @@
-import { services, stages } from '../../stages/index.ts';
-import type { Config } from '../config/index.ts';
-import { createLogger } from '../log/index.ts';
-import { serveStages } from './run-stages.ts';
-import type { Service } from './types.ts';
+import type { Config } from '../pipeline/config/index.ts';
+import { createLogger } from '../pipeline/log/index.ts';
+import { serveStages } from '../pipeline/runtime/run-stages.ts';
+import type { Service } from '../pipeline/runtime/types.ts';
+import { services, stages } from '../stages/index.ts';
 
 /**
  * `msgxc run <name…|all>`: runs the named stages and services (long-running components such as the

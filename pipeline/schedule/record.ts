@@ -1,5 +1,5 @@
-import { MsgxcError } from '../../pipeline/errors/index.ts';
-import type { HeldRequest } from '../prioritize/handler.ts';
+import { MsgxcError } from '../errors/index.ts';
+import type { HeldRequest } from './types.ts';
 
 /**
  * How a held request is kept in the schedule row's `record` blob: versioned JSON of what the scheduler needs

@@ -1,6 +1,6 @@
-import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
+import type { DeliveryEvent, FanoutJob, IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
+import type { OutputRecord } from '../runtime/types.ts';
 
 /**
  * Pipeline events about a whole fanout job rather than one delivery: triage's `queued`, fanout's `expired`
@@ -52,4 +52,48 @@ export function fanoutEventRecord(
     source: 'fanout',
   });
   return { topic: 'events', key: job.messageId, value: event };
+}
+
+export function prioritized(
+  request: IngestRequest,
+  urgency: number,
+  expiresAt: number | null,
+  now: number,
+  scheduled: boolean,
+): PrioritizedRequest {
+  return { request, urgency, expiresAt, prioritizedAt: now, scheduled };
+}
+
+/**
+ * A pipeline event about a request that has no message yet. The event id is derived from the request id and
+ * the event type, so an event emitted twice (a redelivered batch) is written once by idempotent sinks.
+ */
+export function requestEvent(
+  request: IngestRequest,
+  type: 'expired' | 'scheduled' | 'cancelled' | 'dropped',
+  at: number,
+  source: string,
+  extra: Partial<Pick<DeliveryEvent, 'reason' | 'detail' | 'urgency'>> = {},
+): DeliveryEvent {
+  return buildDeliveryEvent({
+    eventId: `${request.requestId}:${type}`,
+    type,
+    at,
+    messageId: null,
+    requestId: request.requestId,
+    deliveryId: null,
+    uid: null,
+    tid: request.tid,
+    channel: null,
+    deviceId: null,
+    urgency: extra.urgency ?? request.urgency,
+    experimentId: request.experimentId,
+    variant: null,
+    reason: extra.reason ?? null,
+    detail: extra.detail ?? null,
+    providerMessageId: null,
+    attempt: null,
+    source,
+    trace: request.trace,
+  });
 }

@@ -1,9 +1,9 @@
-import { MsgxcError } from '../../pipeline/errors/index.ts';
-import type { ScheduleStore } from '../../pipeline/store/schedule.ts';
 import type { DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
-import type { RecordSink } from './loop.ts';
-import { SOURCE } from './loop.ts';
+import { MsgxcError } from '../errors/index.ts';
+import type { ScheduleStore } from '../store/schedule.ts';
+import type { RecordSink } from './types.ts';
+import { SCHEDULER_SOURCE } from './types.ts';
 
 /**
  * Cancelling a scheduled request, for `DELETE /api/v1/scheduled/{requestId}`. Allowed to the request's
@@ -90,7 +90,7 @@ function cancelledEvent(requestId: string, principal: CancelPrincipal, at: numbe
     detail: `cancelled by ${principal.admin ? 'admin ' : ''}${principal.uid}`,
     providerMessageId: null,
     attempt: null,
-    source: SOURCE,
+    source: SCHEDULER_SOURCE,
     trace: null,
   });
 }

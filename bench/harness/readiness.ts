@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { AudienceDoc } from '../../../pipeline/audience-index/index.ts';
-import { createKafka, producerConfig } from '../../../pipeline/kafka/index.ts';
-import { createLogger } from '../../../pipeline/log/index.ts';
-import { createSerde } from '../../../pipeline/serde/index.ts';
-import { topicName } from '../../../pipeline/topics/index.ts';
-import { wsBatch } from '../../../stages/gateway/testing.ts';
+import type { AudienceDoc } from '../../pipeline/audience-index/index.ts';
+import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
+import { createLogger } from '../../pipeline/log/index.ts';
+import { createSerde } from '../../pipeline/serde/index.ts';
+import { topicName } from '../../pipeline/topics/index.ts';
 import { type Api, eventually } from './api.ts';
+import { wsBatch } from './batches.ts';
 import type { Client } from './client.ts';
 import type { System } from './system.ts';
 

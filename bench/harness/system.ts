@@ -4,12 +4,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { type AudienceIndex, audienceIndexName, createAudienceIndex } from '../../../pipeline/audience-index/index.ts';
-import { createCassandra, migrate } from '../../../pipeline/cassandra/index.ts';
-import { type Config, parseConfig } from '../../../pipeline/config/index.ts';
-import { createLogger } from '../../../pipeline/log/index.ts';
-import { registerSchemas } from '../../../pipeline/serde/index.ts';
-import { ensureTopics } from '../../../pipeline/topics/index.ts';
+import { type AudienceIndex, audienceIndexName, createAudienceIndex } from '../../pipeline/audience-index/index.ts';
+import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
+import { type Config, parseConfig } from '../../pipeline/config/index.ts';
+import { createLogger } from '../../pipeline/log/index.ts';
+import { registerSchemas } from '../../pipeline/serde/index.ts';
+import { ensureTopics } from '../../pipeline/topics/index.ts';
 import { type MsgxcProcess, spawnMsgxc } from './processes.ts';
 
 /**

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { topicSchemas } from '../../schemas/index.ts';
-import { stages } from '../../stages/index.ts';
-import { parseConfig } from '../config/index.ts';
+import { parseConfig } from '../pipeline/config/index.ts';
 import {
   consumingStages,
   hasTopic,
@@ -11,7 +9,9 @@ import {
   topicSpec,
   topicValueSchemas,
   topology,
-} from './index.ts';
+} from '../pipeline/topics/index.ts';
+import { topicSchemas } from '../schemas/index.ts';
+import { stages } from '../stages/index.ts';
 
 describe('topology', () => {
   it('names every topic once', () => {

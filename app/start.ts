@@ -1,5 +1,5 @@
-import type { Config } from '../config/index.ts';
-import { createLogger } from '../log/index.ts';
+import type { Config } from '../pipeline/config/index.ts';
+import { createLogger } from '../pipeline/log/index.ts';
 
 /**
  * `npm start`: the whole system in one process on the local stack (or on configured clusters) —
@@ -10,21 +10,21 @@ import { createLogger } from '../log/index.ts';
 export async function run(config: Config, _args: string[]): Promise<number> {
   const log = createLogger(config, 'start');
   if (config.usesLocalStack) {
-    const { up } = await import('../../stack/index.ts');
+    const { up } = await import('../stack/index.ts');
     await up(config.stack, { report: (line) => log.info(line) });
   }
 
-  const { migrate } = await import('../cassandra/index.ts');
+  const { migrate } = await import('../pipeline/cassandra/index.ts');
   await migrate(config, { log });
-  const { registerSchemas } = await import('../serde/index.ts');
-  const { ensureTopics } = await import('../topics/index.ts');
+  const { registerSchemas } = await import('../pipeline/serde/index.ts');
+  const { ensureTopics } = await import('../pipeline/topics/index.ts');
   await registerSchemas(config);
   await ensureTopics(config, undefined, { log });
 
-  const { services, stages } = await import('../../stages/index.ts');
-  const { runStages } = await import('../runtime/index.ts');
-  const { serveMetrics, registry } = await import('../metrics/index.ts');
-  const { startHttp } = await import('../../stages/http/index.ts');
+  const { services, stages } = await import('../stages/index.ts');
+  const { runStages } = await import('../pipeline/runtime/index.ts');
+  const { serveMetrics, registry } = await import('../pipeline/metrics/index.ts');
+  const { startHttp } = await import('../stages/http/index.ts');
 
   // Listeners first: a port already taken fails the start before any record is consumed.
   const closers: (() => Promise<unknown>)[] = [];

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Config } from '../../../pipeline/config/index.ts';
-import { createSerde } from '../../../pipeline/serde/index.ts';
-import { topicName } from '../../../pipeline/topics/index.ts';
+import type { Config } from '../../pipeline/config/index.ts';
+import { createSerde } from '../../pipeline/serde/index.ts';
+import { topicName } from '../../pipeline/topics/index.ts';
 
 /** Watches a logical topic from its beginning, decoding every record through the registry, until stopped. */
 export interface TopicWatch<T> {

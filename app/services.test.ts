@@ -1,11 +1,11 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { services, stages } from '../../stages/index.ts';
-import { parseConfig } from '../config/index.ts';
-import { createLogger } from '../log/index.ts';
-import { run } from './cli.ts';
-import { runStages } from './run-stages.ts';
-import type { Service } from './types.ts';
+import { parseConfig } from '../pipeline/config/index.ts';
+import { createLogger } from '../pipeline/log/index.ts';
+import { runStages } from '../pipeline/runtime/run-stages.ts';
+import type { Service } from '../pipeline/runtime/types.ts';
+import { services, stages } from '../stages/index.ts';
+import { run } from './run.ts';
 
 const config = parseConfig({ MSGXC_ENV: 'test', MSGXC_LOG_LEVEL: 'silent' });
 const log = createLogger(config, 'services-test');

@@ -1,4 +1,4 @@
-import type { Config } from '../config/index.ts';
+import type { Config } from '../pipeline/config/index.ts';
 
 /**
  * `msgxc <command> [args]`. Each command lives in its own module, loaded only when run, and
@@ -17,27 +17,27 @@ export const commands: Record<string, Command> = {
   run: {
     summary:
       'run pipeline stages and services (the scheduler) in this process: `run <name…>` or `run all` (`run --list` names them)',
-    load: () => import('../runtime/cli.ts'),
+    load: () => import('./run.ts'),
   },
   migrate: {
     summary: 'create the Cassandra keyspace and apply pending schema migrations (`migrate status` lists them)',
-    load: () => import('../cassandra/cli.ts'),
+    load: () => import('../pipeline/cassandra/cli.ts'),
   },
   topics: {
     summary: 'register the Avro schemas and create/update the Kafka topics from the table (`topics --print` shows it)',
-    load: () => import('../topics/cli.ts'),
+    load: () => import('../pipeline/topics/cli.ts'),
   },
   reindex: {
     summary: 'rebuild the audience index from Cassandra into a new index and swap the alias (`reindex --help`)',
-    load: () => import('../audience-index/reindex-cli.ts'),
+    load: () => import('../pipeline/audience-index/reindex-cli.ts'),
   },
   http: {
     summary: 'serve the HTTP facade (the seed API, threads, devices, preferences, /metrics, /readyz) until stopped',
-    load: () => import('../../stages/http/index.ts'),
+    load: () => import('../stages/http/index.ts'),
   },
   scheduler: {
     summary: 'run a scheduler instance: re-injects held requests when due (several may run; claims are LWTs)',
-    load: () => import('../../stages/scheduler/index.ts'),
+    load: () => import('../stages/scheduler/index.ts'),
   },
   token: {
     summary: 'print a development JWT for a uid (`token alice --admin`), signed with the HS256 secret',

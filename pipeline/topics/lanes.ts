@@ -1,3 +1,16 @@
+import type { IngestRequest } from '../../schemas/types.generated.ts';
+
+/** Logical lane topic of an urgency (1 very-low … 4 high): prioritize and the scheduler write, triage reads. */
+export const laneTopic = (urgency: number) => `lane.${urgency}`;
+export const laneTopics = [laneTopic(1), laneTopic(2), laneTopic(3), laneTopic(4)] as const;
+
+/**
+ * Lane records are keyed by request id, like `ingest`: ingest already spreads a thread's requests over
+ * partitions, so a thread key here would buy no ordering, only hot partitions. Messages of a thread are
+ * ordered by their time-based ids, which come from createdAt, not from arrival order.
+ */
+export const laneKey = (request: IngestRequest): string => request.requestId;
+
 /**
  * Fanout runs in three lanes, like triage: a broadcast of adverts expanding 100k users must never hold
  * up an incoming-call alert. Each lane is its own topic and consumer group, so a lane's backlog (or one

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { CancelOutcome, ScheduledInfo } from '../../pipeline/store/schedule.ts';
-import { fixtureNow, ingestRequest } from '../prioritize/testing.ts';
+import { fixtureNow, ingestRequest } from '../../test/support/prioritize.ts';
+import type { OutputRecord } from '../runtime/types.ts';
+import type { CancelOutcome, ScheduledInfo } from '../store/schedule.ts';
 import { createCanceller } from './cancel.ts';
 import { decodeHeld, encodeHeld } from './record.ts';
 

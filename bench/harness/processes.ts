@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
  * a signal reaches the process that holds the consumers and sockets rather than a wrapper.
  */
 
-const projectRoot = join(import.meta.dirname, '..', '..', '..');
+const projectRoot = join(import.meta.dirname, '..', '..');
 const pinnedNode = join(projectRoot, 'node_modules', 'node', 'bin', 'node');
 
 /** Node 24 (the project's pinned `node` devDependency), whatever node runs the tests. */

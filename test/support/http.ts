@@ -4,9 +4,9 @@ import { createVerifier } from '../../pipeline/auth/index.ts';
 import { parseConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
-import { createApp } from './app.ts';
-import type { AppDeps, PreparedRecord, TopicPublisher } from './ports.ts';
-import { createEndpointGuard } from './ssrf.ts';
+import { createApp } from '../../stages/http/app.ts';
+import type { AppDeps, PreparedRecord, TopicPublisher } from '../../stages/http/ports.ts';
+import { createEndpointGuard } from '../../stages/http/ssrf.ts';
 
 /**
  * Unit-test support: the facade app over in-memory dependencies, for route logic that needs no server.
@@ -14,7 +14,7 @@ import { createEndpointGuard } from './ssrf.ts';
  * same app over the real servers.
  */
 
-export { thread } from '../../pipeline/store/testing.ts';
+export { thread } from './store.ts';
 
 const secret = 'unit-tests-secret-that-is-long-enough-for-hs256';
 export const unitConfig = parseConfig({ MSGXC_JWT_SECRET: secret, MSGXC_LOG_LEVEL: 'silent' });

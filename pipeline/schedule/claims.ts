@@ -1,8 +1,7 @@
-import type { Logger } from '../../pipeline/log/index.ts';
-import type { ScheduledRow, ScheduleStore } from '../../pipeline/store/schedule.ts';
-import type { HeldRequest, ScheduleWriter } from '../prioritize/handler.ts';
-import type { DueRow, ScheduleClaims } from './loop.ts';
+import type { Logger } from '../log/index.ts';
+import type { ScheduledRow, ScheduleStore } from '../store/schedule.ts';
 import { decodeHeld, encodeHeld } from './record.ts';
+import type { DueRow, HeldRequest, ScheduleClaims, ScheduleWriter } from './types.ts';
 
 /** Adapters between the schedule store (pipeline/store/schedule.ts) and prioritize and the scheduler loop. */
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { defaultBatchSizes } from '../../pipeline/records/batcher.ts';
+import type { EscalationEntry } from '../../pipeline/records/escalation.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
+import type { DueEscalation } from '../../pipeline/store/escalations.ts';
 import type { DeliveryBatch, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
-import { defaultBatchSizes } from '../fanout/batcher.ts';
-import { type EscalationEntry, expandJob } from '../fanout/expand.ts';
-import { audienceDoc, memoryAudience, testDevice } from '../fanout/memory-audience.ts';
-import { type DueEscalation, type SweepDependencies, sweepEscalations } from './escalations.ts';
+import { type SweepDependencies, sweepEscalations } from '../../stages/ack/escalations.ts';
+import { expandJob } from '../../stages/fanout/expand.ts';
+import { audienceDoc, memoryAudience, testDevice } from '../support/memory-audience.ts';
 
 const now = 1_767_225_600_000;
 const job: FanoutJob = {

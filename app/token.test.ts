@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createVerifier } from '../auth/index.ts';
-import { parseConfig } from '../config/index.ts';
+import { createVerifier } from '../pipeline/auth/index.ts';
+import { parseConfig } from '../pipeline/config/index.ts';
 import { run } from './token.ts';
 
 afterEach(() => vi.restoreAllMocks());

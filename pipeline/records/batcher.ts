@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type {
   Channel,
   DeliveryBatch,
@@ -9,6 +8,7 @@ import type {
   Variant,
 } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
+import type { OutputRecord } from '../runtime/types.ts';
 
 /**
  * Collects recipients into DeliveryBatch records per channel (and per variant when the message is in an

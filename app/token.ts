@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { Config } from '../config/index.ts';
+import type { Config } from '../pipeline/config/index.ts';
 
 /**
  * `msgxc token <uid> [--admin] [--service] [--ttl=3600]`: signs an HS256 token with the configured
