@@ -1,4 +1,5 @@
 import type { AudienceSlice, Channel, Device } from '../../schemas/types.generated.ts';
+import { ChannelSymbols } from '../../schemas/types.generated.ts';
 
 /**
  * The audience document: everything fanout needs to pick and reach one user, so a page of audience
@@ -8,7 +9,8 @@ import type { AudienceSlice, Channel, Device } from '../../schemas/types.generat
 
 export type { AudienceSlice, Channel, Device };
 
-export const CHANNELS = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const satisfies readonly Channel[];
+/** Every channel, from the Avro `dev.msgxc.Channel` enum. */
+export const CHANNELS = ChannelSymbols;
 
 /** The channels reached through a device address; `ws` is a presence flag instead. */
 export const DEVICE_CHANNELS = ['webpush', 'apns', 'fcm', 'sms', 'email'] as const satisfies readonly Channel[];
