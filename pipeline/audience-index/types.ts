@@ -94,7 +94,7 @@ export interface PageOptions {
   excludeOptedOut?: boolean;
   /** One of `max` disjoint parts of the audience, stable across processes (FanoutJob.slice). */
   slice?: AudienceSlice | null;
-  /** How long the point in time stays open between two pages (a duration such as `2m`). Default `2m`. */
+  /** How long the point in time stays open between two pages (a duration such as `2m`). Default `MSGXC_SEARCH_PIT_KEEP_ALIVE` (2m). */
   keepAlive?: string;
   /** Stop paging (closing the point in time) when aborted. */
   signal?: AbortSignal;
