@@ -15,7 +15,7 @@ export interface FaultSystem {
 }
 
 export async function startFaultSystem(extra: Record<string, string>): Promise<FaultSystem> {
-  const system = await createSystem({ MSGXC_LOG_LEVEL: 'warn', ...extra });
+  const system = await createSystem(extra);
   const clients: Client[] = [];
   const close = async () => {
     await Promise.allSettled(clients.map((client) => client.close()));
