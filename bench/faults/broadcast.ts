@@ -22,7 +22,9 @@ interface BroadcastPlan {
 async function runBroadcast(plan: BroadcastPlan, context: FaultContext): Promise<FaultResult> {
   const { scale } = context;
   const prepared = (await plan.env?.(context)) ?? { env: {} };
-  const target: FaultSystem = await startFaultSystem(prepared.env);
+  // Small pages and batches in the bounded run, so the fault lands while the audience is still being walked.
+  const pacing = scale.name === 'bounded' ? { MSGXC_FANOUT_PAGE_SIZE: '10', MSGXC_FANOUT_BATCH_WS: '10' } : {};
+  const target: FaultSystem = await startFaultSystem({ ...pacing, ...prepared.env });
   const ledger = await watchTopic<DeliveryBatch>(target.system.config, 'deliver.ws');
   try {
     context.log(`${plan.name}: indexing ${scale.users} users`);
@@ -104,8 +106,6 @@ const searchDown: Fault = {
             env: {
               MSGXC_SEARCH_URL: `http://127.0.0.1:${proxy.port}`,
               MSGXC_SEARCH_PIT_KEEP_ALIVE: '3s',
-              // Small pages, so the walk is still going when the engine goes away.
-              MSGXC_FANOUT_PAGE_SIZE: '100',
             },
           };
         },

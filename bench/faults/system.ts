@@ -81,7 +81,7 @@ export async function settles(predicate: () => boolean, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) return false;
-    await sleep(200);
+    await sleep(50);
   }
   return true;
 }
