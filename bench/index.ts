@@ -14,6 +14,7 @@ const benches: Record<string, Bench> = {
   flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
   faults: () => import('./faults/index.ts'),
+  all: () => import('./all.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

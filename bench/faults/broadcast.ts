@@ -23,7 +23,8 @@ async function runBroadcast(plan: BroadcastPlan, context: FaultContext): Promise
   const { scale } = context;
   const prepared = (await plan.env?.(context)) ?? { env: {} };
   // Small pages and batches in the bounded run, so the fault lands while the audience is still being walked.
-  const pacing = scale.name === 'bounded' ? { MSGXC_FANOUT_PAGE_SIZE: '10', MSGXC_FANOUT_BATCH_WS: '10' } : {};
+  const pacing: Record<string, string> =
+    scale.name === 'bounded' ? { MSGXC_FANOUT_PAGE_SIZE: '10', MSGXC_FANOUT_BATCH_WS: '10' } : {};
   const target: FaultSystem = await startFaultSystem({ ...pacing, ...prepared.env });
   const ledger = await watchTopic<DeliveryBatch>(target.system.config, 'deliver.ws');
   try {
