@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createSecureServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import { type Answer, headerRecord, type ProviderServer, readBody, type Received, type Script, tlsOptions } from './common.ts';
+import {
+  type Answer,
+  headerRecord,
+  type ProviderServer,
+  type Received,
+  readBody,
+  type Script,
+  tlsOptions,
+} from './common.ts';
 
 /**
  * APNs over TLS HTTP/2 on 127.0.0.1:<port> (the provider API, token auth): `POST /3/device/<token>` must carry
@@ -30,7 +38,17 @@ export interface ApnsServerOptions {
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const pushTypes = new Set(['alert', 'background', 'voip', 'complication', 'fileprovider', 'mdm', 'location', 'liveactivity', 'pushtotalk']);
+const pushTypes = new Set([
+  'alert',
+  'background',
+  'voip',
+  'complication',
+  'fileprovider',
+  'mdm',
+  'location',
+  'liveactivity',
+  'pushtotalk',
+]);
 
 export async function startApnsServer(options: ApnsServerOptions): Promise<ApnsServer> {
   const key = await importSPKI(options.publicKeyPem, 'ES256');
@@ -64,8 +82,10 @@ export async function startApnsServer(options: ApnsServerOptions): Promise<ApnsS
     const priority = headers['apns-priority'];
     if (priority !== undefined && priority !== '5' && priority !== '10') return 'BadPriority';
     if (priority === '10' && headers['apns-push-type'] === 'background') return 'BadPriority';
-    if (headers['apns-expiration'] !== undefined && !/^\d+$/.test(headers['apns-expiration'])) return 'BadExpirationDate';
-    if (headers['apns-collapse-id'] !== undefined && Buffer.byteLength(headers['apns-collapse-id']) > 64) return 'BadCollapseId';
+    if (headers['apns-expiration'] !== undefined && !/^\d+$/.test(headers['apns-expiration']))
+      return 'BadExpirationDate';
+    if (headers['apns-collapse-id'] !== undefined && Buffer.byteLength(headers['apns-collapse-id']) > 64)
+      return 'BadCollapseId';
     if (headers['apns-id'] !== undefined && !uuidPattern.test(headers['apns-id'])) return 'BadMessageId';
     return null;
   };

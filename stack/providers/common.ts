@@ -31,7 +31,11 @@ export interface Answer {
 }
 
 /** Decides the answer to one well-formed request; undefined lets the server accept it. */
-export type Script = (request: { target: string; headers: Record<string, string>; payload: unknown }) => Answer | undefined;
+export type Script = (request: {
+  target: string;
+  headers: Record<string, string>;
+  payload: unknown;
+}) => Answer | undefined;
 
 export interface ProviderServer {
   url: string;

@@ -1,9 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { createSecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import {
+  createSecureServer,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { importSPKI, jwtVerify } from 'jose';
-import { type Answer, headerRecord, type ProviderServer, readBody, type Received, type Script, tlsOptions } from './common.ts';
+import {
+  type Answer,
+  headerRecord,
+  type ProviderServer,
+  type Received,
+  readBody,
+  type Script,
+  tlsOptions,
+} from './common.ts';
 
 /**
  * FCM HTTP v1 on TLS HTTP/2 (`POST /v1/projects/<project>/messages:send`) plus the OAuth 2.0 token endpoint a
@@ -96,10 +109,17 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
 
   const androidProblem = (android: Record<string, unknown> | undefined): string | null => {
     if (android === undefined) return null;
-    if (android.priority !== undefined && android.priority !== 'HIGH' && android.priority !== 'NORMAL' && android.priority !== 'high' && android.priority !== 'normal') {
+    if (
+      android.priority !== undefined &&
+      android.priority !== 'HIGH' &&
+      android.priority !== 'NORMAL' &&
+      android.priority !== 'high' &&
+      android.priority !== 'normal'
+    ) {
       return 'android.priority must be HIGH or NORMAL';
     }
-    if (android.ttl !== undefined && !/^\d+(\.\d{1,9})?s$/.test(String(android.ttl))) return 'android.ttl must look like "3600s"';
+    if (android.ttl !== undefined && !/^\d+(\.\d{1,9})?s$/.test(String(android.ttl)))
+      return 'android.ttl must look like "3600s"';
     return null;
   };
 
@@ -112,11 +132,17 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
     };
     const path = String(raw[':path']);
     if (raw[':method'] !== 'POST' || path !== `/v1/projects/${options.projectId}/messages:send`) {
-      return refuse({ status: 404, body: { error: { code: 404, status: 'NOT_FOUND', message: path } } }, `unknown path ${path}`);
+      return refuse(
+        { status: 404, body: { error: { code: 404, status: 'NOT_FOUND', message: path } } },
+        `unknown path ${path}`,
+      );
     }
     const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
     if (!bearer || !accessTokens.has(bearer)) {
-      return refuse({ status: 401, body: { error: { code: 401, status: 'UNAUTHENTICATED', message: 'bad token' } } }, 'bad bearer token');
+      return refuse(
+        { status: 401, body: { error: { code: 401, status: 'UNAUTHENTICATED', message: 'bad token' } } },
+        'bad bearer token',
+      );
     }
     let message: { token?: string; android?: Record<string, unknown> } & Record<string, unknown>;
     try {
@@ -125,7 +151,10 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
       return refuse(fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'body is not JSON'), 'body is not JSON');
     }
     if (typeof message?.token !== 'string' || message.token === '') {
-      return refuse(fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'message.token missing'), 'message.token missing');
+      return refuse(
+        fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'message.token missing'),
+        'message.token missing',
+      );
     }
     const problem = androidProblem(message.android);
     if (problem) return refuse(fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', problem), problem);
@@ -134,7 +163,13 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
       : script?.({ target: message.token, headers, payload: message });
     const status = scripted?.status ?? 200;
     received.push({ provider: 'fcm', at: Date.now(), target: message.token, headers, payload: message, status });
-    reply(stream, scripted ?? { status: 200, body: { name: `projects/${options.projectId}/messages/${randomBytes(8).toString('hex')}` } });
+    reply(
+      stream,
+      scripted ?? {
+        status: 200,
+        body: { name: `projects/${options.projectId}/messages/${randomBytes(8).toString('hex')}` },
+      },
+    );
   };
 
   const server = createSecureServer({ ...tlsOptions(), settings: { maxConcurrentStreams: 1_000 } });
@@ -144,7 +179,9 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
     session.on('close', () => sessions.delete(session));
   });
   server.on('stream', (stream, headers) => {
-    handle(stream, headers).catch((error: unknown) => reply(stream, fcmError(500, 'INTERNAL', 'INTERNAL', String(error))));
+    handle(stream, headers).catch((error: unknown) =>
+      reply(stream, fcmError(500, 'INTERNAL', 'INTERNAL', String(error))),
+    );
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));

@@ -4,7 +4,15 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import ece from 'http_ece';
 import { importJWK, jwtVerify } from 'jose';
-import { type Answer, headerRecord, type ProviderServer, readBody, type Received, type Script, tlsOptions } from './common.ts';
+import {
+  type Answer,
+  headerRecord,
+  type ProviderServer,
+  type Received,
+  readBody,
+  type Script,
+  tlsOptions,
+} from './common.ts';
 
 /**
  * A Web Push service (RFC 8030) on https://127.0.0.1:<port>: `subscribe()` makes a browser-like subscription
@@ -41,14 +49,20 @@ export async function startWebPushServer(options: { port?: number } = {}): Promi
     const point = Buffer.from(match[2]!, 'base64url');
     if (point.length !== 65 || point[0] !== 4) return 'k is not an uncompressed P-256 public key';
     const key = await importJWK(
-      { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') },
+      {
+        kty: 'EC',
+        crv: 'P-256',
+        x: point.subarray(1, 33).toString('base64url'),
+        y: point.subarray(33).toString('base64url'),
+      },
       'ES256',
     );
     try {
       const { payload } = await jwtVerify(match[1]!, key, { algorithms: ['ES256'], audience: origin });
       const now = Math.floor(Date.now() / 1000);
       if (typeof payload.exp !== 'number' || payload.exp > now + 86_400) return 'exp missing or more than 24 h ahead';
-      if (typeof payload.sub !== 'string' || !/^(mailto:|https:)/.test(payload.sub)) return 'sub is not a mailto: or https: URL';
+      if (typeof payload.sub !== 'string' || !/^(mailto:|https:)/.test(payload.sub))
+        return 'sub is not a mailto: or https: URL';
       return null;
     } catch (error) {
       return `VAPID JWT: ${(error as Error).message}`;
@@ -70,13 +84,18 @@ export async function startWebPushServer(options: { port?: number } = {}): Promi
     if (headers.urgency !== undefined && !urgencies.has(headers.urgency)) return refuse(400, 'bad Urgency');
     if (headers.topic !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(headers.topic)) return refuse(400, 'bad Topic');
     const subscription = keys.get(id);
-    if (gone.has(id) || !subscription) return answer(response, { status: 410, body: { error: 'subscription expired' } });
+    if (gone.has(id) || !subscription)
+      return answer(response, { status: 410, body: { error: 'subscription expired' } });
     if (body.length > 4096) return refuse(413, 'payload over 4096 bytes');
     let payload: unknown = null;
     if (body.length > 0) {
       if (headers['content-encoding'] !== 'aes128gcm') return refuse(400, 'Content-Encoding is not aes128gcm');
       try {
-        const plain = ece.decrypt(body, { version: 'aes128gcm', privateKey: subscription.ecdh, authSecret: subscription.auth.toString('base64url') });
+        const plain = ece.decrypt(body, {
+          version: 'aes128gcm',
+          privateKey: subscription.ecdh,
+          authSecret: subscription.auth.toString('base64url'),
+        });
         const text = plain.toString('utf8');
         try {
           payload = JSON.parse(text);
@@ -94,7 +113,9 @@ export async function startWebPushServer(options: { port?: number } = {}): Promi
   };
 
   const server = createServer(tlsOptions(), (request, response) => {
-    handle(request, response).catch((error: unknown) => answer(response, { status: 500, body: { error: String(error) } }));
+    handle(request, response).catch((error: unknown) =>
+      answer(response, { status: 500, body: { error: String(error) } }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -117,7 +138,10 @@ export async function startWebPushServer(options: { port?: number } = {}): Promi
       ecdh.generateKeys();
       const auth = randomBytes(16);
       keys.set(id, { ecdh, auth });
-      return { endpoint: `${origin}/push/${id}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
+      return {
+        endpoint: `${origin}/push/${id}`,
+        keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+      };
     },
     expire(endpoint) {
       const id = endpoint.split('/').pop();
