@@ -21,6 +21,8 @@ export const deliveryEnv = z.object({
   MSGXC_DELIVERY_BREAKER_COOLDOWN_MS: positive.default(5_000),
   // `auto`: `npm start` runs the local provider servers for channels without credentials; `off`: never.
   MSGXC_DELIVERY_SANDBOX: z.enum(['auto', 'off']).default('auto'),
+  // The sandbox's page listing what the local provider servers received.
+  MSGXC_SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(8095),
 
   // Web Push (RFC 8030/8291/8292).
   MSGXC_WEBPUSH_VAPID_PUBLIC_KEY: z.string().optional(),
@@ -93,6 +95,7 @@ export interface FcmConfig {
 export interface DeliveryConfig {
   policy: DeliveryPolicyConfig;
   sandbox: 'auto' | 'off';
+  sandboxPort: number;
   webpush: WebPushConfig;
   apns: ApnsConfig;
   fcm: FcmConfig;
@@ -118,6 +121,7 @@ export function deliveryConfig(env: DeliveryEnv): DeliveryConfig {
       breakerCooldownMs: env.MSGXC_DELIVERY_BREAKER_COOLDOWN_MS,
     },
     sandbox: env.MSGXC_DELIVERY_SANDBOX,
+    sandboxPort: env.MSGXC_SANDBOX_PORT,
     webpush: {
       vapid: vapidKeys
         ? {
