@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import {
   createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
-  type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { importSPKI, jwtVerify } from 'jose';
@@ -101,12 +102,6 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
     })();
   });
 
-  const reply = (stream: ServerHttp2Stream, result: Answer) => {
-    if (stream.destroyed) return;
-    stream.respond({ ':status': result.status, 'content-type': 'application/json; charset=UTF-8', ...result.headers });
-    stream.end(JSON.stringify(result.body ?? {}));
-  };
-
   const androidProblem = (android: Record<string, unknown> | undefined): string | null => {
     if (android === undefined) return null;
     if (
@@ -123,15 +118,14 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
     return null;
   };
 
-  const handle = async (stream: ServerHttp2Stream, raw: IncomingHttpHeaders) => {
-    const body = await readBody(stream);
+  /** One send, whatever the transport: HTTP/2 (FCM v1) or HTTP/1.1 (firebase-admin's legacy transport). */
+  const handle = async (method: string, path: string, raw: IncomingHttpHeaders, body: Buffer): Promise<Answer> => {
     const headers = headerRecord(raw);
     const refuse = (result: Answer, reason: string) => {
       refused.push({ at: Date.now(), reason });
-      reply(stream, result);
+      return result;
     };
-    const path = String(raw[':path']);
-    if (raw[':method'] !== 'POST' || path !== `/v1/projects/${options.projectId}/messages:send`) {
+    if (method !== 'POST' || path !== `/v1/projects/${options.projectId}/messages:send`) {
       return refuse(
         { status: 404, body: { error: { code: 404, status: 'NOT_FOUND', message: path } } },
         `unknown path ${path}`,
@@ -163,25 +157,33 @@ export async function startFcmServer(options: FcmServerOptions): Promise<FcmServ
       : script?.({ target: message.token, headers, payload: message });
     const status = scripted?.status ?? 200;
     received.push({ provider: 'fcm', at: Date.now(), target: message.token, headers, payload: message, status });
-    reply(
-      stream,
+    return (
       scripted ?? {
         status: 200,
         body: { name: `projects/${options.projectId}/messages/${randomBytes(8).toString('hex')}` },
-      },
+      }
     );
   };
 
-  const server = createSecureServer({ ...tlsOptions(), settings: { maxConcurrentStreams: 1_000 } });
+  const server = createSecureServer({ ...tlsOptions(), allowHTTP1: true, settings: { maxConcurrentStreams: 1_000 } });
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
-  server.on('stream', (stream, headers) => {
-    handle(stream, headers).catch((error: unknown) =>
-      reply(stream, fcmError(500, 'INTERNAL', 'INTERNAL', String(error))),
-    );
+  // The compatibility API serves both HTTP/2 streams and HTTP/1.1 requests.
+  server.on('request', (request: Http2ServerRequest, response: Http2ServerResponse) => {
+    void (async () => {
+      let answer: Answer;
+      try {
+        answer = await handle(request.method, request.url, request.headers, await readBody(request));
+      } catch (error) {
+        answer = fcmError(500, 'INTERNAL', 'INTERNAL', String(error));
+      }
+      if (response.destroyed) return;
+      response.writeHead(answer.status, { 'content-type': 'application/json; charset=UTF-8', ...answer.headers });
+      response.end(JSON.stringify(answer.body ?? {}));
+    })();
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));

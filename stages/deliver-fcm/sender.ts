@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { type ClientHttp2Session, connect } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
 import { JWT } from 'google-auth-library';
+import { mapLimit } from '../../pipeline/concurrency/index.ts';
 import type { Outcome, OutgoingMessage, ProviderAdapter } from '../../pipeline/delivery/contract.ts';
 import { parseRetryAfter } from '../../pipeline/delivery/retry-after.ts';
 import { fcmMessageFor } from './message.ts';
@@ -64,22 +65,30 @@ export function createFcmAdapter(options: FcmSenderOptions): ProviderAdapter {
     return opened;
   };
 
-  const sendOne = async (message: OutgoingMessage, authorization: string, signal: AbortSignal): Promise<Outcome> => {
+  const sendOne = async (
+    message: OutgoingMessage,
+    authorization: string,
+    inFlight: Set<ClientHttp2Stream>,
+  ): Promise<Outcome> => {
     const deliveryId = message.recipient.deliveryId;
     const token = message.recipient.device?.token;
     if (!token) return { deliveryId, status: 'rejected', providerCode: 'NO_TOKEN' };
     const body = JSON.stringify({ message: fcmMessageFor(message, token) });
     return new Promise<Outcome>((resolve) => {
-      let stream: ReturnType<ClientHttp2Session['request']>;
+      let stream: ClientHttp2Stream;
       try {
-        stream = sessionNow().request(
-          { ':method': 'POST', ':path': path, authorization, 'content-type': 'application/json; charset=UTF-8' },
-          { signal },
-        );
+        stream = sessionNow().request({
+          ':method': 'POST',
+          ':path': path,
+          authorization,
+          'content-type': 'application/json; charset=UTF-8',
+        });
       } catch (error) {
         resolve({ deliveryId, status: 'failed', providerCode: 'CONNECTION_ERROR', detail: (error as Error).message });
         return;
       }
+      inFlight.add(stream);
+      stream.on('close', () => inFlight.delete(stream));
       let status = 0;
       let retryAfter: string | undefined;
       const chunks: Buffer[] = [];
@@ -106,12 +115,17 @@ export function createFcmAdapter(options: FcmSenderOptions): ProviderAdapter {
     async send(messages, signal) {
       const { token } = await auth.getAccessToken();
       const authorization = `Bearer ${token}`;
-      const outcomes: Outcome[] = [];
-      for (let start = 0; start < messages.length; start += concurrency) {
-        const slice = messages.slice(start, start + concurrency);
-        outcomes.push(...(await Promise.all(slice.map((message) => sendOne(message, authorization, signal)))));
+      // One abort listener per call, not per stream: thousands of listeners on one signal cost more than the sends.
+      const inFlight = new Set<ClientHttp2Stream>();
+      const abort = () => {
+        for (const stream of inFlight) stream.close(constants.NGHTTP2_CANCEL);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        return await mapLimit(messages, concurrency, (message) => sendOne(message, authorization, inFlight));
+      } finally {
+        signal.removeEventListener('abort', abort);
       }
-      return outcomes;
     },
     async close() {
       session?.close();
