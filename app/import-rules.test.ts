@@ -30,19 +30,14 @@ function cruise(...folders: string[]): { code: number; output: string } {
 
 describe('import rules', () => {
   it('refuse a stage importing another stage, pipeline importing stages, stack or app, and bench or production importing tests', () => {
-    file('stages/ack/handler.ts', "import { lanes } from '../fanout/lanes.ts';
-\nexport const used = lanes;\n");
+    file('stages/ack/handler.ts', "import { lanes } from '../fanout/lanes.ts';\nexport const used = lanes;\n");
     file('stages/fanout/lanes.ts', 'export const lanes = 3;\n');
-    file('pipeline/runtime/runner.ts', "import { used } from '../../stages/ack/handler.ts';
-\nexport const x = used;\n");
-    file('pipeline/config/stack.ts', "import { up } from '../../stack/index.ts';
-\nexport const y = up;\n");
+    file('pipeline/runtime/runner.ts', "import { used } from '../../stages/ack/handler.ts';\nexport const x = used;\n");
+    file('pipeline/config/stack.ts', "import { up } from '../../stack/index.ts';\nexport const y = up;\n");
     file('stack/index.ts', 'export const up = 1;\n');
     file('test/support/helper.ts', 'export const help = 1;\n');
-    file('bench/flow.ts', "import { help } from '../test/support/helper.ts';
-\nexport const z = help;\n");
-    file('stages/http/deps.ts', "import { help } from '../../test/support/helper.ts';
-\nexport const w = help;\n");
+    file('bench/flow.ts', "import { help } from '../test/support/helper.ts';\nexport const z = help;\n");
+    file('stages/http/deps.ts', "import { help } from '../../test/support/helper.ts';\nexport const w = help;\n");
     const { code, output } = cruise('stages', 'pipeline', 'stack', 'bench', 'test');
     expect(code).not.toBe(0);
     expect(output).toContain('stage-imports-another-stage: stages/ack/handler.ts → stages/fanout/lanes.ts');
@@ -58,9 +53,7 @@ describe('import rules', () => {
     rmSync(workdir, { recursive: true, force: true });
     file(
       'stages/ack/handler.ts',
-      "import { topic } from '../../pipeline/topics/lanes.ts';
-\nimport { own } from './own.ts';
-\nexport const u = [topic, own];\n",
+      "import { topic } from '../../pipeline/topics/lanes.ts';\nimport { own } from './own.ts';\nexport const u = [topic, own];\n",
     );
     file('stages/ack/own.ts', 'export const own = 1;\n');
     file('pipeline/topics/lanes.ts', 'export const topic = "lane.4";\n');

@@ -15,6 +15,7 @@ const benches: Record<string, Bench> = {
   api: () => import('./api.ts'),
   faults: () => import('./faults/index.ts'),
   all: () => import('./all.ts'),
+  channels: () => import('./channels.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

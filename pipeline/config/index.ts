@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type AuthConfig, authConfig, authEnv } from './auth.ts';
 import { type ClustersConfig, clustersConfig, clustersEnv, usesLocalStack } from './clusters.ts';
+import { type DeliveryConfig, deliveryConfig, deliveryEnv } from './delivery.ts';
 import { port, projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
@@ -16,6 +17,7 @@ import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
  */
 
 export { developmentJwtSecret } from './auth.ts';
+export type { DeliveryConfig } from './delivery.ts';
 export type { FanoutConfig } from './fanout.ts';
 export type { RuntimeConfig } from './runtime.ts';
 export type { StackConfig } from './stack.ts';
@@ -37,6 +39,7 @@ export const envSchema = z.object({
   ...runtimeEnv.shape,
   ...fanoutEnv.shape,
   ...authEnv.shape,
+  ...deliveryEnv.shape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -60,6 +63,8 @@ export interface Config {
   fanout: FanoutConfig;
   /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
   ack: AckConfig;
+  /** Delivery stages: shared provider policy, push channels' credentials and endpoints, the sandbox. */
+  delivery: DeliveryConfig;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +105,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     runtime: runtimeConfig(env),
     fanout: fanoutConfig(env),
     ack: ackConfig(env),
+    delivery: deliveryConfig(env),
   };
 }
 
