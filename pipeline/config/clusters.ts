@@ -30,6 +30,8 @@ export const clustersEnv = z.object({
   MSGXC_SEARCH_SHARDS: z.coerce.number().int().min(1).default(1),
   MSGXC_SEARCH_REPLICAS: z.coerce.number().int().min(0).default(0),
   MSGXC_TOPIC_PREFIX: z.string().default(''),
+  // The Kafka Connect cluster's REST API the sink connectors are applied to (`msgxc connectors`).
+  MSGXC_CONNECT_URL: z.url().optional(),
   // Forces `npm start` to bring the local stack up (or not), whatever the cluster URLs say.
   MSGXC_START_STACK: bool.optional(),
 });
@@ -48,6 +50,7 @@ export interface ClustersConfig {
     replicationByDataCenter: Record<string, number> | null;
     credentials: { username: string; password: string } | null;
   };
+  connect: { url: string };
   search: {
     url: string;
     engine: 'opensearch' | 'elasticsearch';
@@ -66,7 +69,8 @@ export function usesLocalStack(env: ClustersEnv): boolean {
     env.MSGXC_KAFKA_BROKERS !== undefined ||
     env.MSGXC_SCHEMA_REGISTRY_URL !== undefined ||
     env.MSGXC_CASSANDRA_CONTACT_POINTS !== undefined ||
-    env.MSGXC_SEARCH_URL !== undefined;
+    env.MSGXC_SEARCH_URL !== undefined ||
+    env.MSGXC_CONNECT_URL !== undefined;
   return env.MSGXC_START_STACK ?? !external;
 }
 
@@ -96,6 +100,7 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
           ? { username: env.MSGXC_CASSANDRA_USERNAME, password: env.MSGXC_CASSANDRA_PASSWORD ?? '' }
           : null,
     },
+    connect: { url: (env.MSGXC_CONNECT_URL ?? `http://127.0.0.1:${stack.ports.connect}`).replace(/\/+$/, '') },
     search: {
       url: env.MSGXC_SEARCH_URL ?? `http://127.0.0.1:${stack.ports.search}`,
       engine: env.MSGXC_SEARCH_ENGINE,
