@@ -20,6 +20,8 @@ export async function run(config: Config, _args: string[]): Promise<number> {
   const { ensureTopics } = await import('../topics/index.ts');
   await registerSchemas(config);
   await ensureTopics(config, undefined, { log });
+  const { applyConnectors } = await import('../../connectors/index.ts');
+  await applyConnectors(config, { log });
 
   const { services, stages } = await import('../../stages/index.ts');
   const { runStages } = await import('../runtime/index.ts');

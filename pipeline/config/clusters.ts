@@ -32,6 +32,8 @@ export const clustersEnv = z.object({
   MSGXC_TOPIC_PREFIX: z.string().default(''),
   // The Kafka Connect cluster's REST API the sink connectors are applied to (`msgxc connectors`).
   MSGXC_CONNECT_URL: z.url().optional(),
+  // Replicas of the topics Connect creates for the sinks (their dead-letter queues); 1 on the local stack.
+  MSGXC_CONNECT_REPLICATION: z.coerce.number().int().min(1).default(1),
   // Forces `npm start` to bring the local stack up (or not), whatever the cluster URLs say.
   MSGXC_START_STACK: bool.optional(),
 });
@@ -50,7 +52,7 @@ export interface ClustersConfig {
     replicationByDataCenter: Record<string, number> | null;
     credentials: { username: string; password: string } | null;
   };
-  connect: { url: string };
+  connect: { url: string; replication: number };
   search: {
     url: string;
     engine: 'opensearch' | 'elasticsearch';
@@ -100,7 +102,10 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
           ? { username: env.MSGXC_CASSANDRA_USERNAME, password: env.MSGXC_CASSANDRA_PASSWORD ?? '' }
           : null,
     },
-    connect: { url: (env.MSGXC_CONNECT_URL ?? `http://127.0.0.1:${stack.ports.connect}`).replace(/\/+$/, '') },
+    connect: {
+      url: (env.MSGXC_CONNECT_URL ?? `http://127.0.0.1:${stack.ports.connect}`).replace(/\/+$/, ''),
+      replication: env.MSGXC_CONNECT_REPLICATION,
+    },
     search: {
       url: env.MSGXC_SEARCH_URL ?? `http://127.0.0.1:${stack.ports.search}`,
       engine: env.MSGXC_SEARCH_ENGINE,

@@ -90,7 +90,7 @@ public final class ColumnMapping {
 
   /**
    * The column values of one record value, in column order: day() gives epoch days (long), hour()
-   * 0-23. Throws SkipRecord when a skip-when-null column is null, DataException when the value
+   * 0-23; a field the record's schema does not have is null. Throws SkipRecord when a skip-when-null column is null, DataException when the value
    * does not have the shape the mapping expects.
    */
   public Object[] values(Object value) {
@@ -118,7 +118,8 @@ public final class ColumnMapping {
         throw new DataException("field " + String.join(".", path) + ": " + name + " is inside a non-record value");
       }
       Field field = node.schema().field(name);
-      if (field == null) throw new DataException("field " + String.join(".", path) + " is not in the record's schema");
+      // A record written with an older schema version lacks newer fields: they read as null (their default).
+      if (field == null) return null;
       current = node.get(field);
     }
     return current;

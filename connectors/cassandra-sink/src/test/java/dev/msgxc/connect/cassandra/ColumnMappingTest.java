@@ -62,13 +62,19 @@ class ColumnMappingTest {
 
   @Test
   void aValueOfTheWrongShapeIsADataErrorThatNamesIt() {
-    ColumnMapping mapping = ColumnMapping.parse(List.of("x=missing"), List.of());
-    DataException missing = assertThrows(DataException.class, () -> mapping.values(event("m")));
-    assertTrue(missing.getMessage().contains("missing"));
+    ColumnMapping mapping = ColumnMapping.parse(List.of("x=eventId.inner"), List.of());
+    DataException inside = assertThrows(DataException.class, () -> mapping.values(event("m")));
+    assertTrue(inside.getMessage().contains("eventId.inner"));
     DataException tombstone = assertThrows(DataException.class, () -> mapping.values(null));
     assertTrue(tombstone.getMessage().contains("tombstone"));
     ColumnMapping notATime = ColumnMapping.parse(List.of("d=day(eventId)"), List.of());
     assertThrows(DataException.class, () -> notATime.values(event("m")));
+  }
+
+  @Test
+  void aFieldAnOlderSchemaVersionLacksReadsAsNull() {
+    ColumnMapping mapping = ColumnMapping.parse(List.of("event_id=eventId", "provider=provider"), List.of());
+    assertArrayEquals(new Object[] {"e1", null}, mapping.values(event("m")));
   }
 
   @Test
