@@ -21,6 +21,8 @@ export interface ApplyOptions {
   log?: Pick<Logger, 'info'>;
   /** How long to wait for every connector and task to be RUNNING. */
   timeoutMs?: number;
+  /** Connect settings laid over every declaration's (e.g. consumer.override.max.poll.records). */
+  overrides?: Record<string, string>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolvePromise) => setTimeout(resolvePromise, ms));
@@ -33,7 +35,10 @@ export async function applyConnectors(config: ConnectConfig, options: ApplyOptio
   const sinks = options.sinks ?? loadSinks();
   for (const sink of sinks) {
     const name = connectorName(config, sink);
-    const outcome = await putConnectorConfig(config.connect.url, name, connectorConfig(config, sink));
+    const outcome = await putConnectorConfig(config.connect.url, name, {
+      ...connectorConfig(config, sink),
+      ...options.overrides,
+    });
     options.log?.info({ connector: name, table: sink.table }, `connector ${outcome}`);
   }
   return Promise.all(
