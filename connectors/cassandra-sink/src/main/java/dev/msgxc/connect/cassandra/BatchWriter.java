@@ -24,7 +24,7 @@ import org.apache.kafka.connect.sink.SinkRecord;
 
 /**
  * Writes rows as unlogged batches, one per partition key (a single-partition batch is one mutation on
- * one replica set), several at once. A batch Cassandra refuses for the data in it is retried row by
+ * one replica set), up to maxConcurrent at once, while the task goes on consuming. A batch Cassandra refuses for the data in it is retried row by
  * row so only the rows that cannot be written are reported; an outage (timeouts, no node) is
  * retriable: Connect hands the same records to put() again and the upserts make that harmless.
  */
@@ -36,15 +36,17 @@ final class BatchWriter {
   private final CqlSession session;
   private final PreparedStatement insert;
   private final int[] partitionKey;
-  private final int maxConcurrent;
   private final int maxRows;
+  private final Semaphore permits;
+  /** Touched only by the task's thread; the driver's threads complete the futures. */
+  private final List<CompletableFuture<List<Failure>>> inFlight = new ArrayList<>();
 
   BatchWriter(CqlSession session, PreparedStatement insert, int[] partitionKey, int maxConcurrent, int maxRows) {
     this.session = session;
     this.insert = insert;
     this.partitionKey = partitionKey;
-    this.maxConcurrent = maxConcurrent;
     this.maxRows = maxRows;
+    this.permits = new Semaphore(maxConcurrent);
   }
 
   /** Groups rows by partition key, at most maxRows a group, order kept within a partition. */
@@ -63,27 +65,45 @@ final class BatchWriter {
     return groups;
   }
 
-  /** Writes every row or throws RetriableException; returns the rows Cassandra refused, with the reason. */
-  List<Failure> write(List<Row> rows) {
-    List<List<Row>> groups = groups(rows, partitionKey, maxRows);
-    Semaphore permits = new Semaphore(maxConcurrent);
-    List<CompletableFuture<List<Failure>>> pending = new ArrayList<>(groups.size());
-    for (List<Row> group : groups) {
-      permits.acquireUninterruptibly();
-      CompletableFuture<List<Failure>> written = execute(statement(group))
-          .thenApply(done -> List.<Failure>of())
-          .exceptionally(error -> List.of(new Failure(null, unwrap(error))));
-      written.whenComplete((result, error) -> permits.release());
-      pending.add(written.thenCompose(result -> result.isEmpty() ? written : rowByRow(group, result.get(0).error())));
-    }
-    List<Failure> failures = new ArrayList<>();
-    for (CompletableFuture<List<Failure>> group : pending) {
+  /**
+   * Starts writing the rows and returns at once, unless maxConcurrent batches are in flight already
+   * (then it waits for a slot: back-pressure on the consumer). {@link #awaitAll} ends the write.
+   */
+  void submit(List<Row> rows) {
+    // Clean completions need no more attention; failures wait for awaitAll.
+    inFlight.removeIf(batch -> batch.isDone() && !batch.isCompletedExceptionally() && batch.join().isEmpty());
+    for (List<Row> group : groups(rows, partitionKey, maxRows)) {
       try {
-        failures.addAll(group.join());
-      } catch (CompletionException error) {
-        throw retriable(unwrap(error));
+        permits.acquire();
+      } catch (InterruptedException interrupted) {
+        Thread.currentThread().interrupt();
+        throw new RetriableException("interrupted while waiting to write", interrupted);
+      }
+      CompletableFuture<List<Failure>> batch = execute(statement(group))
+          .handle((done, error) -> error == null ? null : unwrap(error))
+          .thenCompose(error -> error == null ? CompletableFuture.completedFuture(List.<Failure>of()) : rowByRow(group, error));
+      batch.whenComplete((result, error) -> permits.release());
+      inFlight.add(batch);
+    }
+  }
+
+  /**
+   * Waits for every write submitted so far. Returns the rows Cassandra refused, with the reason;
+   * throws RetriableException when Cassandra could not be reached or timed out, so Connect rewinds to
+   * the last committed offsets and hands those records over again.
+   */
+  List<Failure> awaitAll() {
+    List<Failure> failures = new ArrayList<>();
+    Throwable outage = null;
+    for (CompletableFuture<List<Failure>> batch : inFlight) {
+      try {
+        failures.addAll(batch.join());
+      } catch (CompletionException | java.util.concurrent.CancellationException error) {
+        outage = outage == null ? unwrap(error) : outage;
       }
     }
+    inFlight.clear();
+    if (outage != null) throw retriable(outage);
     return failures;
   }
 

@@ -21,9 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes each batch Connect hands to {@link #put} before returning, so the offsets Connect commits
- * afterwards only ever cover rows already in Cassandra. A crash between write and commit replays
- * records; the writes are upserts on the table's primary key, so a replay leaves the same rows.
+ * put() starts the writes and returns, so consuming and writing overlap; preCommit() waits for every
+ * write before Connect commits the offsets, so a committed offset only ever covers rows already in
+ * Cassandra (or records in the dead-letter queue). A crash before the commit replays records; the
+ * writes are upserts on the table's primary key, so a replay leaves the same rows.
  */
 public final class CassandraSinkTask extends SinkTask {
   private static final Logger log = LoggerFactory.getLogger(CassandraSinkTask.class);
@@ -33,6 +34,7 @@ public final class CassandraSinkTask extends SinkTask {
   private BatchWriter writer;
   private ErrantRecordReporter reporter;
   private long skipped;
+  private final List<Future<Void>> reported = new ArrayList<>();
 
   @Override
   public String version() {
@@ -65,11 +67,11 @@ public final class CassandraSinkTask extends SinkTask {
     }
   }
 
+  /** Converts the records and starts their writes; {@link #preCommit} waits for them. */
   @Override
   public void put(Collection<SinkRecord> records) {
     if (records.isEmpty()) return;
     List<BatchWriter.Row> rows = new ArrayList<>(records.size());
-    List<Future<Void>> reported = new ArrayList<>();
     for (SinkRecord record : records) {
       try {
         rows.add(new BatchWriter.Row(record, binder.bind(record.value())));
@@ -80,10 +82,20 @@ public final class CassandraSinkTask extends SinkTask {
         reported.add(report(record, unwritable));
       }
     }
-    for (BatchWriter.Failure failure : writer.write(rows)) {
-      reported.add(report(failure.record(), failure.error()));
-    }
+    writer.submit(rows);
+  }
+
+  /**
+   * Connect is about to commit the offsets of everything put() was given: wait until all of it is
+   * in Cassandra or in the dead-letter queue. An outage throws, and Connect then rewinds to the last
+   * committed offsets instead of committing these.
+   */
+  @Override
+  public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
+    for (BatchWriter.Failure failure : writer.awaitAll()) reported.add(report(failure.record(), failure.error()));
     awaitAll(reported);
+    reported.clear();
+    return currentOffsets;
   }
 
   private Future<Void> report(SinkRecord record, Throwable error) {
@@ -108,12 +120,6 @@ public final class CassandraSinkTask extends SinkTask {
         throw new ConnectException("could not write to the dead-letter queue", failed.getCause());
       }
     }
-  }
-
-  /** put() has written everything already; Connect may commit what it has handed over. */
-  @Override
-  public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
-    return currentOffsets;
   }
 
   @Override
