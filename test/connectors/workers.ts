@@ -11,7 +11,8 @@ import { installPlugins } from '../../stack/servers/connect-plugins.ts';
 import { eventually } from './support.ts';
 
 /**
- * Extra Connect workers for tests: their own group id and internal topics (under the test's topic
+ * Extra Connect workers for tests (their directory name carries `msgxc-test-fixture`, which .ci/run's
+ * clean-up looks for should a test die before stopping them): their own group id and internal topics (under the test's topic
  * prefix), a free port each, so they form a cluster of their own beside the shared worker.
  */
 export interface TestWorker {
@@ -39,7 +40,7 @@ export async function startWorker(config: Config, options: { groupId: string; po
   const home = join(config.stack.cacheDir, `connect-${connectServer.version}`);
   await resolveArtifact('connect', connectServer.artifact, home, () => undefined);
   const java = findJava(config.stack);
-  const dir = mkdtempSync(join(tmpdir(), 'msgxc-connect-'));
+  const dir = mkdtempSync(join(tmpdir(), 'msgxc-test-fixture-connect-'));
   mkdirSync(dir, { recursive: true });
   const port = options.port ?? (await freePort());
   const propertiesFile = join(dir, 'worker.properties');
@@ -70,6 +71,7 @@ export async function startWorker(config: Config, options: { groupId: string; po
     async crash() {
       if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
       await exited;
+      rmSync(dir, { recursive: true, force: true });
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
