@@ -21,7 +21,7 @@ export async function run(config: Config, _args: string[]): Promise<number> {
   await registerSchemas(config);
   await ensureTopics(config, undefined, { log });
   const { applyConnectors } = await import('../../connectors/index.ts');
-  await applyConnectors(config, { log });
+  if (config.connect.apply) await applyConnectors(config, { log });
 
   const { services, stages } = await import('../../stages/index.ts');
   const { runStages } = await import('../runtime/index.ts');

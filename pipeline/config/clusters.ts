@@ -52,7 +52,8 @@ export interface ClustersConfig {
     replicationByDataCenter: Record<string, number> | null;
     credentials: { username: string; password: string } | null;
   };
-  connect: { url: string; replication: number };
+  /** `apply`: `npm start` applies the sinks (a Connect URL is set, or the local stack runs one). */
+  connect: { url: string; replication: number; apply: boolean };
   search: {
     url: string;
     engine: 'opensearch' | 'elasticsearch';
@@ -105,6 +106,7 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
     connect: {
       url: (env.MSGXC_CONNECT_URL ?? `http://127.0.0.1:${stack.ports.connect}`).replace(/\/+$/, ''),
       replication: env.MSGXC_CONNECT_REPLICATION,
+      apply: env.MSGXC_CONNECT_URL !== undefined || usesLocalStack(env),
     },
     search: {
       url: env.MSGXC_SEARCH_URL ?? `http://127.0.0.1:${stack.ports.search}`,

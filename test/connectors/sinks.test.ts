@@ -166,6 +166,14 @@ describe('Cassandra sink connectors', () => {
     }
   });
 
+  it('refuses a declaration the connector cannot use, with the reason (Connect answers 400)', async () => {
+    const bad = { ...sinkNamed(fixture, 'events-by-day'), name: 'bad-mapping', columns: { day: 'week(at)' } };
+    await expect(applyConnectors(fixture.config, { sinks: [bad] })).rejects.toMatchObject({
+      code: 'CONNECT_REFUSED',
+      message: expect.stringMatching(/400.*day\(path\) \/ hour\(path\)/s),
+    });
+  });
+
   it('re-applying the declarations changes nothing and leaves the connectors running', async () => {
     const statuses = await applyConnectors(fixture.config, { sinks: fixture.sinks });
     expect(statuses.map((status) => status.connector.state)).toEqual(['RUNNING', 'RUNNING', 'RUNNING', 'RUNNING']);
