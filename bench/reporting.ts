@@ -176,7 +176,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
     const { Client: DriverClient } = await import('cassandra-driver');
     const dropper = new DriverClient(clientOptions(base, null));
     for (const keyspace of [keyspaceOf('sink'), keyspaceOf('raw')]) {
-      await dropper.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+      await dropper.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 120_000 });
     }
     await dropper.shutdown();
   }

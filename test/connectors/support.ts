@@ -68,7 +68,8 @@ export async function createSinkFixture(config = sinkTestConfig()): Promise<Sink
       await producer.disconnect();
       await client.shutdown();
       const drop = new Client(clientOptions(config, null));
-      await drop.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`);
+      // Dropping a keyspace waits for schema agreement: slow on a busy shared node, not a failure.
+      await drop.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`, [], { readTimeout: 120_000 });
       await drop.shutdown();
       const cleanup = kafka.admin();
       await cleanup.connect();
