@@ -138,8 +138,6 @@ export async function run(base: Config, args: string[]): Promise<number> {
   };
   const rawConfig: Config = { ...sinkConfig, cassandra: { ...base.cassandra, keyspace: keyspaceOf('raw') } };
   const quiet = pino({ level: 'silent' });
-  await migrate(sinkConfig, { log: quiet });
-  await migrate(rawConfig, { log: quiet });
   const kafka = createKafka(sinkConfig, createLogger(sinkConfig, 'bench'));
   const admin = kafka.admin();
   await admin.connect();
@@ -147,6 +145,8 @@ export async function run(base: Config, args: string[]): Promise<number> {
   const rawClient = createCassandra(rawConfig);
   const seeded = events(count);
   try {
+    await migrate(sinkConfig, { log: quiet });
+    await migrate(rawConfig, { log: quiet });
     const topic = topicName(sinkConfig, 'events');
     await createTopicsIfMissing(admin, [{ topic, partitions: tasks, retentionMs: 3_600_000 }]);
     const serde = createSerde(sinkConfig);
