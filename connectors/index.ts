@@ -33,17 +33,30 @@ const sleep = (ms: number) => new Promise<void>((resolvePromise) => setTimeout(r
  */
 export async function applyConnectors(config: ConnectConfig, options: ApplyOptions = {}): Promise<ConnectorStatus[]> {
   const sinks = options.sinks ?? loadSinks();
+  const timeoutMs = options.timeoutMs ?? 180_000;
   for (const sink of sinks) {
     const name = connectorName(config, sink);
-    const outcome = await putConnectorConfig(config.connect.url, name, {
-      ...connectorConfig(config, sink),
-      ...options.overrides,
-    });
+    const settings = { ...connectorConfig(config, sink), ...options.overrides };
+    const outcome = await retryWhileRetriable(() => putConnectorConfig(config.connect.url, name, settings), timeoutMs);
     options.log?.info({ connector: name, table: sink.table }, `connector ${outcome}`);
   }
-  return Promise.all(
-    sinks.map((sink) => waitUntilRunning(config, connectorName(config, sink), options.timeoutMs ?? 60_000)),
-  );
+  return Promise.all(sinks.map((sink) => waitUntilRunning(config, connectorName(config, sink), timeoutMs)));
+}
+
+/**
+ * A worker that is starting or rebalancing answers 409 or 5xx, or not at all, for a while: a PUT is
+ * idempotent, so it is simply sent again until the deadline. A refusal (400) ends at once.
+ */
+async function retryWhileRetriable<T>(work: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof MsgxcError && error.retriable) || Date.now() > deadline) throw error;
+      await sleep(1000);
+    }
+  }
 }
 
 /** Polls the connector's status until it and tasks.max tasks are RUNNING; a FAILED task ends the wait with its trace. */

@@ -13,7 +13,8 @@ async function call(url: string, init: RequestInit = {}): Promise<Response> {
     return await fetch(url, {
       ...init,
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      signal: AbortSignal.timeout(30_000),
+      // Connect answers a write only once its group agrees (up to its own 90 s request timeout).
+      signal: AbortSignal.timeout(100_000),
     });
   } catch (error) {
     throw retriable('CONNECT_UNAVAILABLE', `Kafka Connect at ${new URL(url).origin} did not answer: ${error}`, error);
