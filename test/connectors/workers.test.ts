@@ -57,7 +57,9 @@ describe('sink connectors across worker crashes', () => {
   beforeAll(async () => {
     const config = sinkTestConfig();
     groupId = 'connect-cluster';
-    [first, second] = await Promise.all([startWorker(config, { groupId }), startWorker(config, { groupId })]);
+    // One at a time: a worker that fails to start must not leave the other running unowned.
+    first = await startWorker(config, { groupId });
+    second = await startWorker(config, { groupId });
     fixture = await createSinkFixture(
       sinkTestConfig({
         MSGXC_TOPIC_PREFIX: config.kafka.topicPrefix,
@@ -74,8 +76,11 @@ describe('sink connectors across worker crashes', () => {
   });
 
   afterAll(async () => {
-    await fixture?.dispose();
-    await Promise.all([first?.stop(), second?.stop()]);
+    try {
+      await fixture?.dispose();
+    } finally {
+      await Promise.all([first?.stop(), second?.stop()]);
+    }
   });
 
   it('spreads the tasks over both workers of the group', async () => {
