@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { connectorName, loadSinks, removeConnectors, type SinkDeclaration } from '../../connectors/index.ts';
 import { clientOptions, createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
+import { isRetriable } from '../../pipeline/errors/index.ts';
 import { createKafka, createTopicsIfMissing, producerConfig } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { createSerde, type Serde } from '../../pipeline/serde/index.ts';
@@ -42,7 +43,7 @@ export function sinkTestConfig(extra: Record<string, string> = {}): Config {
 }
 
 export async function createSinkFixture(config = sinkTestConfig()): Promise<SinkFixture> {
-  await migrate(config, { log: quiet });
+  await migrateRidingOutLoad(config);
   const kafka = createKafka(config, createLogger(config, 'test'));
   const admin = kafka.admin();
   await admin.connect();
@@ -85,6 +86,22 @@ export const sinkNamed = (fixture: SinkFixture, name: string) => {
   if (!sink) throw new Error(`no sink ${name}`);
   return sink;
 };
+
+/**
+ * The shared Cassandra node is busy (eight engineers, two cores): a schema change can outlast the
+ * driver's read timeout. Migrations are idempotent, so a retriable failure is simply tried again.
+ */
+async function migrateRidingOutLoad(config: Config): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await migrate(config, { log: quiet });
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !isRetriable(error)) throw error;
+      await sleep(5000);
+    }
+  }
+}
 
 let counter = 0;
 /** A delivery event with every field the tables have, at a fixed instant plus `offsetMs`. */
