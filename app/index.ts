@@ -39,6 +39,10 @@ export const commands: Record<string, Command> = {
     summary: 'run a scheduler instance: re-injects held requests when due (several may run; claims are LWTs)',
     load: () => import('../stages/scheduler/index.ts'),
   },
+  connectors: {
+    summary: 'create or update the Cassandra sink connectors on Kafka Connect (`--print` shows them, `--delete`)',
+    load: () => import('../../connectors/cli.ts'),
+  },
   token: {
     summary: 'print a development JWT for a uid (`token alice --admin`), signed with the HS256 secret',
     load: () => import('./token.ts'),

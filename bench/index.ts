@@ -16,6 +16,7 @@ const benches: Record<string, Bench> = {
   faults: () => import('./faults/index.ts'),
   all: () => import('./all.ts'),
   channels: () => import('./channels.ts'),
+  reporting: () => import('./reporting.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

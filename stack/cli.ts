@@ -5,7 +5,7 @@ import { down, logFileOf, StackError, status, up } from './index.ts';
 
 /** `npm run stack -- up | down | status | logs <server>` */
 
-const usage = 'usage: npm run stack -- up | down | status | logs <kafka|registry|cassandra|opensearch>';
+const usage = 'usage: npm run stack -- up | down | status | logs <kafka|registry|cassandra|opensearch|connect>';
 
 function table(rows: Awaited<ReturnType<typeof status>>): string {
   return rows

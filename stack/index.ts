@@ -6,6 +6,7 @@ import { findJava } from './java.ts';
 import { isAlive, launchDetached, portAnswers, portIsFree, readPid, sleep, stopProcess } from './process.ts';
 import { resolveArtifact } from './resolve.ts';
 import { cassandraServer } from './servers/cassandra.ts';
+import { connectServer } from './servers/connect.ts';
 import { kafkaServer } from './servers/kafka.ts';
 import { opensearchServer } from './servers/opensearch.ts';
 import { registryServer } from './servers/registry.ts';
@@ -17,7 +18,13 @@ export type { ServerDefinition } from './servers/types.ts';
 /** Reporting is optional: callers that do not want progress lines pass nothing. */
 const ignoreLine = (_line: string): void => undefined;
 
-export const servers: readonly ServerDefinition[] = [kafkaServer, registryServer, cassandraServer, opensearchServer];
+export const servers: readonly ServerDefinition[] = [
+  kafkaServer,
+  registryServer,
+  cassandraServer,
+  opensearchServer,
+  connectServer,
+];
 
 export type ServerState = 'healthy' | 'starting' | 'down' | 'foreign';
 
@@ -113,16 +120,25 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
     mkdirSync(dir, { recursive: true });
     await server.prepare({ stack, java, home, dir });
   }
-  for (const server of toStart) {
-    const { home, dir, pidFile, logFile } = paths(stack, server);
-    const pid = launchDetached({ ...server.launch({ stack, java, home, dir }), logFile, pidFile });
-    report(`${server.name}: started (pid ${pid}), log ${logFile}`);
-  }
+  // A server whose requirements are not healthy yet is launched once they are (Connect after Kafka).
+  const unlaunched = new Set(toStart.map((server) => server.name));
+  const healthyNames = new Set(servers.filter((server) => !toStart.includes(server)).map((server) => server.name));
+  const launchReady = () => {
+    for (const server of toStart.filter((candidate) => unlaunched.has(candidate.name))) {
+      if (!(server.requires ?? []).every((name) => healthyNames.has(name))) continue;
+      const { home, dir, pidFile, logFile } = paths(stack, server);
+      const pid = launchDetached({ ...server.launch({ stack, java, home, dir }), logFile, pidFile });
+      unlaunched.delete(server.name);
+      report(`${server.name}: started (pid ${pid}), log ${logFile}`);
+    }
+  };
+  launchReady();
 
   const waiting = new Set(servers.map((server) => server.name));
   const deadline = Date.now() + timeoutMs;
   while (waiting.size > 0) {
     for (const server of servers.filter((candidate) => waiting.has(candidate.name))) {
+      if (unlaunched.has(server.name)) continue;
       const { pidFile, logFile } = paths(stack, server);
       const pid = readPid(pidFile);
       if (pid === undefined || !isAlive(pid)) {
@@ -133,9 +149,11 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
       }
       if (await server.healthy(stack)) {
         waiting.delete(server.name);
+        healthyNames.add(server.name);
         report(`${server.name}: healthy after ${((Date.now() - started) / 1000).toFixed(1)}s`);
       }
     }
+    launchReady();
     if (waiting.size === 0) break;
     if (Date.now() > deadline) {
       throw new StackError(

@@ -37,6 +37,10 @@ export const clustersEnv = z.object({
     .regex(/^[1-9][0-9]*(ms|s|m)$/, 'a duration such as 30s or 2m')
     .default('2m'),
   MSGXC_TOPIC_PREFIX: z.string().default(''),
+  // The Kafka Connect cluster's REST API the sink connectors are applied to (`msgxc connectors`).
+  MSGXC_CONNECT_URL: z.url().optional(),
+  // Replicas of the topics Connect creates for the sinks (their dead-letter queues); 1 on the local stack.
+  MSGXC_CONNECT_REPLICATION: z.coerce.number().int().min(1).default(1),
   // Forces `npm start` to bring the local stack up (or not), whatever the cluster URLs say.
   MSGXC_START_STACK: bool.optional(),
 });
@@ -55,6 +59,8 @@ export interface ClustersConfig {
     replicationByDataCenter: Record<string, number> | null;
     credentials: { username: string; password: string } | null;
   };
+  /** `apply`: `npm start` applies the sinks (a Connect URL is set, or the local stack runs one). */
+  connect: { url: string; replication: number; apply: boolean };
   search: {
     url: string;
     engine: 'opensearch' | 'elasticsearch';
@@ -77,7 +83,8 @@ export function usesLocalStack(env: ClustersEnv): boolean {
     env.MSGXC_KAFKA_BROKERS !== undefined ||
     env.MSGXC_SCHEMA_REGISTRY_URL !== undefined ||
     env.MSGXC_CASSANDRA_CONTACT_POINTS !== undefined ||
-    env.MSGXC_SEARCH_URL !== undefined;
+    env.MSGXC_SEARCH_URL !== undefined ||
+    env.MSGXC_CONNECT_URL !== undefined;
   return env.MSGXC_START_STACK ?? !external;
 }
 
@@ -106,6 +113,11 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
         env.MSGXC_CASSANDRA_USERNAME !== undefined
           ? { username: env.MSGXC_CASSANDRA_USERNAME, password: env.MSGXC_CASSANDRA_PASSWORD ?? '' }
           : null,
+    },
+    connect: {
+      url: (env.MSGXC_CONNECT_URL ?? `http://127.0.0.1:${stack.ports.connect}`).replace(/\/+$/, ''),
+      replication: env.MSGXC_CONNECT_REPLICATION,
+      apply: env.MSGXC_CONNECT_URL !== undefined || usesLocalStack(env),
     },
     search: {
       url: env.MSGXC_SEARCH_URL ?? `http://127.0.0.1:${stack.ports.search}`,

@@ -55,6 +55,7 @@ export interface Config {
   registry: ClustersConfig['registry'];
   cassandra: ClustersConfig['cassandra'];
   search: ClustersConfig['search'];
+  connect: ClustersConfig['connect'];
   http: HttpConfig;
   auth: AuthConfig;
   ws: WsConfig;
@@ -87,7 +88,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
   }
   const env = parsed.data;
   const stack = stackConfig(env);
-  const { kafka, registry, cassandra, search } = clustersConfig(env, stack);
+  const { kafka, registry, cassandra, search, connect } = clustersConfig(env, stack);
   return {
     env: env.MSGXC_ENV,
     logLevel: env.MSGXC_LOG_LEVEL,
@@ -98,6 +99,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     registry,
     cassandra,
     search,
+    connect,
     http: httpConfig(env),
     auth: authConfig(env, env.MSGXC_ENV === 'production'),
     ws: wsConfig(env),

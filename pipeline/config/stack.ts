@@ -13,6 +13,7 @@ export const stackEnv = z.object({
   MSGXC_CASSANDRA_PORT: port.default(9042),
   MSGXC_CASSANDRA_STORAGE_PORT: port.default(7000),
   MSGXC_SEARCH_PORT: port.default(9200),
+  MSGXC_CONNECT_PORT: port.default(8083),
   // Published by docker-compose's optional Elasticsearch; point MSGXC_SEARCH_URL at it to use it.
   MSGXC_ELASTICSEARCH_PORT: port.default(9201),
   MSGXC_JAVA_HOME: z.string().optional(),
@@ -30,6 +31,7 @@ export interface StackConfig {
     cassandra: number;
     cassandraStorage: number;
     search: number;
+    connect: number;
   };
 }
 
@@ -45,6 +47,7 @@ export function stackConfig(env: z.infer<typeof stackEnv>): StackConfig {
       cassandra: env.MSGXC_CASSANDRA_PORT,
       cassandraStorage: env.MSGXC_CASSANDRA_STORAGE_PORT,
       search: env.MSGXC_SEARCH_PORT,
+      connect: env.MSGXC_CONNECT_PORT,
     },
   };
 }

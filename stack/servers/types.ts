@@ -21,11 +21,13 @@ export interface ServerPort {
 
 /** One server of the local stack, declared: what to fetch, how to start it, how to tell it is healthy. */
 export interface ServerDefinition {
-  name: 'kafka' | 'registry' | 'cassandra' | 'opensearch';
+  name: 'kafka' | 'registry' | 'cassandra' | 'opensearch' | 'connect';
   title: string;
   version: string;
   artifact: Artifact;
   heap: string;
+  /** Servers that must be healthy before this one is launched (Connect needs Kafka at start-up). */
+  requires?: ServerDefinition['name'][];
   ports(stack: StackConfig): ServerPort[];
   /** Writes configuration and formats storage; runs before every start, must be idempotent. */
   prepare(context: ServerContext): Promise<void>;
