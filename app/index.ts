@@ -41,7 +41,7 @@ export const commands: Record<string, Command> = {
   },
   connectors: {
     summary: 'create or update the Cassandra sink connectors on Kafka Connect (`--print` shows them, `--delete`)',
-    load: () => import('../../connectors/cli.ts'),
+    load: () => import('../connectors/cli.ts'),
   },
   token: {
     summary: 'print a development JWT for a uid (`token alice --admin`), signed with the HS256 secret',

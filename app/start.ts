@@ -21,7 +21,7 @@ export async function run(config: Config, _args: string[]): Promise<number> {
   const { ensureTopics } = await import('../pipeline/topics/index.ts');
   await registerSchemas(config);
   await ensureTopics(config, undefined, { log });
-  const { applyConnectors } = await import('../../connectors/index.ts');
+  const { applyConnectors } = await import('../connectors/index.ts');
   if (config.connect.apply) await applyConnectors(config, { log });
 
   const { services, stages } = await import('../stages/index.ts');
