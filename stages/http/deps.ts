@@ -16,7 +16,7 @@ import type { RecordSink } from '../scheduler/loop.ts';
 import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
 import type { AppDeps, TopicPublisher } from './ports.ts';
-import { createEndpointGuard } from './ssrf.ts';
+import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { cacheThreads } from './thread-cache.ts';
 
 /**

@@ -6,7 +6,7 @@ import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
 import type { CancelPrincipal, CancelResult } from '../scheduler/cancel.ts';
-import type { EndpointGuard } from './ssrf.ts';
+import type { EndpointGuard } from '../../pipeline/net/ssrf.ts';
 
 /**
  * What the facade needs from the rest of the system, in the facade's own words. `deps.ts` builds these
