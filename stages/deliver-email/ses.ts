@@ -85,7 +85,13 @@ export function sesFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
     $metadata?: { httpStatusCode?: number };
   };
   const status = $metadata?.httpStatusCode;
-  const providerCode = name ?? String(status ?? 'NETWORK');
+  // 5xx by status, so the breaker sees a provider fault; otherwise AWS's error name (or the socket's code).
+  const providerCode =
+    status !== undefined && status >= 500
+      ? String(status)
+      : name && name !== 'Error'
+        ? name
+        : ((error as { code?: string }).code ?? 'NETWORK');
   const detail = message?.slice(0, 300);
   if (name === 'TooManyRequestsException' || name === 'LimitExceededException' || status === 429) {
     const retryAfter = Number(

@@ -79,7 +79,13 @@ export function snsFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
     $response?: { headers?: Record<string, string> };
   };
   const status = $metadata?.httpStatusCode;
-  const providerCode = name ?? String(status ?? 'NETWORK');
+  // 5xx by status, so the breaker sees a provider fault; otherwise AWS's error name (or the socket's code).
+  const providerCode =
+    status !== undefined && status >= 500
+      ? String(status)
+      : name && name !== 'Error'
+        ? name
+        : ((error as { code?: string }).code ?? 'NETWORK');
   const detail = message?.slice(0, 300);
   if (name === 'ThrottledException' || name === 'ThrottlingException' || status === 429) {
     const seconds = Number($response?.headers?.['retry-after']);

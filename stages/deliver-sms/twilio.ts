@@ -106,8 +106,17 @@ export function createTwilioAdapter(settings: TwilioSettings, publicUrl: string)
 
 /** A Twilio error as an outcome (without its delivery id). */
 export function twilioFailure(error: unknown, retryAfter?: string): Omit<Outcome, 'deliveryId'> {
-  const { status, code, message } = error as { status?: number; code?: number; message?: string };
-  const providerCode = code !== undefined ? String(code) : status !== undefined ? String(status) : 'NETWORK';
+  const { status, code: rawCode, message } = error as { status?: number; code?: number | string; message?: string };
+  // Twilio's codes are numbers; a string code is the HTTP client's (ECONNREFUSED, ECONNABORTED on timeout).
+  const code = typeof rawCode === 'number' ? rawCode : undefined;
+  const providerCode =
+    status !== undefined && (status >= 500 || code === undefined)
+      ? String(status)
+      : code !== undefined
+        ? String(code)
+        : typeof rawCode === 'string'
+          ? rawCode
+          : 'NETWORK';
   const detail = message?.slice(0, 300);
   if (code === TWILIO_TOO_MANY_REQUESTS || status === 429) {
     return { status: 'throttled', providerCode, retryAfterMs: retryAfterMs(retryAfter) ?? defaultThrottleMs, detail };

@@ -5,6 +5,7 @@ import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createKafkaPublisher, createTopicProducer } from '../../pipeline/ingest-producer/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
+import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
@@ -16,7 +17,6 @@ import type { RecordSink } from '../scheduler/loop.ts';
 import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
 import type { AppDeps, TopicPublisher } from './ports.ts';
-import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { cacheThreads } from './thread-cache.ts';
 
 /**
