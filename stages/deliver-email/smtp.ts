@@ -61,7 +61,7 @@ export function smtpFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
   if (responseCode >= 500) {
     // 5.1.1 (no such mailbox) and 5.1.10 (null MX) mean the address itself is dead: suppress it.
     const dead = enhanced === '5.1.1' || enhanced === '5.1.10';
-    return { status: 'rejected', providerCode, detail, ...(dead ? { suppress: true } : {}) };
+    return { status: 'rejected', providerCode, detail, ...(dead ? { suppress: true, prune: true } : {}) };
   }
   if (responseCode === 421 || enhanced?.startsWith('4.7.')) {
     return { status: 'throttled', providerCode, retryAfterMs: defaultThrottleMs, detail };

@@ -96,7 +96,7 @@ export function snsFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
       detail,
     };
   }
-  if (name === 'OptedOutException') return { status: 'rejected', providerCode, suppress: true, detail };
+  if (name === 'OptedOutException') return { status: 'rejected', providerCode, suppress: true, prune: true, detail };
   if (name !== undefined && rejectedErrors.has(name)) return { status: 'rejected', providerCode, detail };
   return { status: 'failed', providerCode, detail };
 }

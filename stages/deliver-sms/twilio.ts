@@ -121,7 +121,8 @@ export function twilioFailure(error: unknown, retryAfter?: string): Omit<Outcome
   if (code === TWILIO_TOO_MANY_REQUESTS || status === 429) {
     return { status: 'throttled', providerCode, retryAfterMs: retryAfterMs(retryAfter) ?? defaultThrottleMs, detail };
   }
-  if (code === TWILIO_UNSUBSCRIBED) return { status: 'rejected', providerCode, suppress: true, detail };
+  // The number's owner opted out: the device goes (pruned, remembered in dead_devices) until they enlist it again.
+  if (code === TWILIO_UNSUBSCRIBED) return { status: 'rejected', providerCode, suppress: true, prune: true, detail };
   if (code !== undefined && unreachableNumber.has(code))
     return { status: 'rejected', providerCode, prune: true, detail };
   // Other 4xx refuse this message for good; 401/403 are the account's problem and 5xx or no answer transient.
