@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../pipeline/config/messaging.ts';
-import { startSnsFake, type SnsFake } from '../../stack/providers/sns.ts';
+import { isProviderFault } from '../../pipeline/delivery/index.ts';
+import { type SnsFake, startSnsFake } from '../../stack/providers/sns.ts';
 import { startTwilioFake, type TwilioFake } from '../../stack/providers/twilio.ts';
 import { createSnsAdapter } from '../../stages/deliver-sms/sns.ts';
 import { createTwilioAdapter } from '../../stages/deliver-sms/twilio.ts';
@@ -25,7 +26,10 @@ const twilioAdapter = (overrides: { messagingServiceSid?: string | null; from?: 
     {
       accountSid: twilioFake.accountSid,
       authToken: new Secret(overrides.token ?? twilioFake.authToken),
-      messagingServiceSid: overrides.messagingServiceSid === undefined ? 'MG0123456789abcdef0123456789abcdef' : overrides.messagingServiceSid,
+      messagingServiceSid:
+        overrides.messagingServiceSid === undefined
+          ? 'MG0123456789abcdef0123456789abcdef'
+          : overrides.messagingServiceSid,
       from: overrides.from ?? null,
       apiUrl: twilioFake.url,
       segmentsPerSecond: 100,
@@ -54,7 +58,11 @@ describe('Twilio through the twilio SDK', () => {
     await adapter.close();
     expect(twilioFake.refused).toEqual([]);
     const received = twilioFake.received.at(-1)!;
-    expect(outcome).toMatchObject({ status: 'sent', providerMessageId: received.sid, deliveryId: batch.recipients[0]!.deliveryId });
+    expect(outcome).toMatchObject({
+      status: 'sent',
+      providerMessageId: received.sid,
+      deliveryId: batch.recipients[0]!.deliveryId,
+    });
     // "Ü" is outside GSM 03.38: 88 UCS-2 units take two segments of 67.
     expect(outcome!.segments).toBe(2);
     expect(received).toMatchObject({
@@ -96,18 +104,28 @@ describe('Twilio through the twilio SDK', () => {
   it('20429 is throttled with the Retry-After Twilio gave; 503 is a transient failure the breaker counts', async () => {
     const adapter = twilioAdapter();
     twilioFake.throttle(1, 7);
-    const [throttled] = await adapter.send(outgoing(batchFor([{ uid: 'eve', device: addressDevice('sms', '+14155550104') }])), signal());
+    const [throttled] = await adapter.send(
+      outgoing(batchFor([{ uid: 'eve', device: addressDevice('sms', '+14155550104') }])),
+      signal(),
+    );
     expect(throttled).toMatchObject({ status: 'throttled', providerCode: '20429', retryAfterMs: 7000 });
     twilioFake.down = true;
-    const [down] = await adapter.send(outgoing(batchFor([{ uid: 'eve', device: addressDevice('sms', '+14155550104') }])), signal());
+    const [down] = await adapter.send(
+      outgoing(batchFor([{ uid: 'eve', device: addressDevice('sms', '+14155550104') }])),
+      signal(),
+    );
     twilioFake.down = false;
     await adapter.close();
     expect(down).toMatchObject({ status: 'failed', providerCode: '503' });
+    expect(isProviderFault(down!)).toBe(true);
   });
 
   it('a wrong auth token is refused by the server (Basic auth checked) and is not a permanent rejection', async () => {
     const adapter = twilioAdapter({ token: 'wrong' });
-    const [outcome] = await adapter.send(outgoing(batchFor([{ uid: 'eve', device: addressDevice('sms', '+14155550105') }])), signal());
+    const [outcome] = await adapter.send(
+      outgoing(batchFor([{ uid: 'eve', device: addressDevice('sms', '+14155550105') }])),
+      signal(),
+    );
     await adapter.close();
     expect(twilioFake.refused.pop()).toBe('auth');
     expect(outcome).toMatchObject({ status: 'failed', providerCode: '20003' });
@@ -117,14 +135,25 @@ describe('Twilio through the twilio SDK', () => {
 describe('Amazon SNS through @aws-sdk/client-sns', () => {
   it('publishes to the phone number, SigV4-signed, Transactional for urgency 3–4 and Promotional for 1–2', async () => {
     const adapter = snsAdapter();
-    const urgent = batchFor([{ uid: 'alice', device: addressDevice('sms', '+14155550201') }], { urgency: 4, msg: 'now' });
-    const advert = batchFor([{ uid: 'alice', device: addressDevice('sms', '+14155550201') }], { urgency: 1, msg: 'sale' });
+    const urgent = batchFor([{ uid: 'alice', device: addressDevice('sms', '+14155550201') }], {
+      urgency: 4,
+      msg: 'now',
+    });
+    const advert = batchFor([{ uid: 'alice', device: addressDevice('sms', '+14155550201') }], {
+      urgency: 1,
+      msg: 'sale',
+    });
     const outcomes = await adapter.send([...outgoing(urgent), ...outgoing(advert)], signal());
     await adapter.close();
     expect(snsFake.refused).toEqual([]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['sent', 'sent']);
     expect(snsFake.sms.slice(-2)).toMatchObject([
-      { phoneNumber: '+14155550201', message: 'now', smsType: 'Transactional', messageId: outcomes[0]!.providerMessageId },
+      {
+        phoneNumber: '+14155550201',
+        message: 'now',
+        smsType: 'Transactional',
+        messageId: outcomes[0]!.providerMessageId,
+      },
       { phoneNumber: '+14155550201', message: 'sale', smsType: 'Promotional' },
     ]);
   });
@@ -132,8 +161,14 @@ describe('Amazon SNS through @aws-sdk/client-sns', () => {
   it('Throttled (429) is throttled; a bad number is rejected; wrong credentials fail the signature check', async () => {
     const adapter = snsAdapter();
     snsFake.throttle(1);
-    const [throttled] = await adapter.send(outgoing(batchFor([{ uid: 'a', device: addressDevice('sms', '+14155550202') }])), signal());
-    const [invalid] = await adapter.send(outgoing(batchFor([{ uid: 'a', device: addressDevice('sms', 'nope') }])), signal());
+    const [throttled] = await adapter.send(
+      outgoing(batchFor([{ uid: 'a', device: addressDevice('sms', '+14155550202') }])),
+      signal(),
+    );
+    const [invalid] = await adapter.send(
+      outgoing(batchFor([{ uid: 'a', device: addressDevice('sms', 'nope') }])),
+      signal(),
+    );
     await adapter.close();
     expect(throttled).toMatchObject({ status: 'throttled', providerCode: 'ThrottledException' });
     expect(invalid).toMatchObject({ status: 'rejected', providerCode: 'InvalidParameterException' });
@@ -144,7 +179,10 @@ describe('Amazon SNS through @aws-sdk/client-sns', () => {
       endpoint: snsFake.url,
       perSecond: 1,
     });
-    const [refused] = await forged.send(outgoing(batchFor([{ uid: 'a', device: addressDevice('sms', '+14155550203') }])), signal());
+    const [refused] = await forged.send(
+      outgoing(batchFor([{ uid: 'a', device: addressDevice('sms', '+14155550203') }])),
+      signal(),
+    );
     await forged.close();
     expect(refused!.status).not.toBe('sent');
     expect(snsFake.refused.pop()).toBe('auth: signature does not match');

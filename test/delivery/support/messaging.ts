@@ -35,7 +35,13 @@ export function batchFor(
 }
 
 export function outgoing(batch: DeliveryBatch): OutgoingMessage[] {
-  return batch.recipients.map((recipient) => ({ batch, recipient, subject: batch.subject, text: batch.msg, attempt: 0 }));
+  return batch.recipients.map((recipient) => ({
+    batch,
+    recipient,
+    subject: batch.subject,
+    text: batch.msg,
+    attempt: 0,
+  }));
 }
 
 export const signal = () => new AbortController().signal;
