@@ -6,7 +6,7 @@ import { type SesFake, startSesFake } from '../../stack/providers/ses.ts';
 import { type SmtpFake, startSmtpFake } from '../../stack/providers/smtp.ts';
 import { createSesAdapter, emailTags, tagValue } from '../../stages/deliver-email/ses.ts';
 import { createSmtpAdapter } from '../../stages/deliver-email/smtp.ts';
-import { addressDevice, batchFor, outgoing, signal } from './support/messaging.ts';
+import { addressDevice, batchFor, outgoing, signal } from './support/messaging-batches.ts';
 
 /** The e-mail adapters with their real clients (@aws-sdk/client-sesv2, nodemailer) against local servers. */
 

@@ -5,7 +5,7 @@ import { type SnsFake, startSnsFake } from '../../stack/providers/sns.ts';
 import { startTwilioFake, type TwilioFake } from '../../stack/providers/twilio.ts';
 import { createSnsAdapter } from '../../stages/deliver-sms/sns.ts';
 import { createTwilioAdapter } from '../../stages/deliver-sms/twilio.ts';
-import { addressDevice, batchFor, outgoing, signal } from './support/messaging.ts';
+import { addressDevice, batchFor, outgoing, signal } from './support/messaging-batches.ts';
 
 /** The SMS adapters with their real SDKs (twilio, @aws-sdk/client-sns) against the local provider servers. */
 
