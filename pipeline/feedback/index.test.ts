@@ -6,7 +6,7 @@ const secret = 'a-test-secret-that-is-long-enough-for-hmac';
 describe('unsubscribe links', () => {
   it('verify with the key they were signed with', () => {
     const url = new URL(unsubscribeUrl('https://x.test', secret, { uid: 'alice', tid: 't1' }));
-    expect(url.pathname).toBe('/api/v1/unsubscribe');
+    expect(url.pathname).toBe('/api/v1/list-unsubscribe');
     expect(verifyUnsubscribe(secret, url.searchParams)).toEqual({ uid: 'alice', tid: 't1' });
     const everything = new URL(unsubscribeUrl('https://x.test', secret, { uid: 'alice', tid: null }));
     expect(verifyUnsubscribe(secret, everything.searchParams)).toEqual({ uid: 'alice', tid: null });

@@ -8,7 +8,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const feedbackPaths = {
   twilioStatus: '/api/v1/providers/twilio/status',
   sesNotifications: '/api/v1/providers/ses/notifications',
-  unsubscribe: '/api/v1/unsubscribe',
+  // Not /api/v1/unsubscribe: that is the seed API's thread unsubscribe (JWT, JSON body).
+  unsubscribe: '/api/v1/list-unsubscribe',
 } as const;
 
 /** Whom a provider callback is about; carried in the callback URL, which the provider's signature covers. */

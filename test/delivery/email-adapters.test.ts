@@ -62,7 +62,7 @@ describe('SES v2 through @aws-sdk/client-sesv2', () => {
     expect(email.text).toContain('Bring <coffee> & notes.');
     expect(email.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     const link = new URL(/^<(.+)>$/.exec(email.headers['List-Unsubscribe']!)![1]!);
-    expect(link.origin + link.pathname).toBe('https://msgxc.test/api/v1/unsubscribe');
+    expect(link.origin + link.pathname).toBe('https://msgxc.test/api/v1/list-unsubscribe');
     expect(verifyUnsubscribe(secret, link.searchParams)).toEqual({ uid: 'alice', tid: 'thread-7' });
     expect(email.text).toContain(link.href);
   });
