@@ -21,7 +21,9 @@ export interface SegmentCount {
 
 export function countSegments(text: string): SegmentCount {
   const gsm = gsmUnits(text);
-  if (gsm !== null) return { encoding: 'GSM-7', units: gsm.length, segments: pack(gsm, 160, 153) };
+  if (gsm !== null) {
+    return { encoding: 'GSM-7', units: gsm.reduce((sum, size) => sum + size, 0), segments: pack(gsm, 160, 153) };
+  }
   const ucs = [...text].map((character) => character.length);
   return { encoding: 'UCS-2', units: text.length, segments: pack(ucs, 70, 67) };
 }
