@@ -20,6 +20,9 @@ export const stages: Record<string, () => Promise<AnyStageDefinition>> = {
   gateway: () => import('./gateway/index.ts').then((module) => module.stage),
   'deliver.sms': () => import('./deliver-sms/index.ts').then((module) => module.stage),
   'deliver.email': () => import('./deliver-email/index.ts').then((module) => module.stage),
+  'deliver.webpush': () => import('./deliver-webpush/index.ts').then((module) => module.stage),
+  'deliver.apns': () => import('./deliver-apns/index.ts').then((module) => module.stage),
+  'deliver.fcm': () => import('./deliver-fcm/index.ts').then((module) => module.stage),
 };
 
 /**

@@ -32,6 +32,10 @@ export async function run(config: Config, _args: string[]): Promise<number> {
     for (const close of closers.reverse()) await close();
   };
   try {
+    // Push channels without credentials go to local provider servers (stack/providers/sandbox.ts).
+    const sandbox = await (await import('../../stack/providers/sandbox.ts')).startSandbox(config, log);
+    closers.push(() => sandbox.close());
+    config = sandbox.config;
     const metrics = await serveMetrics(registry, config.metrics.port, config.http.host);
     closers.push(() => metrics.close());
     const http = await startHttp(config);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, list } from './env.ts';
+import { bool } from './env.ts';
 
 /**
  * Delivery (pipeline/delivery and the deliver.webpush / deliver.apns / deliver.fcm stages): the shared provider
@@ -21,6 +21,8 @@ export const deliveryEnv = z.object({
   MSGXC_DELIVERY_BREAKER_COOLDOWN_MS: positive.default(5_000),
   // `auto`: `npm start` runs the local provider servers for channels without credentials; `off`: never.
   MSGXC_DELIVERY_SANDBOX: z.enum(['auto', 'off']).default('auto'),
+  // The sandbox's page listing what the local provider servers received.
+  MSGXC_SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(8095),
 
   // Web Push (RFC 8030/8291/8292).
   MSGXC_WEBPUSH_VAPID_PUBLIC_KEY: z.string().optional(),
@@ -28,8 +30,6 @@ export const deliveryEnv = z.object({
   MSGXC_WEBPUSH_VAPID_SUBJECT: z.string().default('mailto:ops@msgxc.invalid'),
   MSGXC_WEBPUSH_RATE: positive.default(1_000),
   MSGXC_WEBPUSH_CONCURRENCY: positive.max(1_000).default(50),
-  // host or host:port exempt from the SSRF address check (the sandbox's and tests' local push service).
-  MSGXC_WEBPUSH_ALLOWED_HOSTS: list.optional(),
   MSGXC_WEBPUSH_CA_FILE: z.string().optional(),
 
   // APNs (token auth).
@@ -48,6 +48,8 @@ export const deliveryEnv = z.object({
   MSGXC_FCM_PROJECT_ID: z.string().optional(),
   MSGXC_FCM_ENDPOINT: z.url().default('https://fcm.googleapis.com'),
   MSGXC_FCM_CA_FILE: z.string().optional(),
+  // Another OAuth token endpoint for the service account (the sandbox's); Google's by default.
+  MSGXC_FCM_TOKEN_URL: z.url().optional(),
   // 600,000 messages per minute per project (FCM's documented quota).
   MSGXC_FCM_RATE: positive.default(10_000),
 });
@@ -68,7 +70,6 @@ export interface WebPushConfig {
   vapid: { publicKey: string; privateKey: string; subject: string } | null;
   perSecond: number;
   concurrency: number;
-  allowedHosts: string[];
   caFile: string | null;
 }
 
@@ -87,12 +88,14 @@ export interface FcmConfig {
   projectId: string | null;
   endpoint: string;
   caFile: string | null;
+  tokenUrl: string | null;
   perSecond: number;
 }
 
 export interface DeliveryConfig {
   policy: DeliveryPolicyConfig;
   sandbox: 'auto' | 'off';
+  sandboxPort: number;
   webpush: WebPushConfig;
   apns: ApnsConfig;
   fcm: FcmConfig;
@@ -118,6 +121,7 @@ export function deliveryConfig(env: DeliveryEnv): DeliveryConfig {
       breakerCooldownMs: env.MSGXC_DELIVERY_BREAKER_COOLDOWN_MS,
     },
     sandbox: env.MSGXC_DELIVERY_SANDBOX,
+    sandboxPort: env.MSGXC_SANDBOX_PORT,
     webpush: {
       vapid: vapidKeys
         ? {
@@ -128,7 +132,6 @@ export function deliveryConfig(env: DeliveryEnv): DeliveryConfig {
         : null,
       perSecond: env.MSGXC_WEBPUSH_RATE,
       concurrency: env.MSGXC_WEBPUSH_CONCURRENCY,
-      allowedHosts: env.MSGXC_WEBPUSH_ALLOWED_HOSTS ?? [],
       caFile: env.MSGXC_WEBPUSH_CA_FILE ?? null,
     },
     apns: {
@@ -146,6 +149,7 @@ export function deliveryConfig(env: DeliveryEnv): DeliveryConfig {
       projectId: env.MSGXC_FCM_PROJECT_ID ?? null,
       endpoint: env.MSGXC_FCM_ENDPOINT,
       caFile: env.MSGXC_FCM_CA_FILE ?? null,
+      tokenUrl: env.MSGXC_FCM_TOKEN_URL ?? null,
       perSecond: env.MSGXC_FCM_RATE,
     },
   };
