@@ -46,7 +46,15 @@ export interface TwilioFake extends ProviderServer {
 
 const e164 = /^\+[1-9]\d{6,14}$/;
 
-export async function startTwilioFake(options: { accountSid?: string; authToken?: string; port?: number } = {}) {
+export interface TwilioFakeOptions {
+  accountSid?: string;
+  authToken?: string;
+  port?: number;
+  /** Report every accepted message `delivered` to its StatusCallback right away, as a handset would (sandbox). */
+  autoDeliver?: boolean;
+}
+
+export async function startTwilioFake(options: TwilioFakeOptions = {}) {
   const accountSid = options.accountSid ?? `AC${randomBytes(16).toString('hex')}`;
   const authToken = options.authToken ?? randomBytes(16).toString('hex');
   const received: TwilioMessage[] = [];
@@ -121,6 +129,15 @@ export async function startTwilioFake(options: { accountSid?: string; authToken?
       validityPeriod: validity === null ? null : Number(validity),
       receivedAt: Date.now(),
     });
+    if (options.autoDeliver && callback !== null) {
+      // After the 201, as Twilio does; a facade that is not up yet only loses the demo's receipt.
+      setImmediate(() =>
+        fake.reportStatus(sid, 'delivered').then(
+          (answer) => answer.body?.cancel(),
+          () => undefined,
+        ),
+      );
+    }
     sendJson(response, 201, {
       sid,
       account_sid: accountSid,
