@@ -14,6 +14,7 @@ const benches: Record<string, Bench> = {
   flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
   channels: () => import('./channels.ts'),
+  'channels-messaging': () => import('./channels-messaging.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

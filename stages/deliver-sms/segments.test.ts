@@ -15,8 +15,8 @@ describe('countSegments', () => {
   });
 
   it('switches the whole text to UCS-2 for one character outside GSM 03.38', () => {
-    expect(countSegments('a'.repeat(69) + 'ç')).toEqual({ encoding: 'UCS-2', units: 70, segments: 1 });
-    expect(countSegments('a'.repeat(70) + 'ç').segments).toBe(2);
+    expect(countSegments(`${'a'.repeat(69)}ç`)).toEqual({ encoding: 'UCS-2', units: 70, segments: 1 });
+    expect(countSegments(`${'a'.repeat(70)}ç`).segments).toBe(2);
     expect(countSegments('こんにちは')).toEqual({ encoding: 'UCS-2', units: 5, segments: 1 });
   });
 

@@ -27,7 +27,7 @@ type TwilioResponse<T> = TwilioResponseModule.default<T>;
 const responseHeaders = new AsyncLocalStorage<{ retryAfter?: string }>();
 
 /** The SDK's HTTP client, sending to `apiUrl` instead of api.twilio.com (local servers, sandbox, proxies). */
-class RoutedRequestClient extends twilio.RequestClient {
+export class RoutedRequestClient extends twilio.RequestClient {
   readonly #apiUrl: string;
   constructor(apiUrl: string) {
     super({ keepAlive: true, timeout: 15_000 });
