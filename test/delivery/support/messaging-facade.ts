@@ -4,6 +4,7 @@ import type { AudienceChange, DeliveryEvent } from '../../../schemas/types.gener
 import { freePort } from '../../e2e/support/system.ts';
 import { type TopicWatch, watchTopic } from '../../e2e/support/topics.ts';
 import { createHarness, dropTestData, type Harness } from '../../http/support.ts';
+import { retryOutage } from './messaging-world.ts';
 
 /**
  * The facade on a real socket (providers post to it) over its own keyspace and topics, with MSGXC_PUBLIC_URL
@@ -20,7 +21,7 @@ export interface FacadeWorld {
 export async function startFacade(extra: Record<string, string>): Promise<FacadeWorld> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const harness = await createHarness({ MSGXC_PUBLIC_URL: publicUrl, ...extra });
+  const harness = await retryOutage(() => createHarness({ MSGXC_PUBLIC_URL: publicUrl, ...extra }));
   const server = await new Promise<Server>((resolve) => {
     const created = serve({ fetch: harness.app.fetch, hostname: '127.0.0.1', port }, () => resolve(created as Server));
   });
@@ -38,7 +39,7 @@ export async function startFacade(extra: Record<string, string>): Promise<Facade
         server.closeAllConnections();
       });
       await harness.close();
-      await dropTestData(harness.config);
+      await retryOutage(() => dropTestData(harness.config));
     },
   };
 }

@@ -46,7 +46,7 @@ export async function createMessagingWorld(extra: Record<string, string>): Promi
   const log = createLogger(config, 'messaging-test');
   const stagesTopics = ['deliver.sms', 'deliver.email'].flatMap((name) => [name, `${name}.retry`, `${name}.dlq`]);
   await ensureTopics(config, ['events', 'audience', ...stagesTopics], { log });
-  await migrate(config, { log });
+  await retryOutage(() => migrate(config, { log }));
   const cassandra = createCassandra(config);
   const publisher = createKafkaPublisher(config, { log });
   const serde = createSerde(config);
@@ -82,10 +82,28 @@ export async function createMessagingWorld(extra: Record<string, string>): Promi
       } finally {
         await admin.disconnect();
       }
-      await cassandra.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`);
+      await retryOutage(() => cassandra.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`));
       await cassandra.shutdown();
     },
   };
+}
+
+/**
+ * Schema changes on the shared Cassandra time out while other engineers' suites hammer it; they are
+ * idempotent (IF NOT EXISTS), so an outage is retried a few times before the test fails.
+ */
+export async function retryOutage<T>(call: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const { code, name } = error as { code?: string; name?: string };
+      const outage =
+        code === 'CASSANDRA_UNAVAILABLE' || name === 'OperationTimedOutError' || name === 'NoHostAvailableError';
+      if (attempt >= attempts || !outage) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5_000 * attempt));
+    }
+  }
 }
 
 /** Polls until `check` returns a value (or throws the last error after `timeoutMs`). */
