@@ -21,7 +21,7 @@ export async function firebaseSendEach(options: {
 }): Promise<{ perSecond: number; failures: number }> {
   const ca = readFileSync(certificateFile);
   const agent = new Agent({ keepAlive: true, maxSockets: 100 });
-  agent.createConnection = ((connectOptions: { servername?: string }) =>
+  agent.createConnection = (() =>
     tlsConnect({
       host: '127.0.0.1',
       port: options.port,

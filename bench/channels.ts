@@ -133,6 +133,7 @@ export async function run(config: Config, args: string[]): Promise<number> {
   } finally {
     await Promise.all([apnsServer.close(), fcmServer.close()]);
   }
+  if (Number(options.broadcast ?? 0) > 0) await broadcastMemory(config, Number(options.broadcast), credentials);
   console.info(`\nchannels bench: ${count} messages per figure, ${runs} runs (min / median / max)`);
   for (const [name, values] of Object.entries(results)) {
     const sorted = [...values].sort((a, b) => a - b);
@@ -142,6 +143,71 @@ export async function run(config: Config, args: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * `broadcast=N`: N APNs recipients through the stage's handler in records of 100 (as fanout cuts them), 8
+ * records at once, to a fresh local server that keeps nothing: peak RSS over the process's RSS before.
+ */
+async function broadcastMemory(config: Config, recipients: number, credentials: ReturnType<typeof localCredentials>) {
+  const server = await startApnsServer({ ...credentials.apns });
+  const adapter = createApnsAdapter({
+    ...credentials.apns,
+    production: false,
+    address: { host: '127.0.0.1', port: server.port },
+    caFile: certificateFile,
+    requestTimeoutMs: 30_000,
+  });
+  const metrics = deliveryMetrics(new Registry());
+  const route = createRoute([
+    new ProviderPolicy(
+      adapter,
+      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs: 60_000 },
+      metrics,
+    ),
+  ]);
+  const context: DeliveryContext = {
+    stage: 'deliver.apns',
+    channel: 'apns',
+    route,
+    disabledReason: '',
+    policy: config.delivery.policy,
+    pruner: { prune: async () => null },
+    retry: { park: async (records) => void records, close: async () => undefined },
+    metrics,
+    log: createLogger(config, 'bench'),
+  };
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+    // The server would grow with what it keeps; a broadcast's memory is the stage's.
+    server.received.length = 0;
+  }, 100);
+  const started = performance.now();
+  const records = Array.from({ length: Math.ceil(recipients / 100) }, (_, index) => index);
+  await mapLimit(records, 8, async (index) => {
+    const value = batchOf('apns', index, Math.min(100, recipients - index * 100));
+    const record = {
+      topic: 'deliver.apns',
+      partition: 0,
+      offset: String(index),
+      key: null,
+      value,
+      headers: {},
+      timestamp: Date.now(),
+    };
+    await deliverRecord(record, context, new AbortController().signal);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  await adapter.close();
+  await server.close();
+  const mib = (bytes: number) => (bytes / 1_048_576).toFixed(0);
+  console.info(
+    `broadcast: ${recipients} APNs recipients in ${seconds.toFixed(1)} s (${(recipients / seconds).toFixed(0)}/s), RSS ${mib(before)} MiB before, peak ${mib(peak)} MiB`,
+  );
 }
 
 /** Messages per second through the stage's handler core: DeliveryBatch records of `batch` recipients, 8 at once. */

@@ -6,7 +6,7 @@ import { backoffDelay } from '../runtime/policy.ts';
 import type { InputRecord, OutputRecord } from '../runtime/types.ts';
 import type { DeviceChannel } from '../store/user-types.ts';
 import type { Outcome, OutgoingMessage } from './contract.ts';
-import { deliveryEvent, outcomeEvent } from './events.ts';
+import { deliveryEvent, type EventFacts, outcomeEvent } from './events.ts';
 import { type Route, sendOnRoute } from './failover.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import type { AttemptOutcome } from './provider-policy.ts';
@@ -58,123 +58,155 @@ export async function deliverRecord(
   const clock = context.clock ?? Date.now;
   const batch = record.value;
   const attempt = attemptOf(record);
-  const { stage, channel, metrics } = context;
-  const outputs: OutputRecord[] = [];
-  const count = (provider: string, outcome: string, n = 1) => metrics.outcomes.inc({ channel, provider, outcome }, n);
+  const count = (provider: string, outcome: string, n = 1) =>
+    context.metrics.outcomes.inc({ channel: context.channel, provider, outcome }, n);
+  const event = (recipient: Recipient, facts: Omit<EventFacts, 'attempt'>) =>
+    deliveryEvent(context.stage, batch, recipient, { ...facts, attempt });
 
   if (context.route === null) {
     count('none', 'skipped', batch.recipients.length);
     return batch.recipients.map((recipient) =>
-      deliveryEvent(stage, batch, recipient, {
-        type: 'skipped',
-        provider: null,
-        reason: 'CHANNEL_DISABLED',
-        detail: context.disabledReason,
-        attempt,
-      }),
+      event(recipient, { type: 'skipped', provider: null, reason: 'CHANNEL_DISABLED', detail: context.disabledReason }),
     );
   }
   if (batch.expiresAt !== null && batch.expiresAt <= clock()) {
     count('none', 'expired', batch.recipients.length);
     return batch.recipients.map((recipient) =>
-      deliveryEvent(stage, batch, recipient, { type: 'expired', provider: null, reason: 'EXPIRED', attempt }),
+      event(recipient, { type: 'expired', provider: null, reason: 'EXPIRED' }),
     );
   }
-
-  const byId = new Map<string, Recipient>();
-  const pending = new Map<string, OutgoingMessage>();
+  const work: Work = {
+    record,
+    attempt,
+    route: context.route,
+    context,
+    clock,
+    count,
+    byId: new Map(),
+    pending: new Map(),
+    final: new Map(),
+    outputs: [],
+    parked: [],
+  };
   for (const recipient of batch.recipients) {
-    byId.set(recipient.deliveryId, recipient);
+    work.byId.set(recipient.deliveryId, recipient);
     if (recipient.device === null) {
-      outputs.push(
-        deliveryEvent(stage, batch, recipient, { type: 'rejected', provider: null, reason: 'NO_DEVICE', attempt }),
-      );
+      work.outputs.push(event(recipient, { type: 'rejected', provider: null, reason: 'NO_DEVICE' }));
       continue;
     }
-    pending.set(recipient.deliveryId, { batch, recipient, attempt, ...contentFor(batch, recipient) });
+    work.pending.set(recipient.deliveryId, { batch, recipient, attempt, ...contentFor(batch, recipient) });
   }
+  await sendAll(work, signal);
+  retryOrGiveUp(work);
+  await applyRejections(work);
+  await context.retry.park(work.parked);
+  return work.outputs;
+}
 
-  const final = new Map<string, AttemptOutcome>();
+/** One record's delivery in progress. */
+interface Work {
+  record: InputRecord<DeliveryBatch>;
+  attempt: number;
+  route: Route;
+  context: DeliveryContext;
+  clock: () => number;
+  count: (provider: string, outcome: string, n?: number) => void;
+  byId: Map<string, Recipient>;
+  /** Recipients without an outcome yet (or throttled, waiting for the provider's time). */
+  pending: Map<string, OutgoingMessage>;
+  /** The latest outcome per recipient. */
+  final: Map<string, AttemptOutcome>;
+  outputs: OutputRecord[];
+  parked: ParkedBatch[];
+}
+
+/** Sends until every recipient has an outcome, waiting in-process up to maxWaitMs and parking beyond that. */
+async function sendAll(work: Work, signal: AbortSignal): Promise<void> {
+  const { context, pending, record, clock } = work;
+  const batch = record.value;
   const steps = new Map<string, number>();
-  const parked: ParkedBatch[] = [];
   const deadline = clock() + context.policy.maxWaitMs;
   while (pending.size > 0) {
-    const result = await sendOnRoute(context.route, [...pending.values()], signal);
+    const result = await sendOnRoute(work.route, [...pending.values()], signal);
     if (result.kind === 'wait') {
       const park = result.until > deadline;
-      metrics.waits.inc({ provider: result.provider, reason: park ? `${result.reason}_parked` : result.reason });
+      context.metrics.waits.inc({
+        provider: result.provider,
+        reason: park ? `${result.reason}_parked` : result.reason,
+      });
       if (park) {
-        parked.push(parkOf(record, batch, [...pending.keys()], byId, attempt, result.until, result.reason));
-        count(result.provider, 'parked', pending.size);
+        work.parked.push(parkOf(record, [...pending.keys()], work.byId, work.attempt, result.until, result.reason));
+        work.count(result.provider, 'parked', pending.size);
         pending.clear();
-        break;
+        return;
       }
       await sleep(Math.max(1, result.until - clock()), undefined, { signal });
       continue;
     }
     for (const outcome of result.outcomes) {
-      const recipient = byId.get(outcome.deliveryId);
+      const recipient = work.byId.get(outcome.deliveryId);
       if (recipient === undefined) continue;
       const step = steps.get(outcome.deliveryId) ?? 0;
       steps.set(outcome.deliveryId, step + 1);
-      outputs.push(outcomeEvent(stage, batch, recipient, outcome, attempt, step));
-      count(outcome.provider, outcome.status);
-      final.set(outcome.deliveryId, outcome);
+      work.outputs.push(outcomeEvent(context.stage, batch, recipient, outcome, work.attempt, step));
+      work.count(outcome.provider, outcome.status);
+      work.final.set(outcome.deliveryId, outcome);
     }
     // A throttled recipient stays pending: the gate now holds the provider's time and the next step waits for it.
-    for (const [id, outcome] of final) if (outcome.status !== 'throttled') pending.delete(id);
+    for (const [id, outcome] of work.final) if (outcome.status !== 'throttled') pending.delete(id);
   }
+}
 
-  const failed = [...final.values()].filter(
-    (outcome) => outcome.status === 'failed' && !pending.has(outcome.deliveryId),
-  );
-  if (failed.length > 0) {
-    const ids = failed.map((outcome) => outcome.deliveryId);
-    if (attempt + 1 >= context.policy.maxAttempts) {
-      for (const id of ids) {
-        outputs.push(
-          deliveryEvent(stage, batch, byId.get(id)!, {
-            type: 'failed',
-            provider: final.get(id)!.provider,
-            reason: 'RETRIES_EXHAUSTED',
-            detail: `gave up after ${attempt + 1} attempts`,
-            providerCode: final.get(id)!.providerCode ?? null,
-            attempt,
-            step: 1_000,
-          }),
-        );
-      }
-    } else {
-      const delay = backoffDelay(attempt + 1, context.policy.retryBaseMs, context.policy.retryMaxMs);
-      const readyAt = Math.min(...context.route.providers.map((provider) => provider.readyAt()));
-      const retryAt = Math.max(clock() + delay, readyAt);
-      parked.push(parkOf(record, batch, ids, byId, attempt + 1, retryAt, 'provider_failed'));
-    }
-  }
-  for (const outcome of final.values()) {
-    if (outcome.status !== 'rejected') continue;
-    const recipient = byId.get(outcome.deliveryId)!;
-    if (outcome.prune) {
-      const change = await context.pruner.prune(
-        channel,
-        recipient,
-        outcome.providerCode ?? 'UNREGISTERED',
-        outcome.invalidSince,
+/** Transient failures: parked for the next attempt after a jittered back-off, or a final `failed` once spent. */
+function retryOrGiveUp(work: Work): void {
+  const { context, attempt } = work;
+  const ids = [...work.final.values()]
+    .filter((outcome) => outcome.status === 'failed' && !work.pending.has(outcome.deliveryId))
+    .map((outcome) => outcome.deliveryId);
+  if (ids.length === 0) return;
+  if (attempt + 1 >= context.policy.maxAttempts) {
+    for (const id of ids) {
+      const last = work.final.get(id)!;
+      work.outputs.push(
+        deliveryEvent(context.stage, work.record.value, work.byId.get(id)!, {
+          type: 'failed',
+          provider: last.provider,
+          reason: 'RETRIES_EXHAUSTED',
+          detail: `gave up after ${attempt + 1} attempts`,
+          providerCode: last.providerCode ?? null,
+          attempt,
+          step: 1_000,
+        }),
       );
+    }
+    return;
+  }
+  const delay = backoffDelay(attempt + 1, context.policy.retryBaseMs, context.policy.retryMaxMs);
+  const readyAt = Math.min(...work.route.providers.map((provider) => provider.readyAt()));
+  const retryAt = Math.max(work.clock() + delay, readyAt);
+  work.parked.push(parkOf(work.record, ids, work.byId, attempt + 1, retryAt, 'provider_failed'));
+}
+
+/** Permanent rejections: prune dead devices (an audience change each) and suppress what the provider says to. */
+async function applyRejections(work: Work): Promise<void> {
+  const { context } = work;
+  for (const outcome of work.final.values()) {
+    if (outcome.status !== 'rejected') continue;
+    const recipient = work.byId.get(outcome.deliveryId)!;
+    if (outcome.prune) {
+      const reason = outcome.providerCode ?? 'UNREGISTERED';
+      const change = await context.pruner.prune(context.channel, recipient, reason, outcome.invalidSince);
       if (change !== null) {
-        outputs.push(change);
-        metrics.pruned.inc({ channel, provider: outcome.provider });
+        work.outputs.push(change);
+        context.metrics.pruned.inc({ channel: context.channel, provider: outcome.provider });
       }
     }
     if (outcome.suppress && context.suppress) await context.suppress(recipient, outcome);
   }
-  await context.retry.park(parked);
-  return outputs;
 }
 
 function parkOf(
   source: InputRecord<DeliveryBatch>,
-  batch: DeliveryBatch,
   ids: string[],
   byId: Map<string, Recipient>,
   attempt: number,
@@ -183,7 +215,7 @@ function parkOf(
 ): ParkedBatch {
   return {
     source,
-    batch: { ...batch, recipients: ids.map((id) => byId.get(id)!) },
+    batch: { ...source.value, recipients: ids.map((id) => byId.get(id)!) },
     attempt,
     retryAt,
     code: reason.toUpperCase(),

@@ -63,7 +63,10 @@ export function createDeliveryStage(options: DeliveryStageOptions): StageDefinit
     async setup(config, log) {
       const channelSetup = await options.setup(config, log);
       const metrics = deliveryMetrics(options.overrides?.registry);
-      const policy = config.delivery.policy;
+      // An in-handler wait stays well inside the consumer session (the runtime heartbeats during a chunk, but a
+      // rebalance waits for the chunk): longer waits park the records in the retry topic instead.
+      const sessionBound = Math.floor(config.runtime.consumer.sessionTimeoutMs / 2);
+      const policy = { ...config.delivery.policy, maxWaitMs: Math.min(config.delivery.policy.maxWaitMs, sessionBound) };
       const route =
         channelSetup.providers.length === 0
           ? null

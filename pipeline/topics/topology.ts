@@ -176,7 +176,8 @@ const pipelineTopics: TopicSpec[] = [
     compacted: false,
     schema: 'dev.msgxc.AudienceChange',
     key: 'uid',
-    producers: ['api'],
+    // The delivery stages remove devices their provider declared dead (token pruning).
+    producers: ['api', 'deliver.webpush', 'deliver.apns', 'deliver.fcm'],
     consumers: ['audience'],
     description: 'changes to users, devices, subscriptions and preferences, applied to the audience index',
   },

@@ -25,12 +25,28 @@ export interface WebPushAdapterOptions {
  * switched off with `vapidDetails: null`). The request then goes to the address the SSRF guard checked at
  * send time (a pinned `lookup`), never to a second DNS answer.
  */
+const pinTtlMs = 30_000;
+
 export function createWebPushAdapter(options: WebPushAdapterOptions): ProviderAdapter {
   const agent = new Agent({
     keepAlive: true,
     maxSockets: options.concurrency,
     ...(options.caFile ? { ca: readFileSync(options.caFile) } : {}),
   });
+  // A checked address is reused for a few seconds per host: one DNS answer, checked once, for a burst of sends
+  // to the same push service (getaddrinfo per message would queue on libuv's four threads).
+  const pins = new Map<string, { pinned: Promise<{ address: string; family: 4 | 6 }>; at: number }>();
+  const pinOf = (endpoint: string) => {
+    const url = new URL(endpoint);
+    // Everything the check looks at besides the path: an endpoint with credentials or http never shares a pin.
+    const host = `${url.protocol}|${url.username}|${url.password}|${url.host}`;
+    const cached = pins.get(host);
+    if (cached && Date.now() - cached.at < pinTtlMs) return cached.pinned;
+    const pinned = options.guard.pin(endpoint);
+    pins.set(host, { pinned, at: Date.now() });
+    pinned.catch(() => pins.delete(host));
+    return pinned;
+  };
   const sendOne = async (message: OutgoingMessage, signal: AbortSignal): Promise<Outcome> => {
     const deliveryId = message.recipient.deliveryId;
     const subscription = message.recipient.device?.subscription;
@@ -46,7 +62,7 @@ export function createWebPushAdapter(options: WebPushAdapterOptions): ProviderAd
     }
     let pinned: { address: string; family: 4 | 6 };
     try {
-      pinned = await options.guard.pin(subscription.endpoint);
+      pinned = await pinOf(subscription.endpoint);
     } catch (error) {
       const retriable = (error as { retriable?: boolean }).retriable === true;
       return {
