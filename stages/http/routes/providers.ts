@@ -34,30 +34,51 @@ type Feedback = DeliveryEvent;
 export function addProviderRoutes(router: Router, deps: AppDeps): void {
   const providers = deps.providers;
   if (!providers) return;
-  const { messaging } = providers;
-  const timeout = deps.limits.dependencyTimeoutMs;
-  const verifySns = createSnsVerifier(messaging.feedback.snsCertHosts, providers.fetchCertificate);
+  const feedback = feedbackContext(deps, providers);
+  addTwilioStatusRoute(router, feedback);
+  addSesNotificationRoute(router, feedback);
+  addUnsubscribeRoutes(router, feedback);
+}
 
-  async function emit(events: Feedback[]): Promise<void> {
-    if (events.length === 0) return;
-    const records = await dependency('schema registry', timeout, () =>
-      Promise.all(events.map((event) => providers!.events.prepare(event, event.deliveryId ?? event.eventId))),
-    );
-    await dependency('kafka', timeout, () => providers!.events.send(records));
-  }
-
+interface FeedbackContext {
+  deps: AppDeps;
+  providers: ProviderRouteDeps;
+  messaging: MessagingConfig;
+  timeout: number;
+  /** Encodes and produces events; resolves once Kafka acknowledged them. */
+  emit(events: Feedback[]): Promise<void>;
   /** Removes an address from its owner (remembered in dead_devices) and tells the audience index. */
-  async function suppress(c: Context<Env>, channel: 'sms' | 'email', address: string, reason: string) {
-    const id = deviceId({ channel, address });
-    const owner = await dependency('cassandra', timeout, () => providers!.users.ownerOf(channel, id));
-    if (owner === null) return;
-    const device = { channel, id, token: null, subscription: null, address, platform: null };
-    await writeThenEmit(deps, c.get('log'), {
-      change: audienceChange('remove_device', owner.uid, deps.clock(), traceOf(c), { device }),
-      write: () => providers!.users.markDeviceDead(owner.uid, channel, id, reason),
-    });
-  }
+  suppress(c: Context<Env>, channel: 'sms' | 'email', address: string, reason: string): Promise<void>;
+}
 
+function feedbackContext(deps: AppDeps, providers: ProviderRouteDeps): FeedbackContext {
+  const timeout = deps.limits.dependencyTimeoutMs;
+  return {
+    deps,
+    providers,
+    messaging: providers.messaging,
+    timeout,
+    async emit(events) {
+      if (events.length === 0) return;
+      const records = await dependency('schema registry', timeout, () =>
+        Promise.all(events.map((event) => providers.events.prepare(event, event.deliveryId ?? event.eventId))),
+      );
+      await dependency('kafka', timeout, () => providers.events.send(records));
+    },
+    async suppress(c, channel, address, reason) {
+      const id = deviceId({ channel, address });
+      const owner = await dependency('cassandra', timeout, () => providers.users.ownerOf(channel, id));
+      if (owner === null) return;
+      const device = { channel, id, token: null, subscription: null, address, platform: null };
+      await writeThenEmit(deps, c.get('log'), {
+        change: audienceChange('remove_device', owner.uid, deps.clock(), traceOf(c), { device }),
+        write: () => providers.users.markDeviceDead(owner.uid, channel, id, reason),
+      });
+    },
+  };
+}
+
+function addTwilioStatusRoute(router: Router, { deps, messaging, emit, suppress }: FeedbackContext): void {
   router.add(
     {
       method: 'post',
@@ -112,7 +133,11 @@ export function addProviderRoutes(router: Router, deps: AppDeps): void {
       return c.body(null, 204);
     },
   );
+}
 
+function addSesNotificationRoute(router: Router, feedback: FeedbackContext): void {
+  const { deps, messaging, timeout, emit, suppress } = feedback;
+  const verifySns = createSnsVerifier(messaging.feedback.snsCertHosts, feedback.providers.fetchCertificate);
   router.add(
     {
       method: 'post',
@@ -184,7 +209,9 @@ export function addProviderRoutes(router: Router, deps: AppDeps): void {
       return { recorded: feedback.length };
     },
   );
+}
 
+function addUnsubscribeRoutes(router: Router, { deps, providers, messaging, timeout }: FeedbackContext): void {
   const unsubscribeTarget = (c: Context<Env>) => {
     const secret = messaging.unsubscribeSecret;
     if (!secret) throw new MsgxcError('NOT_FOUND', 'unsubscribe links are not configured', { status: 404 });
