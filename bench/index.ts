@@ -17,6 +17,7 @@ const benches: Record<string, Bench> = {
   all: () => import('./all.ts'),
   channels: () => import('./channels.ts'),
   reporting: () => import('./reporting.ts'),
+  'channels-messaging': () => import('./channels-messaging.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

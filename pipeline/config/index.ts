@@ -5,6 +5,7 @@ import { type DeliveryConfig, deliveryConfig, deliveryEnv } from './delivery.ts'
 import { port, projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
+import { type MessagingConfig, messagingConfig, messagingEnv } from './messaging.ts';
 import { type RuntimeConfig, runtimeConfig, runtimeEnv } from './runtime.ts';
 import { type StackConfig, stackConfig, stackEnv } from './stack.ts';
 import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
@@ -19,6 +20,7 @@ import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
 export { developmentJwtSecret } from './auth.ts';
 export type { DeliveryConfig } from './delivery.ts';
 export type { FanoutConfig } from './fanout.ts';
+export type { MessagingConfig } from './messaging.ts';
 export type { RuntimeConfig } from './runtime.ts';
 export type { StackConfig } from './stack.ts';
 
@@ -39,6 +41,7 @@ export const envSchema = z.object({
   ...runtimeEnv.shape,
   ...fanoutEnv.shape,
   ...authEnv.shape,
+  ...messagingEnv.shape,
   ...deliveryEnv.shape,
 });
 
@@ -64,6 +67,8 @@ export interface Config {
   fanout: FanoutConfig;
   /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
   ack: AckConfig;
+  /** SMS and email providers, their feedback endpoints and unsubscribe links. */
+  messaging: MessagingConfig;
   /** Delivery stages: shared provider policy, push channels' credentials and endpoints, the sandbox. */
   delivery: DeliveryConfig;
 }
@@ -107,6 +112,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     runtime: runtimeConfig(env),
     fanout: fanoutConfig(env),
     ack: ackConfig(env),
+    messaging: messagingConfig(env, env.MSGXC_ENV === 'production'),
     delivery: deliveryConfig(env),
   };
 }

@@ -130,6 +130,9 @@ export function createDeviceMethods(
 
     removeDevice,
 
+    /** Who holds a device now (e-mail feedback names an address, not a user). */
+    ownerOf,
+
     /** A provider said the device is gone: remove it and remember why (30 days). */
     async markDeviceDead(uid: string, channel: DeviceChannel, id: string, reason: string, at = new Date()) {
       const removed = await removeDevice(uid, channel, id);

@@ -6,6 +6,7 @@ import { type ApnsServer, startApnsServer } from './apns.ts';
 import { certificateFile, type ProviderServer } from './common.ts';
 import { localCredentials } from './credentials.ts';
 import { type FcmServer, startFcmServer } from './fcm.ts';
+import { type MessagingSandbox, startMessagingSandbox } from './sandbox-messaging.ts';
 import { startWebPushServer, type WebPushServer } from './webpush.ts';
 
 /**
@@ -31,12 +32,16 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     apns: delivery.apns.token === null,
     fcm: delivery.fcm.credentialsFile === null,
   };
-  if (delivery.sandbox === 'off' || !Object.values(wanted).some(Boolean)) {
+  const messagingWanted =
+    (config.messaging.sms.twilio === null && config.messaging.sms.sns === null) ||
+    (config.messaging.email.ses === null && config.messaging.email.smtp === null);
+  if (delivery.sandbox === 'off' || !(Object.values(wanted).some(Boolean) || messagingWanted)) {
     return { config, channels: [], url: null, servers: {}, close: async () => undefined };
   }
   const credentials = localCredentials();
   const servers: Sandbox['servers'] = {};
-  let next: Config = { ...config, delivery: { ...delivery }, http: { ...config.http } };
+  const messaging: MessagingSandbox = await startMessagingSandbox(config);
+  let next: Config = { ...config, delivery: { ...delivery }, http: { ...config.http }, messaging: messaging.messaging };
   if (wanted.webpush) {
     const server = await startWebPushServer();
     servers.webpush = server;
@@ -68,9 +73,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     };
   }
   next = Object.freeze(next);
-  const page = await servePage(servers, config.http.host, delivery.sandboxPort);
+  const page = await servePage(servers, config.http.host, delivery.sandboxPort, messaging);
   const url = `http://${config.http.host}:${(page.address() as AddressInfo).port}/`;
-  const channels = Object.keys(servers);
+  const channels = [...Object.keys(servers), ...messaging.channels];
   log.info(
     { channels, page: url },
     `provider sandbox: ${channels.join(', ')} go to local provider servers (no credentials)`,
@@ -83,12 +88,17 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     async close() {
       page.closeAllConnections();
       await new Promise<void>((resolve) => page.close(() => resolve()));
-      await Promise.all(Object.values(servers).map((server: ProviderServer) => server.close()));
+      await Promise.all([...Object.values(servers).map((server: ProviderServer) => server.close()), messaging.close()]);
     },
   };
 }
 
-function servePage(servers: Sandbox['servers'], host: string, port: number): Promise<Server> {
+function servePage(
+  servers: Sandbox['servers'],
+  host: string,
+  port: number,
+  messaging: Pick<MessagingSandbox, 'received'>,
+): Promise<Server> {
   const server = createServer((request, response) => {
     const json = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
@@ -97,7 +107,10 @@ function servePage(servers: Sandbox['servers'], host: string, port: number): Pro
     if (request.method === 'POST' && request.url === '/webpush/subscriptions' && servers.webpush) {
       return json(201, servers.webpush.subscribe());
     }
-    const received = Object.entries(servers).flatMap(([, provider]) => (provider as ProviderServer).received);
+    const received = [
+      ...Object.entries(servers).flatMap(([, provider]) => (provider as ProviderServer).received),
+      ...messaging.received(),
+    ].sort((a, b) => a.at - b.at);
     if (request.url === '/received') return json(200, received);
     if (request.url === '/' || request.url === '/index.html') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });

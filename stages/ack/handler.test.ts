@@ -225,4 +225,19 @@ describe('ack handler', () => {
     );
     expect([...stores.states.keys()]).toEqual([`${messageId}|ann|apns`]);
   });
+
+  it('records provider feedback from the facade (undelivered, bounced, complained) as delivery states with their reason', async () => {
+    const stores = memoryStores();
+    await handleAcks(
+      [
+        record('events', sentEvent({ type: 'undelivered', channel: 'sms', uid: 'ann', reason: 'CARRIER_UNDELIVERED' })),
+        record('events', sentEvent({ type: 'bounced', channel: 'email', uid: 'ann', reason: 'HARD_BOUNCE' })),
+        record('events', sentEvent({ type: 'complained', channel: 'email', uid: 'bob', reason: 'COMPLAINT' })),
+      ],
+      stores.deps,
+    );
+    expect(Object.keys(stores.states.get(`${messageId}|ann|sms`)!.states)).toEqual(['undelivered']);
+    expect(Object.keys(stores.states.get(`${messageId}|ann|email`)!.states)).toEqual(['bounced']);
+    expect(Object.keys(stores.states.get(`${messageId}|bob|email`)!.states)).toEqual(['complained']);
+  });
 });

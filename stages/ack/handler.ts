@@ -43,6 +43,10 @@ const recordedEventTypes = new Set([
   // Provider outcomes of the delivery stages (a throttle or transient failure is followed by a later outcome).
   'rejected',
   'skipped',
+  // Provider feedback the facade records (Twilio status callbacks, SES bounces and complaints through SNS).
+  'undelivered',
+  'bounced',
+  'complained',
 ]);
 
 export async function handleAcks(batch: AckInput[], deps: AckDependencies): Promise<OutputRecord[]> {
@@ -170,7 +174,11 @@ async function recordEvent(event: DeliveryEvent, deps: AckDependencies): Promise
     at: event.at,
     deviceId: event.deviceId,
     variant: event.variant,
-    errorCode: ['failed', 'dropped', 'expired', 'rejected', 'skipped'].includes(event.type) ? event.reason : null,
+    errorCode: ['failed', 'dropped', 'expired', 'rejected', 'skipped', 'undelivered', 'bounced', 'complained'].includes(
+      event.type,
+    )
+      ? event.reason
+      : null,
     error: event.type === 'failed' || event.type === 'rejected' ? event.detail : null,
   });
 }

@@ -9,6 +9,7 @@ import { createRouter, type Env } from './router.ts';
 import { addFlowRoutes } from './routes/flow.ts';
 import { addMessageRoutes } from './routes/messages.ts';
 import { addOpsRoutes } from './routes/ops.ts';
+import { addProviderRoutes } from './routes/providers.ts';
 import { addScheduledRoutes } from './routes/scheduled.ts';
 import { addSeedRoutes } from './routes/seed.ts';
 import { addThreadRoutes } from './routes/threads.ts';
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   addMessageRoutes(router, deps, validators);
   addScheduledRoutes(router, deps, validators);
   addFlowRoutes(router, deps, validators);
+  addProviderRoutes(router, deps);
   const openApi = buildOpenApi(router.specs);
   return app;
 }

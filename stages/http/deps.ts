@@ -65,6 +65,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     endpointGuard: createEndpointGuard({ allowedHosts: config.http.webPushAllowedHosts }),
     registry: processRegistry,
     clock: Date.now,
+    providers: { messaging: config.messaging, events, users: createUserStore(cassandra) },
     limits: {
       bodyLimitBytes: config.http.bodyLimitBytes,
       messageMaxBytes: config.http.messageMaxBytes,

@@ -7,6 +7,7 @@ import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import type { ProviderRouteDeps } from './routes/providers.ts';
 
 /**
  * What the facade needs from the rest of the system, in the facade's own words. `deps.ts` builds these
@@ -88,6 +89,8 @@ export interface AppDeps {
   endpointGuard: EndpointGuard;
   registry: Registry;
   clock: () => number;
+  /** Provider callbacks and one-click unsubscribe (routes/providers.ts); those routes exist only when set. */
+  providers?: ProviderRouteDeps;
   limits: {
     bodyLimitBytes: number;
     messageMaxBytes: number;

@@ -12,7 +12,9 @@ import {
 import type { Received } from '../../stack/providers/common.ts';
 import { type Sandbox, startSandbox } from '../../stack/providers/sandbox.ts';
 import { stage as apnsStage } from '../../stages/deliver-apns/index.ts';
+import { stage as emailStage } from '../../stages/deliver-email/index.ts';
 import { stage as fcmStage } from '../../stages/deliver-fcm/index.ts';
+import { stage as smsStage } from '../../stages/deliver-sms/index.ts';
 import { stage as webpushStage } from '../../stages/deliver-webpush/index.ts';
 
 /**
@@ -65,7 +67,7 @@ describe('the provider sandbox', () => {
     const base = parseConfig({ MSGXC_LOG_LEVEL: 'silent', MSGXC_SANDBOX_PORT: '0' });
     const sandbox: Sandbox = await startSandbox(base, log);
     closers.push(() => sandbox.close());
-    expect(sandbox.channels.sort()).toEqual(['apns', 'fcm', 'webpush']);
+    expect(sandbox.channels.sort()).toEqual(['apns', 'email', 'fcm', 'sms', 'webpush']);
     const subscription = (await (await fetch(`${sandbox.url}webpush/subscriptions`, { method: 'POST' })).json()) as {
       endpoint: string;
       keys: { p256dh: string; auth: string };
@@ -79,23 +81,36 @@ describe('the provider sandbox', () => {
       ),
       apns: recordFor('apns', device('apns', { token: 'ab'.repeat(32) })),
       fcm: recordFor('fcm', device('fcm', { token: 'sandbox-fcm-token-1234' })),
+      sms: recordFor('sms', device('sms', { address: '+14155550123' })),
+      email: recordFor('email', device('email', { address: 'newcomer@example.test' })),
     };
     for (const [channel, stage] of [
       ['webpush', webpushStage],
       ['apns', apnsStage],
       ['fcm', fcmStage],
+      ['sms', smsStage],
+      ['email', emailStage],
     ] as const) {
       const deps = await stage.setup!(sandbox.config, log);
       closers.push(() => deps.close());
       const outputs = await deliverRecord(records[channel], deps.context, new AbortController().signal);
       expect(outputs.map((output) => (output.value as DeliveryEvent).type)).toEqual(['sent']);
     }
-    const received = (await (await fetch(`${sandbox.url}received`)).json()) as Received[];
+    // The SMS and e-mail servers list theirs too, under their provider's name (twilio, ses).
+    const received = (await (await fetch(`${sandbox.url}received`)).json()) as (Omit<Received, 'provider'> & {
+      provider: string;
+    })[];
     expect(received.map((item) => [item.provider, item.status]).sort()).toEqual([
       ['apns', 200],
       ['fcm', 200],
+      ['ses', 200],
+      ['twilio', 201],
       ['webpush', 201],
     ]);
+    expect(received.find((item) => item.provider === 'twilio')!.payload).toMatchObject({
+      body: 'Sandbox\nhello over sms',
+    });
+    expect(received.find((item) => item.provider === 'ses')!.payload).toMatchObject({ subject: 'Sandbox' });
     expect(received.find((item) => item.provider === 'webpush')!.payload).toMatchObject({ body: 'hello over webpush' });
     const page = await (await fetch(sandbox.url!)).text();
     expect(page).toContain('hello over apns');
@@ -116,5 +131,15 @@ describe('the provider sandbox', () => {
     const events = outputs.map((output) => output.value as DeliveryEvent);
     expect(events.map((event) => [event.type, event.reason])).toEqual([['skipped', 'CHANNEL_DISABLED']]);
     expect(events[0]!.detail).toContain('MSGXC_APNS_KEY_FILE');
+    const smsDeps = await smsStage.setup!(config, log);
+    closers.push(() => smsDeps.close());
+    const smsOutputs = await deliverRecord(
+      recordFor('sms', device('sms', { address: '+14155550124' })),
+      smsDeps.context,
+      new AbortController().signal,
+    );
+    const smsEvent = smsOutputs[0]!.value as DeliveryEvent;
+    expect([smsEvent.type, smsEvent.reason]).toEqual(['skipped', 'CHANNEL_DISABLED']);
+    expect(smsEvent.detail).toContain('MSGXC_TWILIO_ACCOUNT_SID');
   });
 });

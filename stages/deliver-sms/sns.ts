@@ -1,0 +1,102 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent } from 'node:https';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { AwsSettings } from '../../pipeline/config/messaging.ts';
+import type { Outcome, OutgoingMessage, ProviderAdapter } from '../../pipeline/delivery/contract.ts';
+import { countSegments } from './segments.ts';
+import { smsText } from './text.ts';
+
+/**
+ * SMS through Amazon SNS `Publish` to a phone number, the failover of Twilio. Urgency 3–4 go as
+ * Transactional (carrier priority), 1–2 as Promotional (cheaper). The SDK's retries stay off: the shared
+ * policy retries.
+ */
+
+const defaultThrottleMs = 1000;
+const rejectedErrors = new Set(['InvalidParameterException', 'InvalidParameterValueException', 'OptedOutException']);
+
+export function createSnsClient(settings: AwsSettings): SNSClient {
+  return new SNSClient({
+    region: settings.region,
+    credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey.reveal() },
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    maxAttempts: 1,
+    requestHandler: {
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+      httpsAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
+      requestTimeout: 15_000,
+    },
+  });
+}
+
+export function createSnsAdapter(settings: AwsSettings): ProviderAdapter {
+  const client = createSnsClient(settings);
+
+  async function sendOne(message: OutgoingMessage): Promise<Outcome> {
+    const { recipient, batch } = message;
+    const deliveryId = recipient.deliveryId;
+    const to = recipient.device?.address;
+    const body = smsText(message);
+    if (!to) return { deliveryId, status: 'rejected', providerCode: 'NO_ADDRESS', detail: 'the device has no number' };
+    if (body === null) return { deliveryId, status: 'rejected', providerCode: 'NO_TEXT', detail: 'nothing to text' };
+    const { segments } = countSegments(body);
+    try {
+      const published = await client.send(
+        new PublishCommand({
+          PhoneNumber: to,
+          Message: body,
+          MessageAttributes: {
+            'AWS.SNS.SMS.SMSType': {
+              DataType: 'String',
+              StringValue: batch.urgency >= 3 ? 'Transactional' : 'Promotional',
+            },
+          },
+        }),
+      );
+      return { deliveryId, status: 'sent', providerMessageId: published.MessageId, providerCode: '200', segments };
+    } catch (error) {
+      return { ...snsFailure(error), deliveryId, segments };
+    }
+  }
+
+  return {
+    provider: 'sns',
+    channel: 'sms',
+    maxBatch: 50,
+    send: (messages) => Promise.all(messages.map(sendOne)),
+    async close() {
+      client.destroy();
+    },
+  };
+}
+
+/** An SNS error as an outcome (without its delivery id). */
+export function snsFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
+  const { name, message, $metadata, $response } = error as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    $response?: { headers?: Record<string, string> };
+  };
+  const status = $metadata?.httpStatusCode;
+  // 5xx by status, so the breaker sees a provider fault; otherwise AWS's error name (or the socket's code).
+  const providerCode =
+    status !== undefined && status >= 500
+      ? String(status)
+      : name && name !== 'Error'
+        ? name
+        : ((error as { code?: string }).code ?? 'NETWORK');
+  const detail = message?.slice(0, 300);
+  if (name === 'ThrottledException' || name === 'ThrottlingException' || status === 429) {
+    const seconds = Number($response?.headers?.['retry-after']);
+    return {
+      status: 'throttled',
+      providerCode,
+      retryAfterMs: seconds > 0 ? seconds * 1000 : defaultThrottleMs,
+      detail,
+    };
+  }
+  if (name === 'OptedOutException') return { status: 'rejected', providerCode, suppress: true, prune: true, detail };
+  if (name !== undefined && rejectedErrors.has(name)) return { status: 'rejected', providerCode, detail };
+  return { status: 'failed', providerCode, detail };
+}

@@ -1,0 +1,14 @@
+import type { OutgoingMessage } from '../../pipeline/delivery/contract.ts';
+
+/** What an SMS says: the subject (if any) on its own line, then the text; null when there is nothing to say. */
+export function smsText(message: Pick<OutgoingMessage, 'subject' | 'text'>): string | null {
+  const parts = [message.subject, message.text].filter((part): part is string => !!part && part.trim() !== '');
+  return parts.length === 0 ? null : parts.join('\n');
+}
+
+/** Twilio's ValidityPeriod (1 s–10 h) from the message's expiry; nothing when it has none. */
+export function validitySeconds(expiresAt: number | null, now = Date.now()): { validityPeriod?: number } {
+  if (expiresAt === null) return {};
+  const seconds = Math.ceil((expiresAt - now) / 1000);
+  return { validityPeriod: Math.min(36_000, Math.max(1, seconds)) };
+}
