@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
 import { type AudienceSnapshot, createAudienceIndex } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
+import { reportFigure } from './results.ts';
 import { benchUser, loadUsers, pageAll, rate, timedScan } from './audience-users.ts';
 
 /**
@@ -47,6 +48,17 @@ export async function run(config: Config, args: string[] = []): Promise<number> 
       `  ratio layer / raw scan with source: ${(result.layerDocsPerSecond / result.rawSourceDocsPerSecond).toFixed(2)}`,
     ].join('\n'),
   );
+  const ratio = result.layerDocsPerSecond / result.rawSourceDocsPerSecond;
+  reportFigure({
+    bench: 'audience',
+    figure: `paging ${result.users} users through the index layer`,
+    value: result.layerDocsPerSecond,
+    unit: 'docs/s',
+    baseline: { name: 'raw PIT scan with _source', value: result.rawSourceDocsPerSecond, unit: 'docs/s' },
+    ratio,
+    goal: '≥ 0.8',
+    met: ratio >= 0.8,
+  });
   return 0;
 }
 

@@ -7,6 +7,7 @@ import { createLogger } from '../pipeline/log/index.ts';
 import { deliveryIdOf } from '../pipeline/records/delivery.ts';
 import type { DeliveryBatch } from '../schemas/types.generated.ts';
 import { startGateway } from '../stages/gateway/gateway.ts';
+import { reportFigure } from './results.ts';
 import { encodeFrame } from '../stages/gateway/protocol.ts';
 
 /**
@@ -275,5 +276,15 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     ...(batchSize ? { batchSize } : {}),
   });
   console.log(formatGatewayResult(result));
+  reportFigure({
+    bench: 'gateway',
+    figure: `deliveries/s, ${result.connections} connections in one process`,
+    value: result.gatewayDeliveriesPerSecond,
+    unit: 'deliveries/s',
+    baseline: { name: 'pre-framed socket.send loop', value: result.rawDeliveriesPerSecond, unit: 'deliveries/s' },
+    ratio: result.ratio,
+    goal: '≥ 0.8',
+    met: result.ratio >= 0.8,
+  });
   return 0;
 }
