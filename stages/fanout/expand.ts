@@ -1,12 +1,13 @@
 import { bucketOf, sliceRange } from '../../pipeline/audience-index/bucket.ts';
 import type { Channel as IndexChannel } from '../../pipeline/audience-index/types.ts';
 import { type BatchSizes, createBatcher } from '../../pipeline/records/batcher.ts';
-import type { EscalationEntry, PlannedDelivery } from '../../pipeline/records/escalation.ts';
+import type { EscalationEntry } from '../../pipeline/records/escalation.ts';
 import { fanoutEventRecord } from '../../pipeline/records/events.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { Channel, FanoutJob } from '../../schemas/types.generated.ts';
+import type { InboxEntry } from '../../pipeline/store/inbox.ts';
+import type { Channel, FanoutJob, Variant } from '../../schemas/types.generated.ts';
 import { type AudienceSource, audienceQueryOf } from './audience.ts';
-import { type PlanSettings, planRecipient } from './recipients.ts';
+import { type PlanSettings, planRecipient, type RecipientPlan } from './recipients.ts';
 import { createVariantAssigner } from './variants.ts';
 
 /**
@@ -28,6 +29,11 @@ export interface ExpandDependencies {
   now: () => number;
   /** Records escalation deadlines (plan fallback), idempotently; awaited before the batches are returned. */
   recordEscalations?: (job: FanoutJob, entries: EscalationEntry[]) => Promise<void>;
+  /**
+   * Writes a page of recipients' inbox rows, idempotently. Awaited before any delivery of that page is
+   * yielded, so no live frame is ever sent for a message its recipient's inbox does not hold yet.
+   */
+  recordInbox?: (entries: InboxEntry[]) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -70,10 +76,11 @@ export async function* expandJob(
 
   const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal));
   for await (const page of prefetched(pages)) {
-    for (const doc of page) {
+    const plans = page.map((doc) => planRecipient(doc, context));
+    if (deps.recordInbox) await deps.recordInbox(inboxEntries(job, plans, variants));
+    for (const plan of plans) {
       summary.users++;
-      seen?.add(doc.uid);
-      const plan = planRecipient(doc, context);
+      seen?.add(plan.uid);
       if (plan.kind === 'drop') {
         drop(plan.reason);
         continue;
@@ -115,6 +122,31 @@ export async function* expandJob(
   }
   for (const [reason, count] of summary.dropped) yield droppedEvent(job, reason, count, now);
   return summary;
+}
+
+/** Drops that still leave the message addressed to the user (no channel reached them): kept in the inbox. */
+const inboxDrops = new Set<string>(['CHANNEL_NOT_ACCEPTED', 'NO_DEVICE']);
+
+/** The inbox rows of a page: every recipient the message is addressed to, with their variant's text. */
+function inboxEntries(job: FanoutJob, plans: RecipientPlan[], variants: ReadonlyMap<string, Variant>): InboxEntry[] {
+  const entries: InboxEntry[] = [];
+  for (const plan of plans) {
+    if (plan.kind === 'drop' && !inboxDrops.has(plan.reason)) continue;
+    const variant = plan.variant === null ? undefined : variants.get(plan.variant);
+    entries.push({
+      uid: plan.uid,
+      messageId: job.messageId,
+      kind: job.audience.kind,
+      tid: job.tid,
+      subject: variant?.subject ?? job.subject,
+      msg: variant?.msg ?? job.msg,
+      data: job.data,
+      urgency: job.urgency,
+      sentAt: job.createdAt,
+      variant: plan.variant,
+    });
+  }
+  return entries;
 }
 
 /**

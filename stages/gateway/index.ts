@@ -5,7 +5,7 @@ import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
 import { createDefaultCodec, defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
-import { createThreadStore } from '../../pipeline/store/index.ts';
+import { createInboxStore, createThreadStore } from '../../pipeline/store/index.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
 import { createThreadReadPermission } from './permissions.ts';
@@ -19,7 +19,8 @@ export { PROTOCOL } from './protocol.ts';
  * The WebSocket gateway as a stage: it consumes `deliver.ws` in a consumer group of its own per process
  * (every instance sees every batch and writes to the sockets it holds), so more instances carry more
  * connections. `sent` events leave through the runtime's outputs; acks, read markers and check-ins come
- * from sockets at any time, so they go through a producer of the gateway's own.
+ * from sockets at any time, so they go through a producer of the gateway's own. A client reconnecting
+ * with `?resume=<last message id>` is replayed from the Cassandra inbox first (resume.ts).
  */
 
 export interface GatewayStageOptions {
@@ -58,13 +59,14 @@ export function createGatewayStage(options: GatewayStageOptions = {}) {
 async function setupGateway(config: Config, log: Logger, options: GatewayStageOptions): Promise<GatewayStageDeps> {
   const verifier = createVerifier(config);
   const codec = await createDefaultCodec(config);
-  const cassandra = options.canRead ? undefined : createCassandra(config);
-  const canRead = options.canRead ?? createThreadReadPermission(createThreadStore(cassandra!));
+  // Thread permissions and the inbox a resuming client is replayed from.
+  const cassandra = createCassandra(config);
+  const canRead = options.canRead ?? createThreadReadPermission(createThreadStore(cassandra));
   const producer = createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
   let gateway: Gateway;
   let sink: RecordSink;
   try {
-    await Promise.all([producer.connect(), cassandra?.connect()]);
+    await Promise.all([producer.connect(), cassandra.connect()]);
     sink = createKafkaSink(config, producer, codec);
     gateway = await startGateway({
       settings: { ...config.ws, port: options.port ?? config.ws.port },
@@ -72,10 +74,11 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
       metricsRegistry: processRegistry,
       authenticate: (token) => verifier.verify(token),
       canRead,
+      inbox: createInboxStore(cassandra),
       emit: (records) => sink.emit(records),
     });
   } catch (error) {
-    await Promise.allSettled([producer.disconnect(), cassandra?.shutdown()]);
+    await Promise.allSettled([producer.disconnect(), cassandra.shutdown()]);
     throw error;
   }
   options.onListening?.(gateway);
@@ -85,7 +88,7 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
       // Closing sockets produces their disconnect check-ins; send those before the producer goes.
       await gateway.close();
       await sink.flush();
-      await Promise.allSettled([producer.disconnect(), cassandra?.shutdown()]);
+      await Promise.allSettled([producer.disconnect(), cassandra.shutdown()]);
     },
   };
 }

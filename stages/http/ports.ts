@@ -6,6 +6,7 @@ import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import type { InboxPort } from './routes/inbox.ts';
 import type { EndpointGuard } from './ssrf.ts';
 
 /**
@@ -77,6 +78,8 @@ export interface AppDeps {
   threads: ThreadsPort;
   users: UsersPort;
   messages: MessagesPort;
+  /** The per-user inbox (routes/inbox.ts); its routes answer 503 without it. */
+  inbox?: InboxPort;
   idempotency: IdempotencyPort;
   ingest: TopicPublisher<IngestRequestInput>;
   audience: TopicPublisher<AudienceChangeInput>;
