@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
-import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
-import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from '../../stages/gateway/gateway.ts';
 import type { GatewayRecord } from '../../stages/gateway/session.ts';
 
@@ -113,7 +110,10 @@ export async function open(
   options: { autoPong?: boolean; resume?: string } = {},
 ): Promise<TestClient> {
   const target = options.resume === undefined ? url : `${url}?resume=${encodeURIComponent(options.resume)}`;
-  const upgrade = await connect(target, { token, ...(options.autoPong === undefined ? {} : { autoPong: options.autoPong }) });
+  const upgrade = await connect(target, {
+    token,
+    ...(options.autoPong === undefined ? {} : { autoPong: options.autoPong }),
+  });
   if (!upgrade.ok) throw new Error(`upgrade refused: ${upgrade.status} ${upgrade.body}`);
   return upgrade.client;
 }
