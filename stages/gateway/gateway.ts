@@ -47,6 +47,8 @@ export interface GatewayOptions extends GatewayDependencies {
   gatewayId?: string;
   metricsRegistry?: Registry;
   now?: () => number;
+  /** Resolves once this instance consumes deliver.ws (readiness.ts); replays wait for it. Already when absent. */
+  consuming?: Promise<void>;
 }
 
 /** How long a shutdown waits for close handshakes before it terminates what is left. */
@@ -216,7 +218,10 @@ export class Gateway {
       heartbeatMs: this.#settings.heartbeatMs,
     });
     this.#emit([checkInRecord(this.#session, connection, 'connect', null)]);
-    if (inbox && resumeAfter !== null) void replayInbox(connection, inbox, resumeAfter, this.#settings, this.#log);
+    if (inbox && resumeAfter !== null) {
+      const consuming = this.#options.consuming ?? Promise.resolve();
+      void consuming.then(() => replayInbox(connection, inbox, resumeAfter, this.#settings, this.#log));
+    }
   }
 
   /** Heartbeat: terminates silent and closing sockets, closes expired ones, pings and checks in the rest. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
@@ -6,9 +7,11 @@ import type { Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
 import { createDefaultCodec, defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
 import { createInboxStore, createThreadStore } from '../../pipeline/store/index.ts';
+import { topicName } from '../../pipeline/topics/index.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
 import { createThreadReadPermission } from './permissions.ts';
+import { type ConsumingProbe, startConsumingProbe } from './readiness.ts';
 import { createKafkaSink, type RecordSink } from './sink.ts';
 
 export type { Gateway, GatewayDependencies, GatewayPrincipal, GatewaySettings } from './gateway.ts';
@@ -34,6 +37,7 @@ export interface GatewayStageOptions {
 
 interface GatewayStageDeps {
   gateway: Gateway;
+  probe: ConsumingProbe;
   close: () => Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export function createGatewayStage(options: GatewayStageOptions = {}) {
     async handler(batch, { deps }) {
       const outputs: OutputRecord[] = [];
       for (const record of batch) {
+        if (deps.probe.observe(record.value)) continue;
         for (const event of deps.gateway.deliver(record.value).events) {
           outputs.push({ topic: 'events', key: event.messageId, value: event });
         }
@@ -65,10 +70,26 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
   const producer = createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
   let gateway: Gateway;
   let sink: RecordSink;
+  let probe: ConsumingProbe | undefined;
   try {
     await Promise.all([producer.connect(), cassandra.connect()]);
     sink = createKafkaSink(config, producer, codec);
+    const gatewayId = randomUUID();
+    probe = startConsumingProbe(
+      gatewayId,
+      async (batch) => {
+        const value = await codec.encode('deliver.ws', batch);
+        await producer.send({
+          topic: topicName(config, 'deliver.ws'),
+          acks: -1,
+          messages: [{ key: batch.batchId, value }],
+        });
+      },
+      log,
+    );
     gateway = await startGateway({
+      gatewayId,
+      consuming: probe.consuming,
       settings: { ...config.ws, port: options.port ?? config.ws.port },
       log,
       metricsRegistry: processRegistry,
@@ -78,13 +99,17 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
       emit: (records) => sink.emit(records),
     });
   } catch (error) {
+    probe?.stop();
     await Promise.allSettled([producer.disconnect(), cassandra.shutdown()]);
     throw error;
   }
   options.onListening?.(gateway);
+  const consumingProbe = probe as ConsumingProbe;
   return {
     gateway,
+    probe: consumingProbe,
     async close() {
+      consumingProbe.stop();
       // Closing sockets produces their disconnect check-ins; send those before the producer goes.
       await gateway.close();
       await sink.flush();
