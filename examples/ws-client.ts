@@ -57,6 +57,8 @@ function connect(): void {
     const frame = JSON.parse(data.toString()) as Record<string, unknown>;
     switch (frame.type) {
       case 'welcome':
+        // Until a message arrives, a reconnect resumes from where this first session started.
+        cursor ??= String(frame.cursor);
         console.log(`connected as ${frame.uid}, session ${frame.session}${cursor ? `, resuming after ${cursor}` : ''}`);
         break;
       case 'resumed':

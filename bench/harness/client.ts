@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { isInboxCursor } from '../../pipeline/store/inbox.ts';
 import type { MessageFrame as ProtocolMessageFrame } from '../../stages/gateway/protocol.ts';
 
 /**
@@ -120,11 +121,14 @@ export async function connectClient(
         if (frame.type === 'message') {
           const message = { ...(frame as unknown as MessageFrame), receivedAt: Date.now() };
           messages.push(message);
-          cursor = message.id;
+          // Probes put straight onto deliver.ws (readiness.ts) carry random ids no inbox holds.
+          if (isInboxCursor(message.id)) cursor = message.id;
           options.onMessage?.(message);
         } else {
           others.push(frame);
           if (frame.type === 'welcome') {
+            // Until a message arrives, a reconnect resumes from where the first session started.
+            cursor ??= typeof frame.cursor === 'string' ? frame.cursor : null;
             client.welcomes++;
             open = true;
             attempt = 0;

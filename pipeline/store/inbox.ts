@@ -160,6 +160,11 @@ export function isInboxCursor(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(value);
 }
 
+/** The lowest cursor of a moment: resuming after it replays every message created from then on. */
+export function inboxCursorAt(at: number): string {
+  return types.TimeUuid.min(new Date(at), 0).toString();
+}
+
 /** Orders two message ids by time (then by their remaining bits), as Cassandra's timeuuid order does. */
 export function compareInboxCursors(a: string, b: string): number {
   const byTime = timeOf(a) - timeOf(b) || microsOf(a) - microsOf(b);

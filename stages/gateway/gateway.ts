@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../../pipeline/config/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
+import { inboxCursorAt } from '../../pipeline/store/inbox.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { Connection } from './connection.ts';
 import { createDeliverer, type DeliverResult } from './deliver.ts';
@@ -216,6 +217,7 @@ export class Gateway {
       session: connection.sessionId,
       uid: connection.uid,
       heartbeatMs: this.#settings.heartbeatMs,
+      cursor: resumeAfter ?? inboxCursorAt(connection.connectedAt),
     });
     this.#emit([checkInRecord(this.#session, connection, 'connect', null)]);
     if (inbox && resumeAfter !== null) {

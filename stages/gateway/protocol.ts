@@ -95,7 +95,15 @@ export interface MessageFrame {
 
 export type ServerFrame =
   | MessageFrame
-  | { type: 'welcome'; protocol: typeof PROTOCOL; session: string; uid: string; heartbeatMs: number }
+  | {
+      type: 'welcome';
+      protocol: typeof PROTOCOL;
+      session: string;
+      uid: string;
+      heartbeatMs: number;
+      /** Where this session starts: the resume cursor of a client that has not received a message yet. */
+      cursor: string;
+    }
   | { type: 'error'; code: ErrorCode; message: string; ref?: string }
   | { type: 'pong'; ref?: string }
   | { type: 'resumed'; replayed: number; cursor: string }
