@@ -74,7 +74,8 @@ export async function* expandJob(
   const escalationAfter = job.plan === 'fallback' ? job.escalateAfterMs : null;
   let escalations: EscalationEntry[] = [];
 
-  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal));
+  const everyUser = deps.recordInbox !== undefined;
+  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal, everyUser));
   for await (const page of prefetched(pages)) {
     const plans = page.map((doc) => planRecipient(doc, context));
     if (deps.recordInbox) await deps.recordInbox(inboxEntries(job, plans, variants));
@@ -176,8 +177,12 @@ export async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T
   }
 }
 
-/** Pushes what the index can filter into the query; a uid list keeps its opted-out users so every drop has a reason. */
-function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSignal | undefined) {
+/**
+ * Pushes what the index can filter into the query; a uid list keeps its opted-out users so every drop has a
+ * reason. With an inbox (`everyUser`) reachability is not filtered in the query: a user no channel reaches
+ * still gets the message in their inbox.
+ */
+function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSignal | undefined, everyUser: boolean) {
   const allowed = new Set<Channel>(job.channels);
   for (const variant of job.experiment?.variants ?? [])
     for (const channel of variant.channels ?? []) allowed.add(channel);
@@ -189,7 +194,9 @@ function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSign
     pageSize: settings.pageSize,
     slice: job.slice,
     excludeOptedOut: job.audience.kind !== 'uids',
-    ...(everyoneReachable || job.audience.kind === 'uids' ? {} : { reachableOn: [...allowed] as IndexChannel[] }),
+    ...(everyoneReachable || everyUser || job.audience.kind === 'uids'
+      ? {}
+      : { reachableOn: [...allowed] as IndexChannel[] }),
     ...(signal ? { signal } : {}),
   };
 }
