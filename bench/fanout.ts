@@ -124,7 +124,8 @@ async function benchInbox(baseConfig: Config, prefix: string) {
   return {
     record: (entries: InboxEntry[]) => store.write(entries),
     async drop() {
-      await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+      // A busy node takes its time over a schema change: longer than a query's timeout.
+      await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 120_000 });
       await client.shutdown();
     },
   };
