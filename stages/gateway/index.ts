@@ -11,7 +11,7 @@ import { topicName } from '../../pipeline/topics/index.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
 import { createThreadReadPermission } from './permissions.ts';
-import { type ConsumingProbe, startConsumingProbe } from './readiness.ts';
+import { type ConsumingProbe, createConsumingProbe } from './readiness.ts';
 import { createKafkaSink, type RecordSink } from './sink.ts';
 
 export type { Gateway, GatewayDependencies, GatewayPrincipal, GatewaySettings } from './gateway.ts';
@@ -68,25 +68,25 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
   const cassandra = createCassandra(config);
   const canRead = options.canRead ?? createThreadReadPermission(createThreadStore(cassandra));
   const producer = createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
+  const gatewayId = randomUUID();
+  const probe = createConsumingProbe(
+    gatewayId,
+    async (batch) => {
+      const value = await codec.encode('deliver.ws', batch);
+      await producer.send({
+        topic: topicName(config, 'deliver.ws'),
+        acks: -1,
+        messages: [{ key: batch.batchId, value }],
+      });
+    },
+    log,
+  );
   let gateway: Gateway;
   let sink: RecordSink;
-  let probe: ConsumingProbe | undefined;
   try {
     await Promise.all([producer.connect(), cassandra.connect()]);
     sink = createKafkaSink(config, producer, codec);
-    const gatewayId = randomUUID();
-    probe = startConsumingProbe(
-      gatewayId,
-      async (batch) => {
-        const value = await codec.encode('deliver.ws', batch);
-        await producer.send({
-          topic: topicName(config, 'deliver.ws'),
-          acks: -1,
-          messages: [{ key: batch.batchId, value }],
-        });
-      },
-      log,
-    );
+    probe.start();
     gateway = await startGateway({
       gatewayId,
       consuming: probe.consuming,
@@ -99,17 +99,16 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
       emit: (records) => sink.emit(records),
     });
   } catch (error) {
-    probe?.stop();
+    probe.stop();
     await Promise.allSettled([producer.disconnect(), cassandra.shutdown()]);
     throw error;
   }
   options.onListening?.(gateway);
-  const consumingProbe = probe as ConsumingProbe;
   return {
     gateway,
-    probe: consumingProbe,
+    probe,
     async close() {
-      consumingProbe.stop();
+      probe.stop();
       // Closing sockets produces their disconnect check-ins; send those before the producer goes.
       await gateway.close();
       await sink.flush();

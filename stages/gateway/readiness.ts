@@ -19,10 +19,12 @@ export interface ConsumingProbe {
   readonly consuming: Promise<void>;
   /** Called with every consumed batch; true when it was a probe (of any instance), which needs no delivery. */
   observe(batch: DeliveryBatch): boolean;
+  /** Starts producing probes (once the producer is connected). */
+  start(): void;
   stop(): void;
 }
 
-export function startConsumingProbe(
+export function createConsumingProbe(
   gatewayId: string,
   send: (batch: DeliveryBatch) => Promise<void>,
   log: Logger,
@@ -60,10 +62,10 @@ export function startConsumingProbe(
     timer = setTimeout(probe, probeEveryMs);
     timer.unref();
   };
-  probe();
 
   return {
     consuming,
+    start: probe,
     observe(batch) {
       if (!batch.messageId.startsWith(probePrefix)) return false;
       if (batch.messageId === id && !done) {
