@@ -5,7 +5,10 @@ import {
   createAudienceIndex,
   type Device,
 } from '../pipeline/audience-index/index.ts';
+import { createCassandra, migrate } from '../pipeline/cassandra/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
+import { createLogger } from '../pipeline/log/index.ts';
+import { createInboxStore, type InboxEntry } from '../pipeline/store/inbox.ts';
 import { audienceSourceOf } from '../stages/fanout/audience.ts';
 import type { FanoutDependencies } from '../stages/fanout/handler.ts';
 import { fanoutSettings } from '../stages/fanout/index.ts';
@@ -26,7 +29,10 @@ import { probe, probeInChild } from './fanout/probe.ts';
  * Recipients (users reached) per second against documents per second is the ratio (goal >= 0.7). Peak
  * RSS and heap are measured in a fresh process per mode, sampled after a full GC.
  *
- *   npm run bench -- flow-fanout [users=100000] [rounds=3] [slice=<sliceUsers>]
+ * With `inbox=true` the handler also runs with the recipients' inbox rows written to Cassandra (a keyspace of
+ * the bench's own, migrated), as the stage runs it: the cost of the inbox beside the same run's figures.
+ *
+ *   npm run bench -- flow-fanout [users=100000] [rounds=3] [slice=<sliceUsers>] [inbox=true]
  */
 
 export async function run(baseConfig: Config, args: string[] = []): Promise<number> {
@@ -41,6 +47,7 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
   const prefix = `msgxc-bench-fanout-${randomUUID().slice(0, 8)}`;
   const config: Config = { ...baseConfig, logLevel: 'warn', search: { ...baseConfig.search, indexPrefix: prefix } };
   const index = createAudienceIndex(config);
+  const inbox = options.inbox === 'true' ? await benchInbox(config, prefix) : undefined;
   const settings = { ...fanoutSettings(config), ...(options.slice ? { sliceUsers: Number(options.slice) } : {}) };
   try {
     await index.ensureIndex();
@@ -51,7 +58,7 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
 
     const slices = users > settings.sliceUsers ? Math.min(1_000, Math.ceil(users / settings.sliceUsers)) : 1;
     const runtime = baseConfig.runtime;
-    const best = { raw: 0, rawSliced: 0, handler: empty(), stream: empty() };
+    const best = { raw: 0, rawSliced: 0, handler: empty(), stream: empty(), inbox: empty() };
     for (let round = 0; round < rounds; round++) {
       best.raw = Math.max(best.raw, await timedScan(users, () => pageAll(index, settings.pageSize)));
       if (slices > 1) {
@@ -62,6 +69,10 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
       }
       best.handler = better(best.handler, await measure(users, () => asTheStageRunsIt(deps, runtime)));
       best.stream = better(best.stream, await measure(users, () => streamOnly(deps)));
+      if (inbox) {
+        const withInbox = { ...deps, recordInbox: inbox.record };
+        best.inbox = better(best.inbox, await measure(users, () => asTheStageRunsIt(withInbox, runtime)));
+      }
     }
     // Memory in a fresh process per mode: RSS never shrinks back, so a mode measured after another would be billed for it.
     const memory: Record<string, Memory | undefined> = {};
@@ -87,6 +98,7 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
           best.handler,
         ),
         line("the handler's stream alone (no encoding, no chunks):", best.stream),
+        ...(inbox ? [line('handler as the stage runs it, inbox rows written to Cassandra:', best.inbox)] : []),
         '  goal: ratio >= 0.7 against the audience paging baseline',
         'memory during one broadcast, a fresh process per mode (live heap: sampled after a full GC every 100 ms):',
         memoryLine('audience paging only:        ', memory.paging),
@@ -97,7 +109,26 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
   } finally {
     for (const target of await index.adapter.aliasTargets(index.alias)) await index.adapter.deleteIndex(target);
     await index.close();
+    await inbox?.drop();
   }
+}
+
+/** The inbox store on a migrated keyspace of the bench's own; `drop` removes the keyspace. */
+async function benchInbox(baseConfig: Config, prefix: string) {
+  const keyspace = prefix.replaceAll('-', '_');
+  const config: Config = { ...baseConfig, cassandra: { ...baseConfig.cassandra, keyspace } };
+  await migrate(config, { log: createLogger(config, 'bench') });
+  const client = createCassandra(config);
+  await client.connect();
+  const store = createInboxStore(client);
+  return {
+    record: (entries: InboxEntry[]) => store.write(entries),
+    async drop() {
+      // A busy node takes its time over a schema change: longer than a query's timeout.
+      await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 120_000 });
+      await client.shutdown();
+    },
+  };
 }
 
 /** The bench audience, one in ten with an e-mail address too. */

@@ -3,7 +3,8 @@ import { WebSocket } from 'ws';
 /**
  * A small realtime client for the msgxc WebSocket gateway (protocol: stages/gateway/PROTOCOL.md).
  * Connects with a JWT, live-subscribes to the threads given, prints every message, acknowledges it as
- * delivered, drops repeats by message id and reconnects with back-off.
+ * delivered, drops repeats by message id and reconnects with back-off, resuming from the last message
+ * it received (`?resume=<id>`): the gateway replays what the inbox got meanwhile before live frames.
  *
  *   MSGXC_TOKEN=<jwt> npx node examples/ws-client.ts [ws://127.0.0.1:8090/ws] [tid …]
  *
@@ -27,9 +28,21 @@ const remember = (id: string) => {
 
 let attempt = 0;
 let stopping = false;
+/** The last message id received: a reconnect resumes after it. A real app keeps it in storage. */
+let cursor: string | null = null;
+let current: WebSocket | undefined;
+
+// One listener for the process, not one per reconnect.
+process.once('SIGINT', () => {
+  stopping = true;
+  if (current && current.readyState !== WebSocket.CLOSED) current.close(1000, 'bye');
+  else process.exit(0);
+});
 
 function connect(): void {
-  const socket = new WebSocket(url, ['msgxc.v1'], { headers: { authorization: `Bearer ${token}` } });
+  const target = cursor === null ? url : `${url}?resume=${encodeURIComponent(cursor)}`;
+  const socket = new WebSocket(target, ['msgxc.v1'], { headers: { authorization: `Bearer ${token}` } });
+  current = socket;
 
   socket.on('unexpected-response', (_request, response) => {
     console.error(`upgrade refused: HTTP ${response.statusCode}`);
@@ -44,10 +57,16 @@ function connect(): void {
     const frame = JSON.parse(data.toString()) as Record<string, unknown>;
     switch (frame.type) {
       case 'welcome':
-        console.log(`connected as ${frame.uid}, session ${frame.session}`);
+        // Until a message arrives, a reconnect resumes from where this first session started.
+        cursor ??= String(frame.cursor);
+        console.log(`connected as ${frame.uid}, session ${frame.session}${cursor ? `, resuming after ${cursor}` : ''}`);
+        break;
+      case 'resumed':
+        console.log(`caught up: ${frame.replayed} missed message(s) replayed`);
         break;
       case 'message': {
         const id = String(frame.id);
+        cursor = id;
         if (seen.has(id)) break;
         remember(id);
         console.log(`[${frame.tid ?? '-'}] ${frame.subject ?? ''} ${frame.msg ?? ''}`.trim(), frame.data ?? '');
@@ -72,11 +91,6 @@ function connect(): void {
     const delay = Math.min(30_000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
     console.error(`closed (${code} ${reason.toString()}), reconnecting in ${Math.round(delay)} ms`);
     setTimeout(connect, delay);
-  });
-
-  process.once('SIGINT', () => {
-    stopping = true;
-    socket.close(1000, 'bye');
   });
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { types } from 'cassandra-driver';
 import type { Config } from '../../pipeline/config/index.ts';
 import { jsonCodec } from '../../pipeline/runtime/codec.ts';
 import { type EncodedOutput, type PendingRecord, processChunk } from '../../pipeline/runtime/process.ts';
@@ -44,7 +44,12 @@ export interface Reach {
   flushes: number;
 }
 
-const broadcastJob = (): FanoutJob => ({ ...jobBase, messageId: randomUUID() });
+// A time UUID, as triage assigns: the inbox partitions by its time.
+const broadcastJob = (): FanoutJob => ({
+  ...jobBase,
+  messageId: types.TimeUuid.now().toString(),
+  createdAt: Date.now(),
+});
 
 /** Avro as the stage's serde writes it (without the registry's 5-byte header); jobs come in as JSON. */
 const avroCodec: Codec = {

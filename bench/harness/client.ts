@@ -1,10 +1,12 @@
 import { WebSocket } from 'ws';
+import { isInboxCursor } from '../../pipeline/store/inbox.ts';
 import type { MessageFrame as ProtocolMessageFrame } from '../../stages/gateway/protocol.ts';
 
 /**
  * A realtime client as an app would write one (protocol: stages/gateway/PROTOCOL.md): it authenticates
  * during the upgrade with the Authorization header, keeps every `message` frame it receives (repeats
- * included, so tests can see them) and, when asked to, reconnects after the gateway goes away.
+ * included, so tests can see them) and, when asked to, reconnects after the gateway goes away — with
+ * `resume`, from the last message id it received (`?resume=`), so the gateway replays what it missed.
  */
 
 /** The gateway's `message` frame, plus when this client received it (not part of the protocol). */
@@ -20,6 +22,8 @@ export interface Client {
   others: Record<string, unknown>[];
   /** Sessions opened (a `welcome` each). */
   welcomes: number;
+  /** The id of the last message frame received: where a resume starts. */
+  readonly cursor: string | null;
   send(frame: unknown): void;
   /** Resolves with the first message frame matching `match` (already received or still to come). */
   waitFor(match: (frame: MessageFrame) => boolean, timeoutMs?: number, label?: string): Promise<MessageFrame>;
@@ -32,7 +36,15 @@ export async function connectClient(
   url: string,
   uid: string,
   token: string,
-  options: { reconnect?: boolean; onMessage?: (frame: MessageFrame) => void } = {},
+  options: {
+    reconnect?: boolean;
+    /** Reconnect with `?resume=<last message id>`; `after` resumes the very first connection too. */
+    resume?: boolean;
+    after?: string;
+    /** The longest back-off between reconnect attempts (2 s by default). */
+    maxBackoffMs?: number;
+    onMessage?: (frame: MessageFrame) => void;
+  } = {},
 ): Promise<Client> {
   const messages: MessageFrame[] = [];
   const others: Record<string, unknown>[] = [];
@@ -42,6 +54,7 @@ export async function connectClient(
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
   let attempt = 0;
+  let cursor: string | null = options.after ?? null;
   const wake = () => {
     for (const waker of [...wakers]) waker();
   };
@@ -51,6 +64,9 @@ export async function connectClient(
     messages,
     others,
     welcomes: 0,
+    get cursor() {
+      return cursor;
+    },
     send(frame) {
       if (!socket || !open) throw new Error(`${uid}: not connected`);
       socket.send(JSON.stringify(frame));
@@ -97,17 +113,22 @@ export async function connectClient(
 
   const dial = () =>
     new Promise<void>((resolve, reject) => {
-      const current = new WebSocket(url, ['msgxc.v1'], { headers: { authorization: `Bearer ${token}` } });
+      const target = options.resume && cursor !== null ? `${url}?resume=${cursor}` : url;
+      const current = new WebSocket(target, ['msgxc.v1'], { headers: { authorization: `Bearer ${token}` } });
       socket = current;
       current.on('message', (data) => {
         const frame = JSON.parse(data.toString()) as Record<string, unknown>;
         if (frame.type === 'message') {
           const message = { ...(frame as unknown as MessageFrame), receivedAt: Date.now() };
           messages.push(message);
+          // Probes put straight onto deliver.ws (readiness.ts) carry random ids no inbox holds.
+          if (isInboxCursor(message.id)) cursor = message.id;
           options.onMessage?.(message);
         } else {
           others.push(frame);
           if (frame.type === 'welcome') {
+            // Until a message arrives, a reconnect resumes from where the first session started.
+            cursor ??= typeof frame.cursor === 'string' ? frame.cursor : null;
             client.welcomes++;
             open = true;
             attempt = 0;
@@ -126,7 +147,7 @@ export async function connectClient(
         wake();
         if (closing || !options.reconnect) return;
         // The gateway went away (killed, restarted): come back with a little back-off, as apps do.
-        const delay = Math.min(2_000, 200 * 2 ** attempt++);
+        const delay = Math.min(options.maxBackoffMs ?? 2_000, 200 * 2 ** attempt++);
         timer = setTimeout(() => {
           // A refused dial ends in another `close`, which schedules the next try: nothing to handle here.
           dial().catch(() => undefined);

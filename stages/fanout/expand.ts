@@ -4,9 +4,10 @@ import { type BatchSizes, createBatcher } from '../../pipeline/records/batcher.t
 import type { EscalationEntry } from '../../pipeline/records/escalation.ts';
 import { fanoutEventRecord } from '../../pipeline/records/events.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { Channel, FanoutJob } from '../../schemas/types.generated.ts';
+import type { InboxEntry } from '../../pipeline/store/inbox.ts';
+import type { Channel, FanoutJob, Variant } from '../../schemas/types.generated.ts';
 import { type AudienceSource, audienceQueryOf } from './audience.ts';
-import { type PlanSettings, planRecipient } from './recipients.ts';
+import { type PlanSettings, planRecipient, type RecipientPlan } from './recipients.ts';
 import { createVariantAssigner } from './variants.ts';
 
 /**
@@ -28,6 +29,11 @@ export interface ExpandDependencies {
   now: () => number;
   /** Records escalation deadlines (plan fallback), idempotently; awaited before the batches are returned. */
   recordEscalations?: (job: FanoutJob, entries: EscalationEntry[]) => Promise<void>;
+  /**
+   * Writes a page of recipients' inbox rows, idempotently. Awaited before any delivery of that page is
+   * yielded, so no live frame is ever sent for a message its recipient's inbox does not hold yet.
+   */
+  recordInbox?: (entries: InboxEntry[]) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -68,12 +74,14 @@ export async function* expandJob(
   const escalationAfter = job.plan === 'fallback' ? job.escalateAfterMs : null;
   let escalations: EscalationEntry[] = [];
 
-  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal));
+  const everyUser = deps.recordInbox !== undefined;
+  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal, everyUser));
   for await (const page of prefetched(pages)) {
-    for (const doc of page) {
+    const plans = page.map((doc) => planRecipient(doc, context));
+    if (deps.recordInbox) await deps.recordInbox(inboxEntries(job, plans, variants));
+    for (const plan of plans) {
       summary.users++;
-      seen?.add(doc.uid);
-      const plan = planRecipient(doc, context);
+      seen?.add(plan.uid);
       if (plan.kind === 'drop') {
         drop(plan.reason);
         continue;
@@ -117,6 +125,31 @@ export async function* expandJob(
   return summary;
 }
 
+/** Drops that still leave the message addressed to the user (no channel reached them): kept in the inbox. */
+const inboxDrops = new Set<string>(['CHANNEL_NOT_ACCEPTED', 'NO_DEVICE']);
+
+/** The inbox rows of a page: every recipient the message is addressed to, with their variant's text. */
+function inboxEntries(job: FanoutJob, plans: RecipientPlan[], variants: ReadonlyMap<string, Variant>): InboxEntry[] {
+  const entries: InboxEntry[] = [];
+  for (const plan of plans) {
+    if (plan.kind === 'drop' && !inboxDrops.has(plan.reason)) continue;
+    const variant = plan.variant === null ? undefined : variants.get(plan.variant);
+    entries.push({
+      uid: plan.uid,
+      messageId: job.messageId,
+      kind: job.audience.kind,
+      tid: job.tid,
+      subject: variant?.subject ?? job.subject,
+      msg: variant?.msg ?? job.msg,
+      data: job.data,
+      urgency: job.urgency,
+      sentAt: job.createdAt,
+      variant: plan.variant,
+    });
+  }
+  return entries;
+}
+
 /**
  * Asks for the next page as soon as one arrives, so the search engine works on page k+1 while this
  * process turns page k into batches: fan-out then runs at the slower of the two rates, not their sum.
@@ -144,8 +177,12 @@ export async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T
   }
 }
 
-/** Pushes what the index can filter into the query; a uid list keeps its opted-out users so every drop has a reason. */
-function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSignal | undefined) {
+/**
+ * Pushes what the index can filter into the query; a uid list keeps its opted-out users so every drop has a
+ * reason. With an inbox (`everyUser`) reachability is not filtered in the query: a user no channel reaches
+ * still gets the message in their inbox.
+ */
+function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSignal | undefined, everyUser: boolean) {
   const allowed = new Set<Channel>(job.channels);
   for (const variant of job.experiment?.variants ?? [])
     for (const channel of variant.channels ?? []) allowed.add(channel);
@@ -157,7 +194,9 @@ function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSign
     pageSize: settings.pageSize,
     slice: job.slice,
     excludeOptedOut: job.audience.kind !== 'uids',
-    ...(everyoneReachable || job.audience.kind === 'uids' ? {} : { reachableOn: [...allowed] as IndexChannel[] }),
+    ...(everyoneReachable || everyUser || job.audience.kind === 'uids'
+      ? {}
+      : { reachableOn: [...allowed] as IndexChannel[] }),
     ...(signal ? { signal } : {}),
   };
 }

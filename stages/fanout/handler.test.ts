@@ -339,4 +339,35 @@ describe('fanout handler', () => {
     expect(outputs).toHaveLength(1);
     expect(eventsOf(outputs)[0]?.type).toBe('expired');
   });
+
+  it("writes each page's recipients to their inbox before any delivery of that page leaves", async () => {
+    const many = Array.from({ length: 23 }, (_, index) =>
+      audienceDoc(`u${String(index).padStart(2, '0')}`, { tids: ['t-1'], devices: { fcm: [fcm(`d${index}`)] } }),
+    );
+    const muted = audienceDoc('zed', { tids: ['t-1'], channels: ['~'], devices: { fcm: [fcm('z1')] } });
+    const log: string[] = [];
+    const inboxed = new Map<string, number>();
+    const dependencies: FanoutDependencies = {
+      ...deps(memoryAudience([...many, muted])),
+      recordInbox: async (entries) => {
+        for (const entry of entries) {
+          inboxed.set(entry.uid, log.length);
+          expect(entry).toMatchObject({ messageId: 'm-1', kind: 'thread', tid: 't-1', msg: 'World', urgency: 3 });
+        }
+        log.push(`inbox:${entries.length}`);
+      },
+    };
+    for await (const output of handleFanout([input(job())], dependencies)) {
+      if (!output.topic.startsWith('deliver.')) continue;
+      for (const recipient of (output.value as DeliveryBatch).recipients) {
+        const at = inboxed.get(recipient.uid);
+        expect(at, `${recipient.uid} in the inbox before its delivery`).toBeDefined();
+      }
+      log.push('batch');
+    }
+    expect([...inboxed.keys()].sort()).toEqual(many.map((doc) => doc.uid));
+    // Pages of 7: four inbox writes, the first before any batch.
+    expect(log.filter((entry) => entry.startsWith('inbox'))).toHaveLength(4);
+    expect(log[0]).toBe('inbox:7');
+  });
 });

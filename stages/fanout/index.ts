@@ -3,6 +3,7 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
+import { createInboxStore } from '../../pipeline/store/inbox.ts';
 import { fanoutLanes } from '../../pipeline/topics/lanes.ts';
 import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { ChannelSymbols } from '../../schemas/types.generated.ts';
@@ -11,7 +12,7 @@ import { type FanoutDependencies, type FanoutHandlerSettings, handleFanout } fro
 
 /**
  * fanout: expands each fanout job's audience (a page of the audience index at a time) into delivery
- * batches per channel on `deliver.<channel>`, with one `queued` event per batch and one `dropped` event
+ * batches per channel on `deliver.<channel>` (each page's recipients written to their inbox first), with one `queued` event per batch and one `dropped` event
  * per reason, streamed to the runtime as they fill. See handler.ts for streaming and slicing, expand.ts for the paging.
  */
 
@@ -38,14 +39,16 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
     output: [lane.topic, 'events', ...ChannelSymbols.map((channel) => `deliver.${channel}`)],
     async setup(config, log) {
       const index = createAudienceIndex(config, { log: log.child({ component: 'audience-index' }) });
-      // Cassandra is only touched for plan-fallback jobs (escalation deadlines); the client connects lazily.
+      // Cassandra holds the recipients' inbox rows and, for plan-fallback jobs, escalation deadlines.
       const cassandra = createCassandra(config);
       const escalations = createEscalationStore(cassandra);
+      const inbox = createInboxStore(cassandra);
       return {
         audience: audienceSourceOf(index),
         settings: fanoutSettings(config),
         now: Date.now,
         recordEscalations: (job, entries) => escalations.record(job, entries),
+        recordInbox: (entries) => inbox.write(entries),
         log,
         async close() {
           await Promise.allSettled([index.close(), cassandra.shutdown()]);

@@ -1,8 +1,8 @@
 import type { DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { encodeFrame } from './protocol.ts';
-import { type Connection, type ConnectionRegistry, rememberSent } from './registry.ts';
+import { encodeFrame, type MessageFrame } from './protocol.ts';
+import type { ConnectionRegistry } from './registry.ts';
 
 /**
  * Writes a delivery batch to this process's sockets. Every gateway instance sees every batch; each
@@ -13,8 +13,6 @@ import { type Connection, type ConnectionRegistry, rememberSent } from './regist
 
 export interface DeliverDependencies {
   registry: ConnectionRegistry;
-  /** Writes one pre-serialised frame; false when the socket cannot take it (closing, slow consumer). */
-  write: (connection: Connection, frame: Buffer) => boolean;
   metrics: GatewayMetrics;
   now: () => number;
 }
@@ -29,7 +27,7 @@ export interface DeliverResult {
 }
 
 export function createDeliverer(dependencies: DeliverDependencies): (batch: DeliveryBatch) => DeliverResult {
-  const { registry, write, metrics, now } = dependencies;
+  const { registry, metrics, now } = dependencies;
 
   return function deliver(batch) {
     const at = now();
@@ -51,12 +49,11 @@ export function createDeliverer(dependencies: DeliverDependencies): (batch: Deli
       let reached = 0;
       for (const connection of connections) {
         // A copy already written (a live thread copy, or a batch read twice) is not written again.
-        if (connection.recent.has(batch.messageId)) {
+        if (connection.hasSent(batch.messageId)) {
           reached++;
           continue;
         }
-        if (!write(connection, frameFor(recipient.variant))) continue;
-        rememberSent(connection, batch.messageId, addressed);
+        if (!connection.deliverMessage(batch.messageId, frameFor(recipient.variant), addressed)) continue;
         reached++;
         result.recipientCopies++;
       }
@@ -67,9 +64,8 @@ export function createDeliverer(dependencies: DeliverDependencies): (batch: Deli
     if (subscribers) {
       const live = { tid: batch.tid, addressed: false };
       for (const connection of subscribers) {
-        if (connection.recent.has(batch.messageId)) continue;
-        if (!write(connection, frameFor(null))) continue;
-        rememberSent(connection, batch.messageId, live);
+        if (connection.hasSent(batch.messageId)) continue;
+        if (!connection.deliverMessage(batch.messageId, frameFor(null), live)) continue;
         result.threadCopies++;
       }
     }
@@ -84,25 +80,40 @@ export function createDeliverer(dependencies: DeliverDependencies): (batch: Deli
 
 /** One serialised frame per variant (at most a handful per batch), shared by every socket it goes to. */
 function messageFrames(batch: DeliveryBatch): (variant: string | null) => Buffer {
-  const data = parseData(batch.data);
   const frames = new Map<string | null, Buffer>();
   return (variant) => {
     let frame = frames.get(variant);
     if (frame) return frame;
     const content = variant === null ? undefined : batch.variants?.find((candidate) => candidate.name === variant);
-    frame = encodeFrame({
-      type: 'message',
-      id: batch.messageId,
-      tid: batch.tid,
-      msg: content?.msg ?? batch.msg,
-      subject: content?.subject ?? batch.subject,
-      data,
-      urgency: batch.urgency,
-      sentAt: batch.createdAt,
-      variant,
-    });
+    frame = encodeFrame(
+      messageFrame({
+        id: batch.messageId,
+        tid: batch.tid,
+        msg: content?.msg ?? batch.msg,
+        subject: content?.subject ?? batch.subject,
+        data: batch.data,
+        urgency: batch.urgency,
+        sentAt: batch.createdAt,
+        variant,
+      }),
+    );
     frames.set(variant, frame);
     return frame;
+  };
+}
+
+/** A message frame from stored or batched fields (`data` as the JSON string it travels as). */
+export function messageFrame(fields: Omit<MessageFrame, 'type' | 'data'> & { data: string | null }): MessageFrame {
+  return {
+    type: 'message',
+    id: fields.id,
+    tid: fields.tid,
+    msg: fields.msg,
+    subject: fields.subject,
+    data: parseData(fields.data),
+    urgency: fields.urgency,
+    sentAt: fields.sentAt,
+    variant: fields.variant,
   };
 }
 

@@ -1,33 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../../pipeline/config/index.ts';
-import { MsgxcError } from '../../pipeline/errors/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
+import { inboxCursorAt } from '../../pipeline/store/inbox.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
+import { Connection } from './connection.ts';
 import { createDeliverer, type DeliverResult } from './deliver.ts';
-import { extractToken, rejectUpgrade } from './handshake.ts';
-import { gatewayMetrics } from './metrics.ts';
-import { closeCodes, encodeFrame, PROTOCOL, type ServerFrame } from './protocol.ts';
-import { type Connection, type ConnectionRegistry, createConnectionRegistry } from './registry.ts';
+import { type GatewayMetrics, gatewayMetrics } from './metrics.ts';
+import { closeCodes, PROTOCOL } from './protocol.ts';
+import { ConnectionRegistry } from './registry.ts';
+import { type InboxReader, replayInbox } from './resume.ts';
 import { checkInRecord, type GatewayRecord, handleMessage, type SessionContext } from './session.ts';
+import { type AdmittedUpgrade, admitUpgrade, type GatewayPrincipal } from './upgrade.ts';
 
 /**
  * The WebSocket gateway core: an http.Server whose upgrades are authenticated before `ws` sees them,
- * a registry of the sockets this process holds, heartbeats, slow-consumer limits and `deliver(batch)`.
- * It knows nothing of Kafka or Cassandra: authentication, thread permissions and the sink for acks
- * and check-ins are passed in (`index.ts` wires the real ones), so it is tested with real sockets alone.
+ * a registry of the sockets this process holds, heartbeats, slow-consumer limits, resume from the inbox
+ * and `deliver(batch)`. It knows nothing of Kafka or Cassandra: authentication, thread permissions, the
+ * inbox and the sink for acks and check-ins are passed in (`index.ts` wires the real ones), so it is
+ * tested with real sockets alone. Like `ws`'s server and sockets, the Gateway owns the server-wide state
+ * and each Connection (connection.ts) its own.
  */
 
-export interface GatewayPrincipal {
-  uid: string;
-  admin: boolean;
-  service?: boolean;
-  claims: Record<string, unknown>;
-}
+export type { GatewayPrincipal } from './upgrade.ts';
 
 export interface GatewayDependencies {
   /** Verifies a bearer token; throws MsgxcError UNAUTHENTICATED (401) or a 503 when it cannot tell. */
@@ -36,6 +35,8 @@ export interface GatewayDependencies {
   canRead: (uid: string, tid: string) => Promise<boolean>;
   /** Takes acks, read markers and check-ins; rejects when they could not be recorded. */
   emit: (records: GatewayRecord[]) => Promise<void>;
+  /** The per-user inbox a resuming client is replayed from; without it `?resume=` replays nothing. */
+  inbox?: InboxReader;
 }
 
 export type GatewaySettings = Config['ws'];
@@ -47,236 +48,209 @@ export interface GatewayOptions extends GatewayDependencies {
   gatewayId?: string;
   metricsRegistry?: Registry;
   now?: () => number;
+  /** Resolves once this instance consumes deliver.ws (readiness.ts); replays wait for it. Already when absent. */
+  consuming?: Promise<void>;
 }
 
-export interface Gateway {
+/** How long a shutdown waits for close handshakes before it terminates what is left. */
+const closeGraceMs = 2000;
+
+export class Gateway {
   readonly gatewayId: string;
-  readonly port: number;
-  readonly url: string;
-  readonly registry: ConnectionRegistry;
-  deliver(batch: DeliveryBatch): DeliverResult;
-  close(): Promise<void>;
-}
+  readonly registry = new ConnectionRegistry();
+  readonly deliver: (batch: DeliveryBatch) => DeliverResult;
 
-export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const { settings, log } = options;
-  const gatewayId = options.gatewayId ?? randomUUID();
-  const now = options.now ?? Date.now;
-  const metrics = gatewayMetrics(options.metricsRegistry);
-  const registry = createConnectionRegistry();
-  let closed = false;
+  readonly #options: GatewayOptions;
+  readonly #settings: GatewaySettings;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #metrics: GatewayMetrics;
+  readonly #session: SessionContext;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #closed = false;
+  #port = 0;
 
-  const emit = (records: GatewayRecord[]) => {
-    if (records.length === 0) return;
-    options.emit(records).catch((error: unknown) => {
-      log.warn({ err: error, records: records.length }, 'check-ins could not be recorded');
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.#settings = options.settings;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+    this.#metrics = gatewayMetrics(options.metricsRegistry);
+    this.gatewayId = options.gatewayId ?? randomUUID();
+    this.#session = {
+      settings: this.#settings,
+      gatewayId: this.gatewayId,
+      registry: this.registry,
+      metrics: this.#metrics,
+      log: this.#log,
+      now: this.#now,
+      canRead: options.canRead,
+      emit: options.emit,
+    };
+    this.deliver = createDeliverer({ registry: this.registry, metrics: this.#metrics, now: this.#now });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.#settings.maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // Answer with msgxc.v1 only: the `bearer.<jwt>` entry must never be echoed back.
+      handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
     });
-  };
-
-  /** The one place frames reach a socket; enforces the slow-consumer limit before buffering more. */
-  const write = (connection: Connection, frame: Buffer): boolean => {
-    const socket = connection.socket;
-    if (connection.closing || socket.readyState !== WebSocket.OPEN) return false;
-    if (socket.bufferedAmount + frame.length > settings.maxBufferedBytes) {
-      close(connection, closeCodes.slowConsumer, 'slow consumer', 'slow_consumer');
-      return false;
-    }
-    socket.send(frame, { binary: false });
-    return true;
-  };
-
-  const send = (connection: Connection, frame: ServerFrame) => {
-    if (write(connection, encodeFrame(frame))) metrics.framesOut.inc({ type: frame.type });
-  };
-
-  function close(connection: Connection, code: number, reason: string, metric: string) {
-    if (connection.closing) return;
-    connection.closing = true;
-    connection.closeReason = `${code} ${reason}`;
-    metrics.closes.inc({ reason: metric });
-    // The close frame queues behind what is buffered; the next heartbeat terminates a socket that is
-    // still not gone, so a client that stopped reading cannot hold the buffer.
-    connection.socket.close(code, reason);
+    this.#server = createServer((request, response) => this.#answerHttp(request, response));
+    this.#server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#upgrade(request, socket, head),
+    );
   }
 
-  const context: SessionContext = {
-    settings,
-    gatewayId,
-    registry,
-    metrics,
-    log,
-    now,
-    canRead: options.canRead,
-    emit: options.emit,
-    send,
-    close,
-  };
+  get port(): number {
+    return this.#port;
+  }
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: settings.maxPayload,
-    perMessageDeflate: false,
-    clientTracking: false,
-    // Answer with msgxc.v1 only: the `bearer.<jwt>` entry must never be echoed back.
-    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
-  });
+  get url(): string {
+    return `ws://${this.#settings.host}:${this.#port}${this.#settings.path}`;
+  }
 
-  const server = createServer((request, response) => {
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#settings.port, this.#settings.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
+    this.#heartbeat = setInterval(() => this.#tick(), this.#settings.heartbeatMs);
+    this.#heartbeat.unref();
+    this.#log.info(
+      { gatewayId: this.gatewayId, port: this.#port, path: this.#settings.path },
+      'WebSocket gateway listening',
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const closing = [...this.registry.all()].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          connection.socket.once('close', () => resolve());
+          connection.close(closeCodes.goingAway, 'server shutting down', 'shutdown');
+        }),
+    );
+    const grace = setTimeout(() => {
+      for (const connection of this.registry.all()) connection.terminate('terminated');
+    }, closeGraceMs);
+    await Promise.all(closing);
+    clearTimeout(grace);
+    this.#wss.close();
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await stopped;
+  }
+
+  #answerHttp(request: IncomingMessage, response: ServerResponse): void {
     if (request.method === 'GET' && request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ok: !closed, connections: registry.size }));
+      response.end(JSON.stringify({ ok: !this.#closed, connections: this.registry.size }));
       return;
     }
     response.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
-    response.end(JSON.stringify({ error: 'UPGRADE_REQUIRED', message: `open a WebSocket on ${settings.path}` }));
-  });
+    response.end(JSON.stringify({ error: 'UPGRADE_REQUIRED', message: `open a WebSocket on ${this.#settings.path}` }));
+  }
 
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const onSocketError = (error: Error) => log.debug({ err: error }, 'socket error during upgrade');
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const onSocketError = (error: Error) => this.#log.debug({ err: error }, 'socket error during upgrade');
     socket.on('error', onSocketError);
-    const reject = (status: number, code: string, message: string, outcome: string) => {
-      metrics.upgrades.inc({ outcome });
-      rejectUpgrade(socket, status, code, message);
+    const gate = {
+      settings: this.#settings,
+      metrics: this.#metrics,
+      log: this.#log,
+      authenticate: this.#options.authenticate,
+      isClosed: () => this.#closed,
     };
-    if (closed) return reject(503, 'SHUTTING_DOWN', 'the gateway is shutting down', 'unavailable');
-    if (new URL(request.url ?? '/', 'http://gateway').pathname !== settings.path) {
-      return reject(404, 'NOT_FOUND', `the WebSocket endpoint is ${settings.path}`, 'bad_request');
-    }
-    const origin = request.headers.origin;
-    if (settings.allowedOrigins && (origin === undefined || !settings.allowedOrigins.includes(origin))) {
-      return reject(403, 'FORBIDDEN_ORIGIN', 'origin not allowed', 'forbidden');
-    }
-    const token = extractToken(request, settings);
-    if (!token.ok) {
-      return reject(token.status, token.code, token.message, token.status === 401 ? 'unauthenticated' : 'bad_request');
-    }
-    options.authenticate(token.token).then(
-      (principal) => {
-        if (socket.destroyed) return;
-        if (closed) return reject(503, 'SHUTTING_DOWN', 'the gateway is shutting down', 'unavailable');
-        socket.removeListener('error', onSocketError);
-        wss.handleUpgrade(request, socket, head, (ws) => {
-          metrics.upgrades.inc({ outcome: 'accepted' });
-          accept(ws, principal, request);
-        });
-      },
-      (error: unknown) => {
-        const unavailable = error instanceof MsgxcError && error.status === 503;
-        if (!(error instanceof MsgxcError)) log.error({ err: error }, 'authenticate failed unexpectedly');
-        const message = error instanceof MsgxcError ? error.message : 'token could not be verified';
-        if (unavailable) reject(503, 'AUTH_UNAVAILABLE', message, 'unavailable');
-        else reject(401, 'UNAUTHENTICATED', message, 'unauthenticated');
-      },
-    );
-  });
+    void admitUpgrade(gate, request, socket).then((admitted) => {
+      if (!admitted) return;
+      socket.removeListener('error', onSocketError);
+      this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        this.#metrics.upgrades.inc({ outcome: 'accepted' });
+        this.#accept(ws, admitted, request);
+      });
+    });
+  }
 
-  function accept(socket: WebSocket, principal: GatewayPrincipal, request: IncomingMessage) {
+  #accept(socket: WebSocket, { principal, resumeAfter }: AdmittedUpgrade, request: IncomingMessage): void {
     const exp = principal.claims.exp;
     const userAgent = request.headers['user-agent'];
-    const connection: Connection = {
-      sessionId: randomUUID(),
-      uid: principal.uid,
-      // Platform admins and services may read every thread.
-      admin: principal.admin || principal.service === true,
+    const connection = new Connection(
       socket,
-      connectedAt: now(),
-      userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : null,
-      expiresAt: typeof exp === 'number' ? exp * 1000 : null,
-      threads: new Set(),
-      recent: new Map(),
-      alive: true,
-      invalidFrames: [],
-      closing: false,
-      closeReason: null,
-      pending: 0,
-    };
-    registry.add(connection);
-    metrics.connections.inc();
-    socket.on('pong', () => {
-      connection.alive = true;
-    });
-    socket.on('message', (data, isBinary) => {
-      handleMessage(context, connection, toBuffer(data), isBinary);
-    });
+      {
+        uid: principal.uid,
+        admin: principal.admin || principal.service === true,
+        connectedAt: this.#now(),
+        userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : null,
+        expiresAt: typeof exp === 'number' ? exp * 1000 : null,
+      },
+      this.#settings,
+      this.#metrics,
+    );
+    const inbox = resumeAfter === null ? undefined : this.#options.inbox;
+    // Held back from before it is registered: a live frame arriving during the replay waits for it.
+    if (inbox) connection.beginReplay();
+    this.registry.add(connection);
+    this.#metrics.connections.inc();
+    socket.on('pong', () => connection.markAlive());
+    socket.on('message', (data, isBinary) => handleMessage(this.#session, connection, toBuffer(data), isBinary));
     // ws closes the socket itself after an error (e.g. 1009 for an oversize frame); log, never throw.
-    socket.on('error', (error) => log.debug({ err: error, sessionId: connection.sessionId }, 'socket error'));
+    socket.on('error', (error) => this.#log.debug({ err: error, sessionId: connection.sessionId }, 'socket error'));
     socket.on('close', (code, reason) => {
-      registry.remove(connection);
-      metrics.connections.dec();
+      this.registry.remove(connection);
+      this.#metrics.connections.dec();
       const why = connection.closeReason ?? `${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}`;
-      emit([checkInRecord(context, connection, 'disconnect', why)]);
+      this.#emit([checkInRecord(this.#session, connection, 'disconnect', why)]);
     });
-    send(connection, {
+    connection.send({
       type: 'welcome',
       protocol: PROTOCOL,
       session: connection.sessionId,
       uid: connection.uid,
-      heartbeatMs: settings.heartbeatMs,
+      heartbeatMs: this.#settings.heartbeatMs,
+      cursor: resumeAfter ?? inboxCursorAt(connection.connectedAt),
     });
-    emit([checkInRecord(context, connection, 'connect', null)]);
+    this.#emit([checkInRecord(this.#session, connection, 'connect', null)]);
+    if (inbox && resumeAfter !== null) {
+      const consuming = this.#options.consuming ?? Promise.resolve();
+      void consuming.then(() => replayInbox(connection, inbox, resumeAfter, this.#settings, this.#log));
+    }
   }
 
-  const heartbeat = setInterval(() => {
+  /** Heartbeat: terminates silent and closing sockets, closes expired ones, pings and checks in the rest. */
+  #tick(): void {
     const checkIns: GatewayRecord[] = [];
-    const at = now();
-    for (const connection of registry.all()) {
-      if (connection.closing) {
-        connection.closeReason ??= 'terminated';
-        connection.socket.terminate();
-      } else if (connection.expiresAt !== null && at >= connection.expiresAt) {
-        close(connection, closeCodes.tokenExpired, 'token expired', 'token_expired');
-      } else if (!connection.alive) {
-        metrics.closes.inc({ reason: 'heartbeat' });
-        connection.closeReason = 'heartbeat timeout';
-        connection.socket.terminate();
-      } else {
-        connection.alive = false;
-        connection.socket.ping();
-        checkIns.push(checkInRecord(context, connection, 'heartbeat', null));
+    const at = this.#now();
+    for (const connection of this.registry.all()) {
+      if (connection.heartbeat(at) === 'pinged') {
+        checkIns.push(checkInRecord(this.#session, connection, 'heartbeat', null));
       }
     }
-    emit(checkIns);
-  }, settings.heartbeatMs);
-  heartbeat.unref();
+    this.#emit(checkIns);
+  }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
+  /** Check-ins are fire-and-forget: a sink failure is logged, never surfaced to a socket. */
+  #emit(records: GatewayRecord[]): void {
+    if (records.length === 0) return;
+    this.#options.emit(records).catch((error: unknown) => {
+      this.#log.warn({ err: error, records: records.length }, 'check-ins could not be recorded');
     });
-  });
-  const port = (server.address() as AddressInfo).port;
-  log.info({ gatewayId, port, path: settings.path }, 'WebSocket gateway listening');
+  }
+}
 
-  return {
-    gatewayId,
-    port,
-    url: `ws://${settings.host}:${port}${settings.path}`,
-    registry,
-    deliver: createDeliverer({ registry, write, metrics, now }),
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      const closing = [...registry.all()].map(
-        (connection) =>
-          new Promise<void>((resolve) => {
-            connection.socket.once('close', () => resolve());
-            close(connection, closeCodes.goingAway, 'server shutting down', 'shutdown');
-          }),
-      );
-      const grace = setTimeout(() => {
-        for (const connection of registry.all()) connection.socket.terminate();
-      }, 2000);
-      await Promise.all(closing);
-      clearTimeout(grace);
-      wss.close();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await stopped;
-    },
-  };
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const gateway = new Gateway(options);
+  await gateway.listen();
+  return gateway;
 }
 
 function toBuffer(data: WebSocket.RawData): Buffer {

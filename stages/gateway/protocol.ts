@@ -95,9 +95,18 @@ export interface MessageFrame {
 
 export type ServerFrame =
   | MessageFrame
-  | { type: 'welcome'; protocol: typeof PROTOCOL; session: string; uid: string; heartbeatMs: number }
+  | {
+      type: 'welcome';
+      protocol: typeof PROTOCOL;
+      session: string;
+      uid: string;
+      heartbeatMs: number;
+      /** Where this session starts: the resume cursor of a client that has not received a message yet. */
+      cursor: string;
+    }
   | { type: 'error'; code: ErrorCode; message: string; ref?: string }
   | { type: 'pong'; ref?: string }
+  | { type: 'resumed'; replayed: number; cursor: string }
   | { type: 'subscribed'; tid: string; ref?: string }
   | { type: 'unsubscribed'; tid: string; ref?: string };
 
@@ -110,6 +119,7 @@ export function encodeFrame(frame: ServerFrame): Buffer {
 export const closeCodes = {
   goingAway: 1001,
   policyViolation: 1008,
+  tryAgainLater: 1013,
   tokenExpired: 4001,
   slowConsumer: 4008,
 } as const;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
 import type { Acknowledgement, CheckIn, CheckInType } from '../../schemas/types.generated.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { type ClientFrame, closeCodes, type ErrorCode, parseClientFrame, type ServerFrame } from './protocol.ts';
+import { type ClientFrame, type ErrorCode, parseClientFrame, type ServerFrame } from './protocol.ts';
 import type { Connection, ConnectionRegistry } from './registry.ts';
 
 /**
@@ -15,7 +15,7 @@ export type GatewayRecord =
   | { topic: 'checkins'; key: string; value: CheckIn };
 
 export interface SessionContext {
-  settings: { maxInvalidFrames: number; maxSubscriptions: number };
+  settings: { maxSubscriptions: number };
   gatewayId: string;
   registry: ConnectionRegistry;
   metrics: GatewayMetrics;
@@ -23,14 +23,7 @@ export interface SessionContext {
   now: () => number;
   canRead: (uid: string, tid: string) => Promise<boolean>;
   emit: (records: GatewayRecord[]) => Promise<void>;
-  send: (connection: Connection, frame: ServerFrame) => void;
-  close: (connection: Connection, code: number, reason: string, metric: string) => void;
 }
-
-/** Invalid frames are counted over this window; past `maxInvalidFrames` in it the socket is closed. */
-const invalidWindowMs = 60_000;
-/** Frames awaiting a lookup or the sink, per connection; more are answered BUSY rather than queued. */
-const maxPending = 16;
 
 export function handleMessage(context: SessionContext, connection: Connection, data: Buffer, isBinary: boolean) {
   if (connection.closing) return;
@@ -48,12 +41,12 @@ export function handleMessage(context: SessionContext, connection: Connection, d
   switch (frame.type) {
     case 'ping':
       // An application-level ping also proves the client alive, like a pong to the server's ping.
-      connection.alive = true;
-      context.send(connection, { type: 'pong', ...ref(frame) });
+      connection.markAlive();
+      connection.send({ type: 'pong', ...ref(frame) });
       return;
     case 'unsubscribe':
       context.registry.unsubscribe(connection, frame.tid);
-      context.send(connection, { type: 'unsubscribed', tid: frame.tid, ...ref(frame) });
+      connection.send({ type: 'unsubscribed', tid: frame.tid, ...ref(frame) });
       return;
     default:
       runPending(context, connection, frame);
@@ -62,15 +55,14 @@ export function handleMessage(context: SessionContext, connection: Connection, d
 
 /** Frames that wait on the store or the sink; their failures become UNAVAILABLE error frames. */
 function runPending(context: SessionContext, connection: Connection, frame: ClientFrame) {
-  if (connection.pending >= maxPending) {
-    context.send(connection, { type: 'error', code: 'BUSY', message: 'too many frames in flight', ...ref(frame) });
+  if (!connection.beginPending()) {
+    connection.send({ type: 'error', code: 'BUSY', message: 'too many frames in flight', ...ref(frame) });
     return;
   }
-  connection.pending++;
   handleAsync(context, connection, frame)
     .catch((error: unknown) => {
       context.log.warn({ err: error, sessionId: connection.sessionId, frame: frame.type }, 'frame failed');
-      context.send(connection, {
+      connection.send({
         type: 'error',
         code: 'UNAVAILABLE',
         message: 'could not be recorded now; try again',
@@ -78,7 +70,7 @@ function runPending(context: SessionContext, connection: Connection, frame: Clie
       });
     })
     .finally(() => {
-      connection.pending--;
+      connection.endPending();
     });
 }
 
@@ -86,11 +78,11 @@ async function handleAsync(context: SessionContext, connection: Connection, fram
   switch (frame.type) {
     case 'subscribe': {
       if (connection.threads.has(frame.tid)) {
-        context.send(connection, { type: 'subscribed', tid: frame.tid, ...ref(frame) });
+        connection.send({ type: 'subscribed', tid: frame.tid, ...ref(frame) });
         return;
       }
       if (connection.threads.size >= context.settings.maxSubscriptions) {
-        context.send(connection, {
+        connection.send({
           type: 'error',
           code: 'TOO_MANY_SUBSCRIPTIONS',
           message: `at most ${context.settings.maxSubscriptions} live subscriptions per connection`,
@@ -99,23 +91,23 @@ async function handleAsync(context: SessionContext, connection: Connection, fram
         return;
       }
       if (!(await mayRead(context, connection, frame.tid))) {
-        context.send(connection, forbidden(frame.tid, frame));
+        connection.send(forbidden(frame.tid, frame));
         return;
       }
       context.registry.subscribe(connection, frame.tid);
-      context.send(connection, { type: 'subscribed', tid: frame.tid, ...ref(frame) });
+      connection.send({ type: 'subscribed', tid: frame.tid, ...ref(frame) });
       return;
     }
     case 'read': {
       if (!(await mayRead(context, connection, frame.tid))) {
-        context.send(connection, forbidden(frame.tid, frame));
+        connection.send(forbidden(frame.tid, frame));
         return;
       }
       await context.emit([ackRecord(context, connection, 'read', frame.messageId, frame.tid, null, undefined)]);
       return;
     }
     case 'ack': {
-      const sent = connection.recent.get(frame.messageId);
+      const sent = connection.sent(frame.messageId);
       const tid = frame.tid ?? sent?.tid ?? null;
       // A ws delivery is keyed by message and user (fanout's deliveryIdOf); a live thread copy has none.
       const deliveryId = sent?.addressed ? deliveryIdOf(frame.messageId, connection.uid, null) : null;
@@ -141,14 +133,8 @@ function forbidden(tid: string, frame: ClientFrame): ServerFrame {
 
 function invalid(context: SessionContext, connection: Connection, code: ErrorCode, message: string, ref?: string) {
   context.metrics.framesIn.inc({ type: 'invalid' });
-  const at = context.now();
-  connection.invalidFrames = connection.invalidFrames.filter((time) => at - time < invalidWindowMs);
-  connection.invalidFrames.push(at);
-  if (connection.invalidFrames.length > context.settings.maxInvalidFrames) {
-    context.close(connection, closeCodes.policyViolation, 'too many invalid frames', 'garbage');
-    return;
-  }
-  context.send(connection, { type: 'error', code, message, ...(ref === undefined ? {} : { ref }) });
+  if (connection.countInvalidFrame(context.now())) return;
+  connection.send({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }) });
 }
 
 const ref = (frame: { ref?: string | undefined }) => (frame.ref === undefined ? {} : { ref: frame.ref });

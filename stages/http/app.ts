@@ -7,6 +7,7 @@ import { buildOpenApi } from './openapi.ts';
 import type { AppDeps } from './ports.ts';
 import { createRouter, type Env } from './router.ts';
 import { addFlowRoutes } from './routes/flow.ts';
+import { addInboxRoutes } from './routes/inbox.ts';
 import { addMessageRoutes } from './routes/messages.ts';
 import { addOpsRoutes } from './routes/ops.ts';
 import { addProviderRoutes } from './routes/providers.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   addScheduledRoutes(router, deps, validators);
   addFlowRoutes(router, deps, validators);
   addProviderRoutes(router, deps);
+  addInboxRoutes(router, deps);
   const openApi = buildOpenApi(router.specs);
   return app;
 }

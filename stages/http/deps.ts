@@ -9,6 +9,7 @@ import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { createCanceller } from '../../pipeline/schedule/cancel.ts';
 import type { RecordSink } from '../../pipeline/schedule/types.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
+import { createInboxStore } from '../../pipeline/store/inbox.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
@@ -43,6 +44,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     threads: cacheThreads(createThreadStore(cassandra), { ttlMs: 1000 }),
     users: createUserStore(cassandra),
     messages: createMessageStore(cassandra),
+    inbox: createInboxStore(cassandra),
     idempotency: createIdempotencyStore(cassandra, { ttlSeconds: config.http.idempotencyTtlSeconds }),
     ingest: createTopicProducer<IngestRequestInput>(config, 'ingest', { serde, publisher }),
     audience: createTopicProducer<AudienceChangeInput>(config, 'audience', { serde, publisher }),

@@ -8,6 +8,7 @@ import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
 import type { ProviderRouteDeps } from './routes/providers.ts';
+import type { InboxPort } from './routes/inbox.ts';
 
 /**
  * What the facade needs from the rest of the system, in the facade's own words. `deps.ts` builds these
@@ -78,6 +79,8 @@ export interface AppDeps {
   threads: ThreadsPort;
   users: UsersPort;
   messages: MessagesPort;
+  /** The per-user inbox (routes/inbox.ts); its routes answer 503 without it. */
+  inbox?: InboxPort;
   idempotency: IdempotencyPort;
   ingest: TopicPublisher<IngestRequestInput>;
   audience: TopicPublisher<AudienceChangeInput>;

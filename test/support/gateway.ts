@@ -47,7 +47,7 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  options: { config?: Config; emit?: GatewayDependencies['emit'] } = {},
+  options: { config?: Config; emit?: GatewayDependencies['emit']; inbox?: GatewayDependencies['inbox'] } = {},
 ): Promise<TestGateway> {
   const config = options.config ?? testConfig();
   const verifier = createVerifier(config);
@@ -60,6 +60,7 @@ export async function startTestGateway(
     metricsRegistry: metrics,
     authenticate: (token) => verifier.verify(token),
     canRead: async (uid, tid) => readers.get(uid)?.has(tid) ?? false,
+    ...(options.inbox ? { inbox: options.inbox } : {}),
     emit:
       options.emit ??
       (async (batch) => {
@@ -103,8 +104,16 @@ export function connect(
 }
 
 /** Connects and expects the upgrade to succeed. */
-export async function open(url: string, token: string, options: { autoPong?: boolean } = {}): Promise<TestClient> {
-  const upgrade = await connect(url, { token, ...options });
+export async function open(
+  url: string,
+  token: string,
+  options: { autoPong?: boolean; resume?: string } = {},
+): Promise<TestClient> {
+  const target = options.resume === undefined ? url : `${url}?resume=${encodeURIComponent(options.resume)}`;
+  const upgrade = await connect(target, {
+    token,
+    ...(options.autoPong === undefined ? {} : { autoPong: options.autoPong }),
+  });
   if (!upgrade.ok) throw new Error(`upgrade refused: ${upgrade.status} ${upgrade.body}`);
   return upgrade.client;
 }

@@ -1,0 +1,211 @@
+import { type Client, concurrent, types } from 'cassandra-driver';
+import { cassandraError } from '../cassandra/index.ts';
+import { MsgxcError } from '../errors/index.ts';
+import { execute, idempotent, type Row, text } from './shared.ts';
+
+/**
+ * The per-user inbox (migration 008): every message addressed to a user, whatever its audience kind.
+ * Fanout writes a page of recipients' rows before it emits that page's delivery batches; the gateway's
+ * resume and `GET /api/v1/inbox` read what lies after a cursor. The cursor is a message id (a timeuuid),
+ * so the inbox is in message time order and a redelivered job writes the very same rows.
+ */
+
+export interface InboxMessage {
+  messageId: string;
+  kind: string;
+  tid: string | null;
+  subject: string | null;
+  msg: string | null;
+  /** The app payload as the JSON string it travels as. */
+  data: string | null;
+  urgency: number;
+  /** Epoch ms the message was created. */
+  sentAt: number;
+  variant: string | null;
+}
+
+/** One recipient's row: the message as this user gets it (their variant's text). */
+export interface InboxEntry extends InboxMessage {
+  uid: string;
+}
+
+export interface InboxPage {
+  messages: InboxMessage[];
+  /** The id of the last message returned; pass it back as `after` for the next page. */
+  next: string | null;
+}
+
+/** Rows are kept this long (the table's TTL), so a resume never scans further back. */
+export const inboxRetentionDays = 30;
+const dayMs = 86_400_000;
+/** Rows written at once by one `write`: enough to hide the round trip, few enough for a one-node cluster. */
+const writeConcurrency = 64;
+
+export type InboxStore = ReturnType<typeof createInboxStore>;
+
+export function createInboxStore(client: Client, options: { now?: () => number } = {}) {
+  const now = options.now ?? Date.now;
+  const insert =
+    'INSERT INTO inbox_by_user (uid, day, message_id, kind, tid, subject, msg, data, urgency, sent_at, variant) ' +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+  async function readDay(uid: string, day: number, after: string | null, limit: number): Promise<InboxMessage[]> {
+    const query = after
+      ? 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? AND message_id > ? LIMIT ?'
+      : 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? LIMIT ?';
+    const params = after ? [uid, day, after, limit] : [uid, day, limit];
+    const result = await execute(client, query, params, 'read the inbox', idempotent);
+    return result.rows.map(toMessage);
+  }
+
+  async function latestDay(uid: string, day: number, limit: number): Promise<InboxMessage[]> {
+    const result = await execute(
+      client,
+      'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? ORDER BY message_id DESC LIMIT ?',
+      [uid, day, limit],
+      'read the inbox',
+      idempotent,
+    );
+    return result.rows.map(toMessage);
+  }
+
+  return {
+    /** Idempotent upserts, one per recipient; resolves once every row is written. */
+    async write(entries: readonly InboxEntry[]): Promise<void> {
+      if (entries.length === 0) return;
+      const params = entries.map((entry) => [
+        entry.uid,
+        dayOf(timeOf(entry.messageId)),
+        entry.messageId,
+        entry.kind,
+        entry.tid,
+        entry.subject,
+        entry.msg,
+        entry.data,
+        entry.urgency,
+        new Date(entry.sentAt),
+        entry.variant,
+      ]);
+      try {
+        await concurrent.executeConcurrent(client, insert, params, {
+          concurrencyLevel: writeConcurrency,
+          executionProfile: undefined,
+          raiseOnFirstError: true,
+        });
+      } catch (error) {
+        throw cassandraError(error, 'write the inbox');
+      }
+    },
+
+    /** Up to `limit` messages after the cursor, oldest first; from the retention window's start without one. */
+    async after(uid: string, cursor: string | null, limit: number): Promise<InboxPage> {
+      const today = now();
+      const from =
+        cursor === null
+          ? today - inboxRetentionDays * dayMs
+          : Math.max(timeOf(cursor), today - inboxRetentionDays * dayMs);
+      const messages: InboxMessage[] = [];
+      // One day past today: a sender's clock a little ahead of ours must not hide its messages.
+      for (let at = startOfDay(from); at <= today + dayMs && messages.length < limit; at += dayMs) {
+        const day = dayOf(at);
+        const after = cursor !== null && day === dayOf(timeOf(cursor)) ? cursor : null;
+        messages.push(...(await readDay(uid, day, after, limit - messages.length)));
+      }
+      return { messages, next: messages.at(-1)?.messageId ?? cursor };
+    },
+
+    /** The newest `limit` messages, oldest first (what a client without a cursor starts from). */
+    async latest(uid: string, limit: number): Promise<InboxPage> {
+      const today = now();
+      const newestFirst: InboxMessage[] = [];
+      for (
+        let at = today + dayMs;
+        at >= today - inboxRetentionDays * dayMs && newestFirst.length < limit;
+        at -= dayMs
+      ) {
+        newestFirst.push(...(await latestDay(uid, dayOf(at), limit - newestFirst.length)));
+      }
+      const messages = newestFirst.reverse();
+      return { messages, next: messages.at(-1)?.messageId ?? null };
+    },
+
+    /** Marks every message up to and including this id read; the marker never moves back. */
+    async markRead(uid: string, upTo: string): Promise<void> {
+      await execute(
+        client,
+        'UPDATE inbox_read USING TIMESTAMP ? SET read_up_to = ?, updated_at = ? WHERE uid = ?',
+        [timeOf(upTo) * 1000 + microsOf(upTo), upTo, new Date(now()), uid],
+        'mark the inbox read',
+        idempotent,
+      );
+    },
+
+    /** The id up to which the user has read the inbox, or null. */
+    async readUpTo(uid: string): Promise<string | null> {
+      const result = await execute(
+        client,
+        'SELECT read_up_to FROM inbox_read WHERE uid = ?',
+        [uid],
+        'read the inbox marker',
+        idempotent,
+      );
+      const value = result.first()?.get('read_up_to') as types.TimeUuid | null | undefined;
+      return value ? value.toString() : null;
+    },
+  };
+}
+
+/** Is this a message id (a version-1 time UUID)? Cursors from clients are checked with it. */
+export function isInboxCursor(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(value);
+}
+
+/** The lowest cursor of a moment: resuming after it replays every message created from then on. */
+export function inboxCursorAt(at: number): string {
+  return types.TimeUuid.min(new Date(at), 0).toString();
+}
+
+/** Orders two message ids by time (then by their remaining bits), as Cassandra's timeuuid order does. */
+export function compareInboxCursors(a: string, b: string): number {
+  const byTime = timeOf(a) - timeOf(b) || microsOf(a) - microsOf(b);
+  if (byTime !== 0) return byTime;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function timeOf(messageId: string): number {
+  if (!isInboxCursor(messageId)) {
+    throw new MsgxcError('INVALID_CURSOR', 'a cursor is a message id (a time UUID)', {
+      status: 400,
+      details: { field: 'after' },
+    });
+  }
+  return types.TimeUuid.fromString(messageId).getDate().getTime();
+}
+
+/** The sub-millisecond ticks of a time UUID, so markers within one millisecond still order. */
+function microsOf(messageId: string): number {
+  return Math.floor(types.TimeUuid.fromString(messageId).getDatePrecision().ticks / 10);
+}
+
+function startOfDay(at: number): number {
+  return at - (at % dayMs);
+}
+
+function dayOf(at: number): number {
+  const date = new Date(at);
+  return date.getUTCFullYear() * 10_000 + (date.getUTCMonth() + 1) * 100 + date.getUTCDate();
+}
+
+function toMessage(row: Row): InboxMessage {
+  return {
+    messageId: (row.get('message_id') as types.TimeUuid).toString(),
+    kind: text(row, 'kind') ?? 'thread',
+    tid: text(row, 'tid'),
+    subject: text(row, 'subject'),
+    msg: text(row, 'msg'),
+    data: text(row, 'data'),
+    urgency: (row.get('urgency') as number | null) ?? 3,
+    sentAt: (row.get('sent_at') as Date | null)?.getTime() ?? 0,
+    variant: text(row, 'variant'),
+  };
+}
