@@ -1,15 +1,14 @@
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
-import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
+import { createRecordProducer } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
-import { createDefaultCodec, defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
+import { defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
 import { createThreadStore } from '../../pipeline/store/index.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
 import { createThreadReadPermission } from './permissions.ts';
-import { createKafkaSink, type RecordSink } from './sink.ts';
 
 export type { Gateway, GatewayDependencies, GatewayPrincipal, GatewaySettings } from './gateway.ts';
 export { startGateway } from './gateway.ts';
@@ -57,25 +56,24 @@ export function createGatewayStage(options: GatewayStageOptions = {}) {
 
 async function setupGateway(config: Config, log: Logger, options: GatewayStageOptions): Promise<GatewayStageDeps> {
   const verifier = createVerifier(config);
-  const codec = await createDefaultCodec(config);
   const cassandra = options.canRead ? undefined : createCassandra(config);
   const canRead = options.canRead ?? createThreadReadPermission(createThreadStore(cassandra!));
-  const producer = createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
+  // Acks and check-ins from many sockets gather for a few milliseconds and leave in one request; each
+  // socket's promise settles when its batch is acknowledged or fails.
+  const producer = createRecordProducer(config, { log, batching: { lingerMs: 10, maxRecords: 500 } });
   let gateway: Gateway;
-  let sink: RecordSink;
   try {
     await Promise.all([producer.connect(), cassandra?.connect()]);
-    sink = createKafkaSink(config, producer, codec);
     gateway = await startGateway({
       settings: { ...config.ws, port: options.port ?? config.ws.port },
       log,
       metricsRegistry: processRegistry,
       authenticate: (token) => verifier.verify(token),
       canRead,
-      emit: (records) => sink.emit(records),
+      emit: (records) => producer.send(records),
     });
   } catch (error) {
-    await Promise.allSettled([producer.disconnect(), cassandra?.shutdown()]);
+    await Promise.allSettled([producer.close(), cassandra?.shutdown()]);
     throw error;
   }
   options.onListening?.(gateway);
@@ -84,8 +82,7 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
     async close() {
       // Closing sockets produces their disconnect check-ins; send those before the producer goes.
       await gateway.close();
-      await sink.flush();
-      await Promise.allSettled([producer.disconnect(), cassandra?.shutdown()]);
+      await Promise.allSettled([producer.close(), cassandra?.shutdown()]);
     },
   };
 }
