@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type AuthConfig, authConfig, authEnv } from './auth.ts';
 import { type ClustersConfig, clustersConfig, clustersEnv, usesLocalStack } from './clusters.ts';
+import { type DevicesConfig, devicesConfig, devicesEnv } from './devices.ts';
 import { port, projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
@@ -16,6 +17,7 @@ import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
  */
 
 export { developmentJwtSecret } from './auth.ts';
+export { type DeviceKey, type DevicesConfig, developmentDeviceKey } from './devices.ts';
 export type { FanoutConfig } from './fanout.ts';
 export type { RuntimeConfig } from './runtime.ts';
 export type { StackConfig } from './stack.ts';
@@ -37,6 +39,7 @@ export const envSchema = z.object({
   ...runtimeEnv.shape,
   ...fanoutEnv.shape,
   ...authEnv.shape,
+  ...devicesEnv.shape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -54,6 +57,8 @@ export interface Config {
   search: ClustersConfig['search'];
   http: HttpConfig;
   auth: AuthConfig;
+  /** Keys sealing device secrets in the audience index. */
+  devices: DevicesConfig;
   ws: WsConfig;
   metrics: { port: number };
   runtime: RuntimeConfig;
@@ -95,6 +100,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     search,
     http: httpConfig(env),
     auth: authConfig(env, env.MSGXC_ENV === 'production'),
+    devices: devicesConfig(env, env.MSGXC_ENV === 'production'),
     ws: wsConfig(env),
     metrics: { port: env.MSGXC_METRICS_PORT },
     runtime: runtimeConfig(env),
