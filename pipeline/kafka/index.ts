@@ -17,6 +17,7 @@ export {
   type EncodedRecord,
   type PreparedRecord,
   type ProducerProfile,
+  type ProduceTransport,
   type RecordProducer,
   type RecordProducerOptions,
   type RecordSink,

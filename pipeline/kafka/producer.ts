@@ -1,4 +1,4 @@
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { type Admin, CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import { MsgxcError } from '../errors/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
@@ -29,6 +29,19 @@ export interface EncodedRecord {
   key: string | Buffer | null;
   value: Buffer | null;
   headers?: Message['headers'];
+}
+
+/**
+ * What the record producer needs of a Kafka client: one produce call with every topic's messages, acks = all,
+ * resolved once acknowledged. kafkajs's producer by default; `npm run bench -- runtime platformatic` puts
+ * another client behind the same producer to compare them.
+ */
+export interface ProduceTransport {
+  connect(): Promise<void>;
+  send(topicMessages: { topic: string; messages: Message[] }[]): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Called when the client lost its connection, so the next send connects again. */
+  onDisconnect(listener: () => void): void;
 }
 
 export interface PreparedRecord {
@@ -86,6 +99,8 @@ export interface RecordProducerOptions {
   batching?: BatchingOptions | false;
   /** Bytes per produce request at most (split in order beyond that); `config.runtime.maxProduceBytes` by default. */
   maxBytes?: number;
+  /** Another Kafka client to produce through (benchmarks); kafkajs's producer by default. */
+  transport?: ProduceTransport;
 }
 
 const requestBatching: BatchingOptions = { lingerMs: 0, maxInFlight: 1, maxRecords: 2000 };
@@ -95,36 +110,23 @@ export function createRecordProducer(config: Config, options: RecordProducerOpti
   const log = options.log ?? createLogger(config, 'producer');
   const kafka =
     options.kafka ?? createKafka(config, log.child({ component: 'kafkajs' }), { lowLatency: profile === 'request' });
-  const producer = kafka.producer(profile === 'request' ? requestProducerConfig : producerConfig);
-  const admin = kafka.admin({ retry: { retries: 0 } });
+  const transport =
+    options.transport ??
+    kafkajsTransport(kafka.producer(profile === 'request' ? requestProducerConfig : producerConfig));
+  const connection = lazyConnection(transport);
+  const probe = adminProbe(kafka.admin({ retry: { retries: 0 } }));
   const maxBytesDefault = options.maxBytes ?? config.runtime.maxProduceBytes;
   let codec: Promise<Codec> | undefined = options.codec ? Promise.resolve(options.codec) : undefined;
-  let connected: Promise<void> | null = null;
-  let adminConnected: Promise<void> | null = null;
   let closed = false;
 
-  producer.on(producer.events.DISCONNECT, () => {
-    connected = null;
-  });
-  const connect = () => {
-    if (connected === null) {
-      connected = producer.connect();
-      // A failed connect is not cached: the next send tries again.
-      connected.catch(() => {
-        connected = null;
-      });
-    }
-    return connected;
-  };
-  const encoder = () => {
+  const encode = async (topic: string, value: unknown) => {
     codec ??= import('../serde/index.ts').then(({ createSerde }) => createSerde(config));
-    return codec;
+    return (await codec).encode(topic, value);
   };
-
   const produce = async (records: EncodedRecord[], maxBytes = maxBytesDefault): Promise<number> => {
     try {
-      await connect();
-      return await sendGrouped(producer, config, records, maxBytes);
+      await connection.connect();
+      return await sendGrouped(transport, config, records, maxBytes);
     } catch (error) {
       if (profile === 'pipeline') throw error;
       throw new MsgxcError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge: ${(error as Error).message}`, {
@@ -137,19 +139,14 @@ export function createRecordProducer(config: Config, options: RecordProducerOpti
   const batching = options.batching ?? (profile === 'request' ? requestBatching : false);
   const batcher =
     batching === false ? undefined : createBatcher((records: EncodedRecord[]) => produce(records), batching);
-
   const sendEncoded = (records: readonly EncodedRecord[], sendOptions: { maxBytes?: number } = {}) => {
     if (closed) return Promise.reject(new MsgxcError('PRODUCER_CLOSED', 'the producer is closed'));
     if (records.length === 0) return Promise.resolve(0);
     return batcher ? batcher.add(records) : produce([...records], sendOptions.maxBytes);
   };
 
-  const encode = async (topic: string, value: unknown) => (await encoder()).encode(topic, value);
-
   return {
-    connect: async () => {
-      await connect();
-    },
+    connect: connection.connect,
     async send(records) {
       if (records.length === 0) return;
       // Encoding first: a registry outage or a value that does not fit fails before anything is written.
@@ -165,42 +162,81 @@ export function createRecordProducer(config: Config, options: RecordProducerOpti
       );
       await sendEncoded(encoded);
     },
-    topic<T extends AvroTopic>(topic: T): TopicProducer<TopicInput<T>> {
-      const prepare = async (value: TopicInput<T>, key: string, headers?: Record<string, string>) => ({
-        key,
-        value: await encode(topic, value),
-        ...(headers === undefined ? {} : { headers }),
-      });
-      return {
-        prepare,
-        send: async (records) => {
-          await sendEncoded(records.map((record) => ({ topic, ...record })));
-        },
-        publish: async (value, key, headers) => {
-          await sendEncoded([{ topic, ...(await prepare(value, key, headers)) }]);
-        },
-      };
-    },
+    topic: (topic) => topicProducer(topic, encode, sendEncoded),
     sendEncoded,
-    async probe() {
-      adminConnected ??= admin.connect();
-      try {
-        await adminConnected;
-        await admin.describeCluster();
-      } catch (error) {
-        adminConnected = null;
-        await admin.disconnect().catch(() => undefined);
-        throw error;
-      }
-    },
+    probe: probe.run,
     async flush() {
       await batcher?.flush();
     },
     async close() {
       closed = true;
       await batcher?.flush();
-      if (connected !== null) await producer.disconnect();
-      if (adminConnected !== null) await admin.disconnect();
+      await Promise.all([connection.close(), probe.close()]);
+    },
+  };
+}
+
+function topicProducer<T extends AvroTopic>(
+  topic: T,
+  encode: (topic: string, value: unknown) => Promise<Buffer>,
+  sendEncoded: (records: readonly EncodedRecord[]) => Promise<number>,
+): TopicProducer<TopicInput<T>> {
+  const prepare = async (value: TopicInput<T>, key: string, headers?: Record<string, string>) => ({
+    key,
+    value: await encode(topic, value),
+    ...(headers === undefined ? {} : { headers }),
+  });
+  return {
+    prepare,
+    send: async (records) => {
+      await sendEncoded(records.map((record) => ({ topic, ...record })));
+    },
+    publish: async (value, key, headers) => {
+      await sendEncoded([{ topic, ...(await prepare(value, key, headers)) }]);
+    },
+  };
+}
+
+/** Connects on first use; a failed connect or a lost connection is not cached, so the next send tries again. */
+function lazyConnection(transport: ProduceTransport) {
+  let connected: Promise<void> | null = null;
+  transport.onDisconnect(() => {
+    connected = null;
+  });
+  const connect = async () => {
+    if (connected === null) {
+      connected = transport.connect();
+      connected.catch(() => {
+        connected = null;
+      });
+    }
+    await connected;
+  };
+  return {
+    connect,
+    async close() {
+      if (connected !== null) await transport.disconnect();
+    },
+  };
+}
+
+/** Readiness: a broker answers a metadata request. The admin client connects on the first probe. */
+function adminProbe(admin: Admin) {
+  let connected: Promise<void> | null = null;
+  return {
+    async run() {
+      connected ??= admin.connect();
+      try {
+        await connected;
+        await admin.describeCluster();
+      } catch (error) {
+        connected = null;
+        await admin.disconnect().catch(() => undefined);
+        throw error;
+      }
+    },
+    async close() {
+      if (connected !== null) await admin.disconnect();
     },
   };
 }
@@ -209,7 +245,7 @@ export function createRecordProducer(config: Config, options: RecordProducerOpti
  * One `sendBatch` with every topic's records; split (sequentially, so a partition's records keep their order)
  * only when the records exceed `maxBytes`, what the broker takes in one partition batch.
  */
-async function sendGrouped(producer: Producer, config: Config, records: EncodedRecord[], maxBytes: number) {
+async function sendGrouped(producer: ProduceTransport, config: Config, records: EncodedRecord[], maxBytes: number) {
   let total = 0;
   for (const record of records) total += messageBytes(record);
   const groups = total <= maxBytes ? [records] : splitByBytes(records, maxBytes);
@@ -222,11 +258,20 @@ async function sendGrouped(producer: Producer, config: Config, records: EncodedR
       if (messages) messages.push(message);
       else byTopic.set(name, [message]);
     }
-    await producer.sendBatch({
-      acks: -1,
-      compression: CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    await producer.send([...byTopic].map(([topic, messages]) => ({ topic, messages })));
   }
   return groups.length;
+}
+
+function kafkajsTransport(producer: Producer): ProduceTransport {
+  return {
+    connect: () => producer.connect(),
+    send: async (topicMessages) => {
+      await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages });
+    },
+    disconnect: () => producer.disconnect(),
+    onDisconnect: (listener) => {
+      producer.on(producer.events.DISCONNECT, listener);
+    },
+  };
 }

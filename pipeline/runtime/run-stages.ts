@@ -44,7 +44,8 @@ export async function runStages(
   const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   const kafka = createKafka(config, log.child({ component: 'kafkajs' }));
-  const producer = createRecordProducer(config, { kafka, codec, log });
+  const transport = options.producerTransport;
+  const producer = createRecordProducer(config, { kafka, codec, log, ...(transport ? { transport } : {}) });
   const admin = kafka.admin();
   if (stages.length > 0) await Promise.all([producer.connect(), admin.connect()]);
 
