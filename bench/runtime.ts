@@ -24,7 +24,6 @@ import { defineStage, rawCodec, runStages } from '../pipeline/runtime/index.ts';
 import { kafkaTopicName } from '../pipeline/runtime/names.ts';
 import { createSerde } from '../pipeline/serde/index.ts';
 import type { Acknowledgement, CheckIn } from '../schemas/index.ts';
-import { platformaticTransport } from './platformatic-transport.ts';
 
 interface Options {
   records: number;
@@ -177,6 +176,8 @@ export async function run(base: Config, args: string[]): Promise<number> {
           output: [pkOut],
           handler: async (batch) => batch.map((record) => ({ topic: pkOut, key: record.key, value: record.value })),
         });
+        // Loaded only for this variant, so the default bench does not need the package.
+        const { platformaticTransport } = await import('./platformatic-transport.ts');
         const running = await runStages(config, [pkStage], {
           codec: rawCodec,
           registry: new Registry(),
