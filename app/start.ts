@@ -1,5 +1,6 @@
 import type { Config } from '../pipeline/config/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
+import { exitAfter, waitForStop } from './lifecycle.ts';
 
 /**
  * `npm start`: the whole system in one process on the local stack (or on configured clusters) —
@@ -32,6 +33,10 @@ export async function run(config: Config, _args: string[]): Promise<number> {
     for (const close of closers.reverse()) await close();
   };
   try {
+    // Push channels without credentials go to local provider servers (stack/providers/sandbox.ts).
+    const sandbox = await (await import('../stack/providers/sandbox.ts')).startSandbox(config, log);
+    closers.push(() => sandbox.close());
+    config = sandbox.config;
     const metrics = await serveMetrics(registry, config.metrics.port, config.http.host);
     closers.push(() => metrics.close());
     const http = await startHttp(config);
@@ -52,14 +57,12 @@ export async function run(config: Config, _args: string[]): Promise<number> {
       },
       'msgxc is up',
     );
-    const signal = await new Promise<string>((resolvePromise) => {
-      process.once('SIGINT', () => resolvePromise('SIGINT'));
-      process.once('SIGTERM', () => resolvePromise('SIGTERM'));
-      void running.done.then(() => resolvePromise('stages stopped'));
-    });
+    const signal = await waitForStop({ done: running.done });
     log.info({ signal }, 'stopping');
     await closeAll();
-    return await running.done;
+    const code = await running.done;
+    exitAfter(5_000, () => code);
+    return code;
   } catch (error) {
     await closeAll();
     throw error;

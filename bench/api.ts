@@ -26,6 +26,7 @@ import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import { createKafka } from '../pipeline/kafka/index.ts';
 import { ensureTopics } from '../pipeline/topics/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
+import { reportFigure } from './results.ts';
 
 interface Options {
   concurrency: number;
@@ -249,6 +250,25 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     console.log(`\nopen loop at 70% of the facade's peak: ${rate} req/s for ${options.seconds} s`);
     const steady = describe('msgxc publish @70%', await measured(() => openLoop(facade, rate, options.seconds)));
     console.log(`p99 at 70% of peak: ${steady.p99.toFixed(2)} ms (goal < 20 ms)`);
+    const ratio = facadeLine.rps / bareLine.rps;
+    reportFigure({
+      bench: 'api',
+      figure: 'publish throughput, 32 connections',
+      value: facadeLine.rps,
+      unit: 'req/s',
+      baseline: { name: 'bare Hono route', value: bareLine.rps, unit: 'req/s' },
+      ratio,
+      goal: '≥ 0.7',
+      met: ratio >= 0.7,
+    });
+    reportFigure({
+      bench: 'api',
+      figure: 'publish p99 at 70 % of peak',
+      value: steady.p99,
+      unit: 'ms',
+      goal: '< 20 ms',
+      met: steady.p99 < 20,
+    });
     return 0;
   } finally {
     agent.destroy();

@@ -13,6 +13,9 @@ const benches: Record<string, Bench> = {
   'flow-fanout': () => import('./fanout.ts'),
   flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
+  faults: () => import('./faults/index.ts'),
+  all: () => import('./all.ts'),
+  channels: () => import('./channels.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -18,6 +18,9 @@ export const stages: Record<string, () => Promise<AnyStageDefinition>> = {
   'fanout.bulk': () => import('./fanout/index.ts').then((module) => module.bulkStage),
   ack: () => import('./ack/index.ts').then((module) => module.stage),
   gateway: () => import('./gateway/index.ts').then((module) => module.stage),
+  'deliver.webpush': () => import('./deliver-webpush/index.ts').then((module) => module.stage),
+  'deliver.apns': () => import('./deliver-apns/index.ts').then((module) => module.stage),
+  'deliver.fcm': () => import('./deliver-fcm/index.ts').then((module) => module.stage),
 };
 
 /**

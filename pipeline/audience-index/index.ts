@@ -141,7 +141,8 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
       sort: [...UID_SORT, ...adapter.tiebreaker],
       pageSize: pageOptions.pageSize,
       source: true,
-      keepAlive: pageOptions.keepAlive ?? '2m',
+      keepAlive: pageOptions.keepAlive ?? config.search.pitKeepAlive,
+      resumeWithinMs: config.search.resumeWithinMs,
       signal: pageOptions.signal,
       log,
     });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type AuthConfig, authConfig, authEnv } from './auth.ts';
 import { type ClustersConfig, clustersConfig, clustersEnv, usesLocalStack } from './clusters.ts';
+import { type DeliveryConfig, deliveryConfig, deliveryEnv } from './delivery.ts';
 import { type DevicesConfig, devicesConfig, devicesEnv } from './devices.ts';
 import { port, projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
@@ -17,6 +18,7 @@ import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
  */
 
 export { developmentJwtSecret } from './auth.ts';
+export type { DeliveryConfig } from './delivery.ts';
 export { type DeviceKey, type DevicesConfig, developmentDeviceKey } from './devices.ts';
 export type { FanoutConfig } from './fanout.ts';
 export type { RuntimeConfig } from './runtime.ts';
@@ -40,6 +42,7 @@ export const envSchema = z.object({
   ...fanoutEnv.shape,
   ...authEnv.shape,
   ...devicesEnv.shape,
+  ...deliveryEnv.shape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -65,6 +68,8 @@ export interface Config {
   fanout: FanoutConfig;
   /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
   ack: AckConfig;
+  /** Delivery stages: shared provider policy, push channels' credentials and endpoints, the sandbox. */
+  delivery: DeliveryConfig;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +111,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     runtime: runtimeConfig(env),
     fanout: fanoutConfig(env),
     ack: ackConfig(env),
+    delivery: deliveryConfig(env),
   };
 }
 

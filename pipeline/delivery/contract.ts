@@ -20,6 +20,11 @@ export interface Outcome {
   prune?: boolean;
   /** For `rejected` on an address: suppress it (hard bounce, complaint, SMS STOP). */
   suppress?: boolean;
+  /**
+   * For `prune`: when the provider says the token stopped being valid (APNs 410 `timestamp`), epoch ms. A
+   * device registered again after that time is a new registration and is kept.
+   */
+  invalidSince?: number;
   /** SMS segments billed, for cost. */
   segments?: number;
   /** Human-readable detail, never a secret. */
@@ -32,6 +37,8 @@ export interface OutgoingMessage {
   recipient: Recipient;
   subject: string | null;
   text: string | null;
+  /** Which delivery attempt this is, 0 for the first (counted across trips through the retry topic). */
+  attempt: number;
 }
 
 export interface ProviderAdapter {

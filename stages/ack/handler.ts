@@ -40,6 +40,9 @@ const recordedEventTypes = new Set([
   'opened',
   'clicked',
   'dismissed',
+  // Provider outcomes of the delivery stages (a throttle or transient failure is followed by a later outcome).
+  'rejected',
+  'skipped',
 ]);
 
 export async function handleAcks(batch: AckInput[], deps: AckDependencies): Promise<OutputRecord[]> {
@@ -167,8 +170,8 @@ async function recordEvent(event: DeliveryEvent, deps: AckDependencies): Promise
     at: event.at,
     deviceId: event.deviceId,
     variant: event.variant,
-    errorCode: event.type === 'failed' || event.type === 'dropped' || event.type === 'expired' ? event.reason : null,
-    error: event.type === 'failed' ? event.detail : null,
+    errorCode: ['failed', 'dropped', 'expired', 'rejected', 'skipped'].includes(event.type) ? event.reason : null,
+    error: event.type === 'failed' || event.type === 'rejected' ? event.detail : null,
   });
 }
 

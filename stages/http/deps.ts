@@ -5,6 +5,7 @@ import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createRecordProducer, type RecordSink, type TopicProducer } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
+import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { createCanceller } from '../../pipeline/schedule/cancel.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
@@ -15,7 +16,6 @@ import type { DeliveryEventInput } from '../../schemas/index.ts';
 import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
 import type { AppDeps } from './ports.ts';
-import { createEndpointGuard } from './ssrf.ts';
 import { cacheThreads } from './thread-cache.ts';
 
 /**

@@ -1,12 +1,12 @@
 import type { Verifier } from '../../pipeline/auth/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import type { Registry } from '../../pipeline/metrics/index.ts';
+import type { EndpointGuard } from '../../pipeline/net/ssrf.ts';
 import type { CancelPrincipal, CancelResult } from '../../pipeline/schedule/cancel.ts';
 import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
-import type { EndpointGuard } from './ssrf.ts';
 
 /**
  * What the facade needs from the rest of the system, in the facade's own words. `deps.ts` builds these

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEndpointGuard } from '../../stages/http/ssrf.ts';
+import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { fuzzCase, seeded } from './fuzz-bodies.ts';
 import {
   adminToken,

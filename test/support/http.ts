@@ -4,9 +4,9 @@ import { createVerifier } from '../../pipeline/auth/index.ts';
 import { parseConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
+import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { createApp } from '../../stages/http/app.ts';
 import type { AppDeps, PreparedRecord, TopicPublisher } from '../../stages/http/ports.ts';
-import { createEndpointGuard } from '../../stages/http/ssrf.ts';
 
 /**
  * Unit-test support: the facade app over in-memory dependencies, for route logic that needs no server.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MsgxcError } from '../../pipeline/errors/index.ts';
+import { MsgxcError } from '../errors/index.ts';
 import { addressRefusal, createEndpointGuard, isPublicAddress, type Resolver } from './ssrf.ts';
 
 const table: Record<string, string[]> = {

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { MsgxcError } from '../../pipeline/errors/index.ts';
+import { MsgxcError } from '../errors/index.ts';
 
 /**
  * Web Push endpoints are URLs the system will later POST to on a client's behalf, so a client must not be
@@ -20,6 +20,16 @@ export interface EndpointGuardOptions {
 export interface EndpointGuard {
   /** Resolves when the endpoint may be used; throws a 400 `UNSAFE_ENDPOINT` otherwise. */
   check(endpoint: string): Promise<void>;
+  /**
+   * Checks the endpoint and returns the address that passed, so the caller connects to exactly that address
+   * (no second DNS answer between check and connect: DNS rebinding).
+   */
+  pin(endpoint: string): Promise<PinnedAddress>;
+}
+
+export interface PinnedAddress {
+  address: string;
+  family: 4 | 6;
 }
 
 const unsafe = (reason: string) =>
@@ -31,24 +41,35 @@ export const systemResolver: Resolver = async (hostname) =>
 export function createEndpointGuard(options: EndpointGuardOptions = {}): EndpointGuard {
   const allowed = new Set((options.allowedHosts ?? []).map((host) => host.toLowerCase()));
   const resolve = options.resolve ?? systemResolver;
-  return {
-    async check(endpoint) {
-      let url: URL;
-      try {
-        url = new URL(endpoint);
-      } catch {
-        throw unsafe('endpoint is not a URL');
-      }
-      if (url.protocol !== 'https:') throw unsafe('endpoint must use https');
-      if (url.username !== '' || url.password !== '') throw unsafe('endpoint must not carry credentials');
-      // WHATWG URL parsing has already normalised 0x7f.1, 2130706433 and friends into dotted quads.
-      const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-      if (allowed.has(host.toLowerCase()) || allowed.has(url.host.toLowerCase())) return;
-      const addresses = isIP(host) !== 0 ? [host] : await resolveOrRefuse(resolve, host);
+  const inspect = async (endpoint: string, resolveExempt: boolean): Promise<PinnedAddress | null> => {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw unsafe('endpoint is not a URL');
+    }
+    if (url.protocol !== 'https:') throw unsafe('endpoint must use https');
+    if (url.username !== '' || url.password !== '') throw unsafe('endpoint must not carry credentials');
+    // WHATWG URL parsing has already normalised 0x7f.1, 2130706433 and friends into dotted quads.
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const exempt = allowed.has(host.toLowerCase()) || allowed.has(url.host.toLowerCase());
+    if (exempt && !resolveExempt) return null;
+    const addresses = isIP(host) !== 0 ? [host] : await resolveOrRefuse(resolve, host);
+    if (!exempt) {
       for (const address of addresses) {
         const reason = addressRefusal(address);
         if (reason !== null) throw unsafe(`endpoint host resolves to a ${reason} address`);
       }
+    }
+    const address = addresses[0]!;
+    return { address, family: isIP(address) === 6 ? 6 : 4 };
+  };
+  return {
+    async check(endpoint) {
+      await inspect(endpoint, false);
+    },
+    async pin(endpoint) {
+      return (await inspect(endpoint, true))!;
     },
   };
 }

@@ -1,0 +1,48 @@
+import type { Client } from 'cassandra-driver';
+import { buildAudienceChange, type Recipient } from '../../schemas/types.generated.ts';
+import type { OutputRecord } from '../runtime/types.ts';
+import { createUserStore } from '../store/user.ts';
+import type { DeviceChannel } from '../store/user-types.ts';
+
+/**
+ * A device the provider declared dead (404/410, Unregistered, BadDeviceToken, UNREGISTERED): removed from
+ * Cassandra (remembered in dead_devices) and from the audience index through an AudienceChange, so fanout
+ * never picks it again. A provider's "invalid since" older than the device's registration means the token
+ * was registered again after it died: that registration is kept.
+ */
+export interface Pruner {
+  /** The audience change to produce, or null when nothing was removed. */
+  prune(
+    channel: DeviceChannel,
+    recipient: Recipient,
+    reason: string,
+    invalidSince?: number,
+  ): Promise<OutputRecord | null>;
+}
+
+export function createPruner(client: Client, source: string): Pruner {
+  const users = createUserStore(client);
+  return {
+    async prune(channel, recipient, reason, invalidSince) {
+      const device = recipient.device;
+      if (device === null) return null;
+      const current = (await users.devicesOf(recipient.uid, channel)).find((candidate) => candidate.id === device.id);
+      if (current === undefined) return null;
+      if (invalidSince !== undefined && current.addedAt.getTime() > invalidSince) return null;
+      await users.markDeviceDead(recipient.uid, channel, device.id, reason);
+      const at = Date.now();
+      return {
+        topic: 'audience',
+        key: recipient.uid,
+        value: buildAudienceChange({
+          changeId: `prune:${channel}:${device.id}:${at}`,
+          type: 'remove_device',
+          uid: recipient.uid,
+          at,
+          device,
+          source,
+        }),
+      };
+    },
+  };
+}
