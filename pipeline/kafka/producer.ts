@@ -14,7 +14,8 @@ import { createKafka, producerConfig, requestProducerConfig } from './client.ts'
  * where a request would exceed what the broker takes), resolved once every in-sync replica has the records
  * (acks = all). Every component that writes to Kafka goes through it: the stage runtime's outputs, retries
  * and dead letters, the HTTP facade and the services' ingest producer, the gateway's acks and check-ins, the
- * scheduler and the ack stage's escalation sweep. See README.md beside it for the profiles.
+ * scheduler, the ack stage's escalation sweep and the delivery stages' retry queue. See README.md beside it for
+ * the profiles.
  */
 
 /** A record for an Avro topic of the topology table, its value typed by the topic's schema. */
