@@ -1,7 +1,7 @@
 /**
  * The stage runtime against raw kafkajs, same records, same run:
  *
- *   npm run bench -- runtime [records=200000] [partitions=3] [rounds=1] [avro]
+ *   npm run bench -- runtime [records=200000] [partitions=3] [rounds=1] [avro] [platformatic]
  *
  * Seeds `records` pre-encoded Avro check-ins (~70 bytes) once, then per round, one after the other so they
  * do not share the CPU: (1) a raw kafkajs consume→produce pipe (eachBatch, one send per `handlerBatch`
@@ -9,6 +9,8 @@
  * bytes in and bytes out. Both use the same consumer tuning (config.runtime.consumer) and the same
  * idempotent acks=-1 producer, so the ratio is the runtime's own overhead. `avro` adds (3): a stage that
  * decodes each check-in through the registry and encodes an acknowledgement, the cost of a real stage.
+ * `platformatic` adds (2b): the same pass-through stage with `@platformatic/kafka` instead of kafkajs behind the
+ * runtime's record producer (consuming stays kafkajs), to compare the clients in the same run.
  * Throughput is measured on the output topic's high watermarks, from the first output to the last.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,7 @@ interface Options {
   partitions: number;
   rounds: number;
   avro: boolean;
+  platformatic: boolean;
 }
 
 function parseArgs(args: string[]): Options {
@@ -43,6 +46,7 @@ function parseArgs(args: string[]): Options {
     partitions: number('partitions', 3),
     rounds: number('rounds', 1),
     avro: named.has('avro'),
+    platformatic: named.has('platformatic'),
   };
 }
 
@@ -77,6 +81,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
   const outputs: string[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     outputs.push(`raw-out-${round}`, `stage-out-${round}`);
+    if (options.platformatic) outputs.push(`stage-pk-out-${round}`);
   }
   try {
     await admin.createTopics({
@@ -163,6 +168,29 @@ export async function run(base: Config, args: string[]): Promise<number> {
       console.log(
         `  round ${round}: runtime pass-through stage          ${format(runtime)}  ratio ${(runtime / raw).toFixed(2)} (goal ≥ 0.60)`,
       );
+
+      if (options.platformatic) {
+        const pkOut = `stage-pk-out-${round}`;
+        const pkStage = defineStage<Buffer, unknown>({
+          name: `bench-pass-pk-${round}`,
+          input: ['checkins'],
+          output: [pkOut],
+          handler: async (batch) => batch.map((record) => ({ topic: pkOut, key: record.key, value: record.value })),
+        });
+        // Loaded only for this variant, so the default bench does not need the package.
+        const { platformaticTransport } = await import('./platformatic-transport.ts');
+        const running = await runStages(config, [pkStage], {
+          codec: rawCodec,
+          registry: new Registry(),
+          log,
+          producerTransport: platformaticTransport(config),
+        });
+        const pk = await measureOutput(admin, name(pkOut), options.records);
+        await running.stop('bench round over');
+        console.log(
+          `  round ${round}: same stage, @platformatic/kafka producer ${format(pk)}  ratio ${(pk / raw).toFixed(2)} · vs kafkajs ${(pk / runtime).toFixed(2)}`,
+        );
+      }
 
       if (options.avro) {
         // (3) decode every record through the registry and encode a new one: what a real stage also pays.

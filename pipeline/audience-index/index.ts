@@ -6,6 +6,7 @@ import { createSearchAdapter } from './adapters/index.ts';
 import type { BulkItemResult, BulkOperation, Json, SearchAdapter } from './adapters/types.ts';
 import { bucketOf } from './bucket.ts';
 import { changeToScriptInput, type ScriptInput, snapshotToScriptInput } from './changes.ts';
+import { createDeviceSecrets, type DeviceSecrets, openSourceDevices, sealScriptInput } from './device-secrets.ts';
 import {
   audienceAlias,
   audienceIndexName,
@@ -78,6 +79,9 @@ export const NEXT_ALIAS_TTL_MS = 5_000;
 export function createAudienceIndex(config: Config, options: AudienceIndexOptions = {}): AudienceIndex {
   const adapter = options.adapter ?? createSearchAdapter(config);
   const log = options.log ?? createLogger(config, 'audience-index');
+  // Throws at start-up in production without MSGXC_DEVICE_KEYS: device tokens are never stored in clear.
+  const secrets = createDeviceSecrets(config.devices.keys);
+  const publicDoc = (source: Json) => openedDoc(source, secrets, log);
   const alias = audienceAlias(config);
   const next = nextAlias(config);
   const nextTtl = options.nextAliasTtlMs ?? NEXT_ALIAS_TTL_MS;
@@ -109,7 +113,7 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
     const summary: WriteSummary = { applied: 0, unchanged: 0 };
     const targets = target ? [target] : (await nextAliasExists()) ? [alias, next] : [alias];
     for (let start = 0; start < inputs.length; start += BULK_CHUNK) {
-      const chunk = inputs.slice(start, start + BULK_CHUNK);
+      const chunk = inputs.slice(start, start + BULK_CHUNK).map((input) => sealScriptInput(input, secrets));
       const operations = chunk.flatMap((input) => targets.map((index) => updateOperation(index, input)));
       const items = await adapter.bulk(operations, { requireAlias: !target });
       const failures: { item: BulkItemResult; index: string }[] = [];
@@ -221,12 +225,15 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
 }
 
 /**
- * Drops the write path's bookkeeping from a fetched `_source` (in place: the object is ours). Done
- * here rather than with `_source.excludes`, which made the engine re-serialise every document and
- * cost about half the paging rate in the benchmark.
+ * Drops the write path's bookkeeping from a fetched `_source` and opens its device secrets (in place: the
+ * object is ours). Done here rather than with `_source.excludes`, which made the engine re-serialise every
+ * document and cost about half the paging rate in the benchmark.
  */
-function publicDoc(source: Json): AudienceDoc {
+function openedDoc(source: Json, secrets: DeviceSecrets, log: Logger): AudienceDoc {
   for (const field of INTERNAL_FIELDS) delete source[field];
+  openSourceDevices(source, secrets, (uid, device) =>
+    log.warn({ uid, channel: device.channel, deviceId: device.id }, 'device secret does not open: device left out'),
+  );
   return source as unknown as AudienceDoc;
 }
 

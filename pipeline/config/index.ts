@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type AuthConfig, authConfig, authEnv } from './auth.ts';
 import { type ClustersConfig, clustersConfig, clustersEnv, usesLocalStack } from './clusters.ts';
 import { type DeliveryConfig, deliveryConfig, deliveryEnv } from './delivery.ts';
+import { type DevicesConfig, devicesConfig, devicesEnv } from './devices.ts';
 import { port, projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
@@ -19,6 +20,7 @@ import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
 
 export { developmentJwtSecret } from './auth.ts';
 export type { DeliveryConfig } from './delivery.ts';
+export { type DeviceKey, type DevicesConfig, developmentDeviceKey } from './devices.ts';
 export type { FanoutConfig } from './fanout.ts';
 export type { MessagingConfig } from './messaging.ts';
 export type { RuntimeConfig } from './runtime.ts';
@@ -42,6 +44,7 @@ export const envSchema = z.object({
   ...fanoutEnv.shape,
   ...authEnv.shape,
   ...messagingEnv.shape,
+  ...devicesEnv.shape,
   ...deliveryEnv.shape,
 });
 
@@ -61,6 +64,8 @@ export interface Config {
   connect: ClustersConfig['connect'];
   http: HttpConfig;
   auth: AuthConfig;
+  /** Keys sealing device secrets in the audience index. */
+  devices: DevicesConfig;
   ws: WsConfig;
   metrics: { port: number };
   runtime: RuntimeConfig;
@@ -107,6 +112,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     connect,
     http: httpConfig(env),
     auth: authConfig(env, env.MSGXC_ENV === 'production'),
+    devices: devicesConfig(env, env.MSGXC_ENV === 'production'),
     ws: wsConfig(env),
     metrics: { port: env.MSGXC_METRICS_PORT },
     runtime: runtimeConfig(env),

@@ -1,7 +1,6 @@
-import type { Producer } from 'kafkajs';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import type { Config } from '../config/index.ts';
-import { createKafka, producerConfig } from '../kafka/index.ts';
+import { createRecordProducer, type RecordProducer } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { buildFailureHeaders } from '../runtime/headers.ts';
 import { retryTopic } from '../runtime/names.ts';
@@ -38,10 +37,9 @@ export function createRetryQueue(
   stage: string,
   codec: Codec,
   log: Logger,
-  producer: Producer = createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig),
+  producer: RecordProducer = createRecordProducer(config, { codec, log }),
 ): RetryQueue {
-  let connected: Promise<void> | undefined;
-  const topic = topicName(config, retryTopic(stage));
+  const topic = retryTopic(stage);
   return {
     async park(records) {
       if (records.length === 0) return;
@@ -62,18 +60,15 @@ export function createRetryQueue(
             retryAt: record.retryAt,
           });
           return {
+            topic,
             key: record.batch.batchId,
             value: await codec.encode(record.source.topic, record.batch),
             headers: { ...record.source.headers, [deliveryAttemptHeader]: String(record.attempt), ...failure },
           };
         }),
       );
-      connected ??= producer.connect();
-      await connected;
-      await producer.send({ topic, acks: -1, messages });
+      await producer.sendEncoded(messages);
     },
-    async close() {
-      if (connected) await producer.disconnect();
-    },
+    close: () => producer.close(),
   };
 }

@@ -1,54 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { AudienceChange, IngestRequest, IngestRequestInput } from '../../schemas/index.ts';
 import type { Config } from '../config/index.ts';
+import { createRecordProducer, type RecordProducer } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
-import { createSerde, type Serde } from '../serde/index.ts';
-import { topicName } from '../topics/index.ts';
-import { createKafkaPublisher, type KafkaPublisher, type OutgoingRecord } from './publisher.ts';
-
-export { createKafkaPublisher, type KafkaPublisher, type OutgoingRecord } from './publisher.ts';
+import type { Serde } from '../serde/index.ts';
 
 /**
- * Typed Avro producers for one logical topic, and the one internal services use to send messages
- * without going through HTTP: `createIngestProducer` writes the same `IngestRequest` records the facade
- * writes (Confluent wire format, schema from the registry) straight to the ingest topic.
+ * The producer internal services use to send messages without going through HTTP: it writes the same
+ * `IngestRequest` records the facade writes (Confluent wire format, schema from the registry) straight to
+ * the ingest topic, through pipeline/kafka's record producer in its `request` profile.
  */
-
-export interface PreparedRecord extends OutgoingRecord {
-  key: string;
-}
-
-export interface TopicProducer<T> {
-  /** Encodes (and validates) a value; a registry outage fails here, before anything is written. */
-  prepare(value: T, key: string, headers?: Record<string, string>): Promise<PreparedRecord>;
-  /** Resolves once Kafka acknowledged every record. */
-  send(records: PreparedRecord[]): Promise<void>;
-  publish(value: T, key: string, headers?: Record<string, string>): Promise<void>;
-}
 
 export interface ProducerOptions {
   serde?: Serde;
-  publisher?: KafkaPublisher;
+  /** A record producer to share (the caller closes it); one of the `request` profile otherwise. */
+  producer?: RecordProducer;
   log?: Logger;
-}
-
-export function createTopicProducer<T>(
-  config: Config,
-  logicalTopic: string,
-  options: { serde: Serde; publisher: KafkaPublisher },
-): TopicProducer<T> {
-  const topic = topicName(config, logicalTopic);
-  const { serde, publisher } = options;
-  const prepare = async (value: T, key: string, headers?: Record<string, string>): Promise<PreparedRecord> => ({
-    key,
-    value: await serde.encode(logicalTopic, value),
-    ...(headers === undefined ? {} : { headers }),
-  });
-  return {
-    prepare,
-    send: (records) => publisher.send(topic, records),
-    publish: async (value, key, headers) => publisher.send(topic, [await prepare(value, key, headers)]),
-  };
 }
 
 /** What a service passes: the request without the bookkeeping the producer fills in. */
@@ -74,10 +41,11 @@ export interface IngestProducerOptions extends ProducerOptions {
 
 export function createIngestProducer(config: Config, options: IngestProducerOptions): IngestProducer {
   const log = options.log ?? createLogger(config, 'ingest-producer');
-  const ownsPublisher = options.publisher === undefined;
-  const publisher = options.publisher ?? createKafkaPublisher(config, { log });
-  const serde = options.serde ?? createSerde(config);
-  const producer = createTopicProducer<IngestRequest>(config, 'ingest', { serde, publisher });
+  const ownsProducer = options.producer === undefined;
+  const records =
+    options.producer ??
+    createRecordProducer(config, { profile: 'request', log, ...(options.serde ? { codec: options.serde } : {}) });
+  const ingest = records.topic('ingest');
   const clock = options.clock ?? Date.now;
 
   const complete = (request: ServiceRequest): IngestRequest => ({
@@ -109,17 +77,17 @@ export function createIngestProducer(config: Config, options: IngestProducerOpti
 
   const sendMany = async (requests: ServiceRequest[]) => {
     const complete_ = requests.map(complete);
-    const records = await Promise.all(complete_.map((request) => producer.prepare(request, request.requestId)));
-    await producer.send(records);
+    const prepared = await Promise.all(complete_.map((request) => ingest.prepare(request, request.requestId)));
+    await ingest.send(prepared);
     return complete_.map((request) => request.requestId);
   };
 
   return {
-    connect: () => publisher.connect(),
+    connect: () => records.connect(),
     send: async (request) => (await sendMany([request]))[0]!,
     sendMany,
     close: async () => {
-      if (ownsPublisher) await publisher.close();
+      if (ownsProducer) await records.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config/index.ts';
-import { createKafka, producerConfig } from '../kafka/index.ts';
+import { createKafka, createRecordProducer } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { registry as processRegistry, serveMetrics, stageMetrics } from '../metrics/index.ts';
 import { createDefaultCodec, jsonCodec } from './codec.ts';
@@ -23,7 +23,7 @@ export function defineStage<T, D>(definition: StageDefinition<T, D>): StageDefin
 }
 
 /**
- * Runs stages in this process over one Kafka client and one idempotent producer, each stage in its own
+ * Runs stages in this process over one Kafka client and one idempotent record producer (pipeline/kafka), each stage in its own
  * consumer group, then starts the services (if any). Resolves once every stage has joined its group and
  * every service has started.
  */
@@ -44,7 +44,8 @@ export async function runStages(
   const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   const kafka = createKafka(config, log.child({ component: 'kafkajs' }));
-  const producer = kafka.producer(producerConfig);
+  const transport = options.producerTransport;
+  const producer = createRecordProducer(config, { kafka, codec, log, ...(transport ? { transport } : {}) });
   const admin = kafka.admin();
   if (stages.length > 0) await Promise.all([producer.connect(), admin.connect()]);
 
@@ -74,7 +75,7 @@ export async function runStages(
         log.error({ err: result.reason, stage: running[index]?.name }, 'stage did not stop cleanly');
       }
     }
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    await Promise.allSettled([producer.close(), admin.disconnect()]);
   };
 
   let stopping: Promise<void> | undefined;

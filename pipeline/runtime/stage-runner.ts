@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import { permanent } from '../errors/index.ts';
-import { createTopicsIfMissing, groupLag, partitionCounts, retryTransient } from '../kafka/index.ts';
+import {
+  createTopicsIfMissing,
+  groupLag,
+  partitionCounts,
+  type RecordProducer,
+  retryTransient,
+} from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { failureHeader, readPriorFailure, textHeaders } from './headers.ts';
@@ -23,7 +29,7 @@ export interface StageRunnerOptions {
   config: Config;
   stage: StageDefinition<unknown, unknown>;
   kafka: Kafka;
-  producer: Producer;
+  producer: RecordProducer;
   admin: Admin;
   codec: Codec;
   metrics: StageMetrics;

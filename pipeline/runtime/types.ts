@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.ts';
+import type { ProduceTransport } from '../kafka/producer.ts';
 import type { Logger } from '../log/index.ts';
 
 /**
@@ -91,6 +92,8 @@ export interface RunOptions {
   /** Metrics land here; the process-wide registry by default. */
   registry?: Registry;
   log?: Logger;
+  /** Another Kafka client behind the stages' record producer (benchmarks compare clients); kafkajs by default. */
+  producerTransport?: ProduceTransport;
 }
 
 export interface RunningStages {

@@ -1,8 +1,8 @@
 import type { DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import { MsgxcError } from '../errors/index.ts';
+import type { RecordSink } from '../kafka/index.ts';
 import type { ScheduleStore } from '../store/schedule.ts';
-import type { RecordSink } from './types.ts';
 import { SCHEDULER_SOURCE } from './types.ts';
 
 /**

@@ -1,5 +1,4 @@
 import type { IngestRequest } from '../../schemas/types.generated.ts';
-import type { OutputRecord } from '../runtime/types.ts';
 
 /**
  * The schedule as prioritize, the scheduler and the facade's cancel route share it: prioritize holds a
@@ -38,9 +37,4 @@ export interface ScheduleClaims<R extends DueRow = DueRow> {
   complete(row: R, owner: string): Promise<unknown>;
   /** Gives a claimed row back after re-injecting failed, so the next tick retries it without waiting for the lease. */
   release?(row: R, owner: string): Promise<unknown>;
-}
-
-/** Produces records (encoded by the caller's serde) and resolves once Kafka acknowledged them all. */
-export interface RecordSink {
-  send(records: OutputRecord[]): Promise<void>;
 }

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
+import { createRecordProducer } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore, type MessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Channel } from '../../schemas/types.generated.ts';
-import { createEmitter } from './emitter.ts';
 import { sweepEscalations } from './escalations.ts';
 import { type AckDependencies, handleAcks } from './handler.ts';
 
@@ -59,7 +59,9 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
     const messages = createMessageStore(cassandra);
     const sessions = createSessionStore(cassandra);
     const escalations = createEscalationStore(cassandra);
-    const emitter = createEmitter(config, log);
+    // The sweep's deliver.<channel> batches and events leave through a producer of its own: they are not a
+    // batch's outputs, so the runtime does not produce them.
+    const producer = createRecordProducer(config, { log });
     const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const sweeper = startSweeper(
       config.ack.escalationSweepMs,
@@ -67,7 +69,7 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
         const result = await sweepEscalations({
           store: escalations,
           acknowledged: acknowledgedBy(messages),
-          emit: (records) => emitter.emit(records),
+          emit: (records) => producer.send(records),
           owner,
           now: Date.now,
         });
@@ -81,7 +83,7 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
       log,
       async close() {
         await sweeper.stop();
-        await Promise.allSettled([emitter.close(), cassandra.shutdown()]);
+        await Promise.allSettled([producer.close(), cassandra.shutdown()]);
       },
     };
   },

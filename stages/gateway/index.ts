@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
-import { createKafka, producerConfig } from '../../pipeline/kafka/index.ts';
+import { createRecordProducer } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
-import { createDefaultCodec, defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
+import { defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
 import { createInboxStore, createThreadStore } from '../../pipeline/store/index.ts';
-import { topicName } from '../../pipeline/topics/index.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
 import { createThreadReadPermission } from './permissions.ts';
 import { type ConsumingProbe, createConsumingProbe } from './readiness.ts';
-import { createKafkaSink, type RecordSink } from './sink.ts';
 
 export type { Gateway, GatewayDependencies, GatewayPrincipal, GatewaySettings } from './gateway.ts';
 export { startGateway } from './gateway.ts';
@@ -63,29 +61,21 @@ export function createGatewayStage(options: GatewayStageOptions = {}) {
 
 async function setupGateway(config: Config, log: Logger, options: GatewayStageOptions): Promise<GatewayStageDeps> {
   const verifier = createVerifier(config);
-  const codec = await createDefaultCodec(config);
   // Thread permissions and the inbox a resuming client is replayed from.
   const cassandra = createCassandra(config);
   const canRead = options.canRead ?? createThreadReadPermission(createThreadStore(cassandra));
-  const producer = createKafka(config, log.child({ component: 'kafkajs' })).producer(producerConfig);
+  // Acks and check-ins from many sockets gather for a few milliseconds and leave in one request; each
+  // socket's promise settles when its batch is acknowledged or fails.
+  const producer = createRecordProducer(config, { log, batching: { lingerMs: 10, maxRecords: 500 } });
   const gatewayId = randomUUID();
   const probe = createConsumingProbe(
     gatewayId,
-    async (batch) => {
-      const value = await codec.encode('deliver.ws', batch);
-      await producer.send({
-        topic: topicName(config, 'deliver.ws'),
-        acks: -1,
-        messages: [{ key: batch.batchId, value }],
-      });
-    },
+    (batch) => producer.send([{ topic: 'deliver.ws', key: batch.batchId, value: batch }]),
     log,
   );
   let gateway: Gateway;
-  let sink: RecordSink;
   try {
     await Promise.all([producer.connect(), cassandra.connect()]);
-    sink = createKafkaSink(config, producer, codec);
     probe.start();
     gateway = await startGateway({
       gatewayId,
@@ -96,11 +86,11 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
       authenticate: (token) => verifier.verify(token),
       canRead,
       inbox: createInboxStore(cassandra),
-      emit: (records) => sink.emit(records),
+      emit: (records) => producer.send(records),
     });
   } catch (error) {
     probe.stop();
-    await Promise.allSettled([producer.disconnect(), cassandra.shutdown()]);
+    await Promise.allSettled([producer.close(), cassandra.shutdown()]);
     throw error;
   }
   options.onListening?.(gateway);
@@ -111,8 +101,7 @@ async function setupGateway(config: Config, log: Logger, options: GatewayStageOp
       probe.stop();
       // Closing sockets produces their disconnect check-ins; send those before the producer goes.
       await gateway.close();
-      await sink.flush();
-      await Promise.allSettled([producer.disconnect(), cassandra.shutdown()]);
+      await Promise.allSettled([producer.close(), cassandra.shutdown()]);
     },
   };
 }

@@ -2,22 +2,21 @@ import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
-import { createKafkaPublisher, createTopicProducer } from '../../pipeline/ingest-producer/index.ts';
+import { createRecordProducer, type RecordSink, type TopicProducer } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
 import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { createCanceller } from '../../pipeline/schedule/cancel.ts';
-import type { RecordSink } from '../../pipeline/schedule/types.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { createInboxStore } from '../../pipeline/store/inbox.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
 import { createUserStore } from '../../pipeline/store/user.ts';
-import type { Acknowledgement, AudienceChangeInput, DeliveryEvent, IngestRequestInput } from '../../schemas/index.ts';
+import type { DeliveryEventInput } from '../../schemas/index.ts';
 import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
-import type { AppDeps, TopicPublisher } from './ports.ts';
+import type { AppDeps } from './ports.ts';
 import { cacheThreads } from './thread-cache.ts';
 
 /**
@@ -34,10 +33,13 @@ export interface RealDeps extends AppDeps {
 export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): RealDeps {
   const log = overrides.log ?? createLogger(config, 'http');
   const cassandra = createCassandra(config);
-  const publisher = createKafkaPublisher(config, { log: log.child({ component: 'kafka' }) });
-  const serde = createSerde(config);
+  const producer = createRecordProducer(config, {
+    profile: 'request',
+    codec: createSerde(config),
+    log: log.child({ component: 'kafka' }),
+  });
   const dependencyTimeoutMs = 13_000;
-  const events = createTopicProducer<DeliveryEvent>(config, 'events', { serde, publisher });
+  const events = producer.topic('events');
   const deps: AppDeps = {
     log,
     verifier: createVerifier(config),
@@ -46,15 +48,15 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     messages: createMessageStore(cassandra),
     inbox: createInboxStore(cassandra),
     idempotency: createIdempotencyStore(cassandra, { ttlSeconds: config.http.idempotencyTtlSeconds }),
-    ingest: createTopicProducer<IngestRequestInput>(config, 'ingest', { serde, publisher }),
-    audience: createTopicProducer<AudienceChangeInput>(config, 'audience', { serde, publisher }),
-    acks: createTopicProducer<Acknowledgement>(config, 'acks', { serde, publisher }),
+    ingest: producer.topic('ingest'),
+    audience: producer.topic('audience'),
+    acks: producer.topic('acks'),
     scheduled: createCanceller({
       schedule: createScheduleStore(cassandra),
       events: eventSink(events, dependencyTimeoutMs),
     }),
     probes: {
-      kafka: () => publisher.probe(),
+      kafka: () => producer.probe(),
       registry: async () => {
         const response = await fetch(`${config.registry.url}/subjects`, { signal: AbortSignal.timeout(2000) });
         await response.body?.cancel();
@@ -80,7 +82,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
   return {
     ...deps,
     async close() {
-      await Promise.allSettled([publisher.close(), cassandra.shutdown()]);
+      await Promise.allSettled([producer.close(), cassandra.shutdown()]);
     },
   };
 }
@@ -90,7 +92,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
  * opens no connection of its own. Encoded first; a registry or Kafka failure reports the dependency that
  * failed (the cancel itself is already durable then, and a retry answers `changed: false`).
  */
-function eventSink(events: TopicPublisher<DeliveryEvent>, timeoutMs: number): RecordSink {
+function eventSink(events: TopicProducer<DeliveryEventInput>, timeoutMs: number): RecordSink {
   return {
     async send(records) {
       const values = records.map((record) => {
@@ -102,7 +104,7 @@ function eventSink(events: TopicPublisher<DeliveryEvent>, timeoutMs: number): Re
         return record;
       });
       const prepared = await dependency('schema registry', timeoutMs, () =>
-        Promise.all(values.map((record) => events.prepare(record.value as DeliveryEvent, record.key ?? ''))),
+        Promise.all(values.map((record) => events.prepare(record.value as DeliveryEventInput, record.key ?? ''))),
       );
       await dependency('kafka', timeoutMs, () => events.send(prepared));
     },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
+import { createRecordProducer, type RecordProducer } from '../../pipeline/kafka/index.ts';
 import { createLogger, type Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry, type Registry, serveMetrics } from '../../pipeline/metrics/index.ts';
 import { type CancelPrincipal, type CancelResult, createCanceller } from '../../pipeline/schedule/cancel.ts';
@@ -9,7 +10,6 @@ import { scheduleClaims } from '../../pipeline/schedule/claims.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createSchedulerLoop, type TickReport } from './loop.ts';
 import { schedulerMetrics } from './metrics.ts';
-import { createKafkaSink } from './sink.ts';
 
 /**
  * The scheduler is not a Kafka consumer but a small long-running loop (loop.ts) over the Cassandra schedule:
@@ -48,11 +48,17 @@ export function createScheduler(config: Config, options: SchedulerOptions = {}):
   const owner = options.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const cassandra = createCassandra(config);
   const store = createScheduleStore(cassandra);
-  let sink: Awaited<ReturnType<typeof createKafkaSink>> | undefined;
+  let sink: RecordProducer | undefined;
   let loop: ReturnType<typeof createSchedulerLoop> | undefined;
 
   const ready = async () => {
-    sink ??= await createKafkaSink(config, log);
+    if (!sink) {
+      // Records are encoded like any stage's outputs and sent in one batch, resolved only once every in-sync
+      // replica has them: the loop marks rows done only after that.
+      const producer = createRecordProducer(config, { log });
+      await producer.connect();
+      sink = producer;
+    }
     loop ??= createSchedulerLoop({
       claims: scheduleClaims(store, log),
       sink,
@@ -90,22 +96,14 @@ export function createScheduleCanceller(config: Config, options: { log?: Logger 
   const log = options.log ?? createLogger(config, 'scheduler');
   const cassandra = createCassandra(config);
   const schedule = createScheduleStore(cassandra);
-  let sink: Promise<Awaited<ReturnType<typeof createKafkaSink>>> | undefined;
-  const events = {
-    async send(records: Parameters<Awaited<ReturnType<typeof createKafkaSink>>['send']>[0]) {
-      sink ??= createKafkaSink(config, log);
-      sink.catch(() => {
-        sink = undefined;
-      });
-      await (await sink).send(records);
-    },
-  };
+  // Connects on its first cancelled event; a failed connect is tried again by the next.
+  const events = createRecordProducer(config, { log });
   const canceller = createCanceller({ schedule, events });
   return {
     cancelScheduled: (requestId: string, principal: CancelPrincipal): Promise<CancelResult> =>
       canceller.cancelScheduled(requestId, principal),
     async close() {
-      await Promise.allSettled([sink?.then((open) => open.close()), cassandra.shutdown()]);
+      await Promise.allSettled([events.close(), cassandra.shutdown()]);
     },
   };
 }

@@ -1,8 +1,9 @@
 import { mapLimit } from '../../pipeline/concurrency/index.ts';
+import type { RecordSink } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { prioritized, requestEvent } from '../../pipeline/records/events.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
-import type { DueRow, HeldRequest, RecordSink, ScheduleClaims } from '../../pipeline/schedule/types.ts';
+import type { DueRow, HeldRequest, ScheduleClaims } from '../../pipeline/schedule/types.ts';
 import { SCHEDULER_SOURCE } from '../../pipeline/schedule/types.ts';
 import { laneKey, laneTopic } from '../../pipeline/topics/lanes.ts';
 import type { SchedulerMetrics } from './metrics.ts';

@@ -6,13 +6,12 @@ import { type AudienceIndex, createAudienceIndex } from '../../pipeline/audience
 import type { AudienceSnapshot } from '../../pipeline/audience-index/types.ts';
 import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
-import { createKafka, groupLag } from '../../pipeline/kafka/index.ts';
+import { createKafka, createRecordProducer, groupLag, type RecordProducer } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { type RunningStages, runStages, type StageDefinition } from '../../pipeline/runtime/index.ts';
 import { createSerde } from '../../pipeline/serde/index.ts';
 import { ensureTopics, topicName } from '../../pipeline/topics/index.ts';
 import type { Device, FanoutJob } from '../../schemas/types.generated.ts';
-import { createEmitter, type Emitter } from '../../stages/ack/emitter.ts';
 
 /**
  * One world per test file on the real servers: its own topic prefix (and so consumer groups), Cassandra
@@ -51,7 +50,8 @@ export const flowTopics = [
 export interface World {
   config: Config;
   index: AudienceIndex;
-  emitter: Emitter;
+  /** Produces records as a stage would (Avro through the registry), acknowledged when it resolves. */
+  emitter: { emit: RecordProducer['send']; close(): Promise<void> };
   /** Runs stages until `drop`. */
   // biome-ignore lint/suspicious/noExplicitAny: stages of different record and dependency types run together, as in stages/index.ts.
   run(stages: StageDefinition<any, any>[]): Promise<RunningStages>;
@@ -74,7 +74,11 @@ export async function createWorld(
   if (options.cassandra !== false) await migrate(config, { log });
   const index = createAudienceIndex(config, { log });
   await index.ensureIndex();
-  const emitter = createEmitter(config, log);
+  const producer = createRecordProducer(config, { log });
+  const emitter = {
+    emit: (records: Parameters<RecordProducer['send']>[0]) => producer.send(records),
+    close: () => producer.close(),
+  };
   const running: RunningStages[] = [];
 
   return {
