@@ -6,13 +6,14 @@ import { observe } from './observability.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { AppDeps } from './ports.ts';
 import { createRouter, type Env } from './router.ts';
-import { addFlowRoutes } from './routes/flow.ts';
+import { addAckRoutes } from './routes/acks.ts';
+import { addDeviceRoutes } from './routes/devices.ts';
 import { addMessageRoutes } from './routes/messages.ts';
 import { addOpsRoutes } from './routes/ops.ts';
+import { addPreferenceRoutes } from './routes/preferences.ts';
 import { addScheduledRoutes } from './routes/scheduled.ts';
-import { addSeedRoutes } from './routes/seed.ts';
+import { addThreadMessageRoutes } from './routes/thread-messages.ts';
 import { addThreadRoutes } from './routes/threads.ts';
-import { addUserRoutes } from './routes/users.ts';
 import { createValidators } from './validators.ts';
 
 /**
@@ -36,12 +37,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
 
   const router = createRouter(app, deps);
   addOpsRoutes(router, deps, () => openApi);
-  addSeedRoutes(router, deps, validators);
+  // One file per resource under routes/, one line each here.
+  addDeviceRoutes(router, deps, validators);
   addThreadRoutes(router, deps, validators);
-  addUserRoutes(router, deps, validators);
   addMessageRoutes(router, deps, validators);
+  addPreferenceRoutes(router, deps, validators);
   addScheduledRoutes(router, deps, validators);
-  addFlowRoutes(router, deps, validators);
+  addAckRoutes(router, deps, validators);
+  addThreadMessageRoutes(router, deps, validators);
   const openApi = buildOpenApi(router.specs);
   return app;
 }

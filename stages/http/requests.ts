@@ -31,13 +31,20 @@ export interface Target {
 
 export function ingestRequest(
   kind: RequestKind,
-  input: { requestId: string; principal: Principal; msg: string; opts: Opts | undefined; target: Target; now: number },
+  input: {
+    ingestRequestId: string;
+    principal: Principal;
+    msg: string;
+    opts: Opts | undefined;
+    target: Target;
+    now: number;
+  },
   trace: TraceContext | null,
 ): IngestRequest {
   const { subject, urgency, channels, ttl, expiresAt, scheduledAt, collapseKey, experimentId, data, ...rest } =
     input.opts ?? {};
   return {
-    requestId: input.requestId,
+    requestId: input.ingestRequestId,
     kind,
     tid: input.target.tid ?? null,
     uid: input.target.uid ?? null,

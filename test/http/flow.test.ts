@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createMessageStore, type StoredMessage } from '../../pipeline/store/message.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
-import type { CatchUpMessage } from '../../stages/http/routes/flow.ts';
+import type { CatchUpMessage } from '../../stages/http/routes/thread-messages.ts';
 import { consume, createHarness, dropTestData, type Harness, token } from './support.ts';
 
 /**

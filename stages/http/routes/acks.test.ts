@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredMessage } from '../../../pipeline/store/message.ts';
 import type { Acknowledgement } from '../../../schemas/index.ts';
 import { downPublisher, memoryPublisher, thread, unitApp, unitDeps } from '../../../test/support/http.ts';
-import { type CatchUpMessage, catchUpPage } from './flow.ts';
+import { type CatchUpMessage, catchUpPage } from './thread-messages.ts';
 
 /** The flow routes' own logic over in-memory stores; test/http/flow.test.ts runs them on the real servers. */
 
