@@ -11,13 +11,13 @@ import { createSerde } from '../../pipeline/serde/index.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
+import { cacheThreads } from '../../pipeline/store/thread-cache.ts';
 import { createUserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, DeliveryEvent, IngestRequestInput } from '../../schemas/index.ts';
 import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
 import type { AppDeps, TopicPublisher } from './ports.ts';
 import { createEndpointGuard } from './ssrf.ts';
-import { cacheThreads } from './thread-cache.ts';
 
 /**
  * The facade's real dependencies from a config: one Cassandra client for the stores, one Kafka producer
