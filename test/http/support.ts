@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
+import { signDevelopmentToken } from '../../pipeline/auth/sign.ts';
 import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { retryTransient } from '../../pipeline/kafka/index.ts';
@@ -119,12 +119,13 @@ export interface TokenOptions {
 }
 
 export async function token(options: TokenOptions = {}): Promise<string> {
-  const jwt = new SignJWT({ roles: options.roles ?? [], ...options.claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(options.sub ?? 'user-1')
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? '10m');
-  return jwt.sign(new TextEncoder().encode(options.secret ?? jwtSecret));
+  return signDevelopmentToken({
+    secret: options.secret ?? jwtSecret,
+    sub: options.sub ?? 'user-1',
+    roles: options.roles ?? [],
+    claims: options.claims,
+    expiresIn: options.expiresIn ?? '10m',
+  });
 }
 
 export const adminToken = (sub = 'admin-1') => token({ sub, roles: ['admin'] });

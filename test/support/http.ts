@@ -1,6 +1,6 @@
-import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { createVerifier } from '../../pipeline/auth/index.ts';
+import { signDevelopmentToken } from '../../pipeline/auth/sign.ts';
 import { parseConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
@@ -20,11 +20,7 @@ const secret = 'unit-tests-secret-that-is-long-enough-for-hs256';
 export const unitConfig = parseConfig({ MSGXC_JWT_SECRET: secret, MSGXC_LOG_LEVEL: 'silent' });
 
 export const unitToken = (uid: string, roles: string[] = []) =>
-  new SignJWT({ roles })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(uid)
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(secret));
+  signDevelopmentToken({ secret, sub: uid, roles, expiresIn: '5m' });
 
 const unused = (port: string) => () => {
   throw new Error(`${port} is not used in this test`);
