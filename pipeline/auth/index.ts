@@ -8,6 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { Config } from '../config/index.ts';
+import { idProblem } from '../contract/ingest.ts';
 import { MsgxcError } from '../errors/index.ts';
 
 /**
@@ -50,14 +51,13 @@ export interface VerifierOptions {
   clock?: () => number;
 }
 
-/** How long a verified token is remembered at most, so a changed roles-claim config applies soon. */
-const cacheLifetimeMs = 5 * 60_000;
-
 export function createVerifier(config: Pick<Config, 'auth'>, options: VerifierOptions = {}): Verifier {
   const auth = config.auth;
   const key = keyFor(auth);
   const clock = options.clock ?? Date.now;
-  const cacheSize = options.cacheSize ?? 10_000;
+  // At most MSGXC_JWT_CACHE_SECONDS, so a changed roles-claim config applies soon.
+  const cacheLifetimeMs = auth.cacheMs;
+  const cacheSize = cacheLifetimeMs > 0 ? (options.cacheSize ?? 10_000) : 0;
   const cache = new Map<string, { principal: Principal; until: number }>();
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [auth.algorithm],
@@ -94,6 +94,9 @@ export function createVerifier(config: Pick<Config, 'auth'>, options: VerifierOp
       if (typeof uid !== 'string' || uid.length === 0 || uid.length > 256) {
         throw unauthenticated('the "sub" claim must be a non-empty string of at most 256 characters');
       }
+      // The ingest contract's id rule: a sub the pipeline would refuse as a sender must not get this far.
+      const subProblem = idProblem('the "sub" claim', uid);
+      if (subProblem !== undefined) throw unauthenticated(subProblem);
       const roles = rolesOf(payload, auth.rolesClaim);
       const principal: Principal = {
         uid,

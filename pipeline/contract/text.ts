@@ -10,20 +10,23 @@ export const controlCharacters = /[\u0000-\u001f\u007f]/;
 export const isWellFormed = (text: string): boolean => text.isWellFormed();
 
 /**
- * The path of the first string inside `value` (keys included) that is not well-formed, `''` for `value`
+ * The path of the first string inside `value` (keys included) that is not well-formed, `[]` for `value`
  * itself, or undefined when every string is. Iterative, so a deep value cannot overflow the stack.
  */
-export function illFormedPath(value: unknown): string | undefined {
-  const stack: [unknown, string][] = [[value, '']];
+export function illFormedPath(value: unknown): (string | number)[] | undefined {
+  const stack: [unknown, (string | number)[]][] = [[value, []]];
   while (stack.length > 0) {
     const [item, path] = stack.pop()!;
     if (typeof item === 'string') {
       if (!item.isWellFormed()) return path;
+    } else if (Array.isArray(item)) {
+      item.forEach((child, index) => {
+        stack.push([child, [...path, index]]);
+      });
     } else if (item !== null && typeof item === 'object' && !Buffer.isBuffer(item)) {
       for (const [key, child] of Object.entries(item)) {
-        const childPath = path === '' ? key : `${path}.${key}`;
-        if (!key.isWellFormed()) return childPath;
-        stack.push([child, childPath]);
+        if (!key.isWellFormed()) return [...path, key];
+        stack.push([child, [...path, key]]);
       }
     }
   }
@@ -33,5 +36,5 @@ export function illFormedPath(value: unknown): string | undefined {
 /** The first top-level field of a record whose text (anywhere inside) is not well-formed. */
 export function illFormedField(record: object): string | undefined {
   const path = illFormedPath(record);
-  return path === undefined ? undefined : path.split('.')[0]!;
+  return path === undefined ? undefined : String(path[0] ?? '');
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AudienceChange, IngestRequest, IngestRequestInput } from '../../schemas/index.ts';
 import type { Config } from '../config/index.ts';
+import { ingestLimits, validateRequest } from '../contract/ingest.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { createSerde, type Serde } from '../serde/index.ts';
 import { topicName } from '../topics/index.ts';
@@ -107,8 +108,11 @@ export function createIngestProducer(config: Config, options: IngestProducerOpti
         : { traceparent: request.trace.traceparent, tracestate: request.trace.tracestate ?? null },
   });
 
+  const limits = ingestLimits(config);
   const sendMany = async (requests: ServiceRequest[]) => {
     const complete_ = requests.map(complete);
+    // The contract prioritize applies: a request it would dead-letter is refused here, before anything is sent.
+    for (const request of complete_) validateRequest(request, request.createdAt, limits);
     const records = await Promise.all(complete_.map((request) => producer.prepare(request, request.requestId)));
     await producer.send(records);
     return complete_.map((request) => request.requestId);

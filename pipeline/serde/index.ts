@@ -74,7 +74,7 @@ export function createSerde(config: Config, options: { registry?: SchemaRegistry
         throw permanent('ILL_FORMED_TEXT', `value for ${logicalTopic} holds text that is not well-formed Unicode`, {
           topic: logicalTopic,
           schema: fullName,
-          path: illFormed,
+          path: illFormed.join('.'),
         });
       }
       const id = await idFor(subjectOf(topicName(config, logicalTopic)), fullName);

@@ -22,7 +22,7 @@ import { createValidators } from './validators.ts';
  */
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
-  const validators = createValidators({ messageMaxBytes: deps.limits.messageMaxBytes });
+  const validators = createValidators({ ...deps.limits, clock: deps.clock });
 
   app.use(observe(deps.log, deps.registry));
   app.use(

@@ -1,6 +1,6 @@
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
-import type { Config } from '../../pipeline/config/index.ts';
+import type { Config, HttpConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createKafkaPublisher, createTopicProducer } from '../../pipeline/ingest-producer/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
@@ -35,12 +35,12 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
   const cassandra = createCassandra(config);
   const publisher = createKafkaPublisher(config, { log: log.child({ component: 'kafka' }) });
   const serde = createSerde(config);
-  const dependencyTimeoutMs = 13_000;
+  const limits = httpLimits(config.http);
   const events = createTopicProducer<DeliveryEvent>(config, 'events', { serde, publisher });
   const deps: AppDeps = {
     log,
     verifier: createVerifier(config),
-    threads: cacheThreads(createThreadStore(cassandra), { ttlMs: 1000 }),
+    threads: cacheThreads(createThreadStore(cassandra), { ttlMs: config.http.threadCacheTtlMs }),
     users: createUserStore(cassandra),
     messages: createMessageStore(cassandra),
     idempotency: createIdempotencyStore(cassandra, { ttlSeconds: config.http.idempotencyTtlSeconds }),
@@ -49,7 +49,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     acks: createTopicProducer<Acknowledgement>(config, 'acks', { serde, publisher }),
     scheduled: createCanceller({
       schedule: createScheduleStore(cassandra),
-      events: eventSink(events, dependencyTimeoutMs),
+      events: eventSink(events, limits.dependencyTimeoutMs),
     }),
     probes: {
       kafka: () => publisher.probe(),
@@ -65,13 +65,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     endpointGuard: createEndpointGuard({ allowedHosts: config.http.webPushAllowedHosts }),
     registry: processRegistry,
     clock: Date.now,
-    limits: {
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      messageMaxBytes: config.http.messageMaxBytes,
-      // Above the Kafka publisher's give-up time (~3 s) and the Cassandra driver's read timeout (12 s), so the
-      // drivers report an outage before the deadline does and a late write cannot follow a 503.
-      dependencyTimeoutMs,
-    },
+    limits,
     ...overrides,
   };
   return {
@@ -79,6 +73,17 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     async close() {
       await Promise.allSettled([publisher.close(), cassandra.shutdown()]);
     },
+  };
+}
+
+/** The facade's limits and windows, from its own config slice. */
+export function httpLimits(http: HttpConfig): AppDeps['limits'] {
+  return {
+    bodyLimitBytes: http.bodyLimitBytes,
+    messageMaxBytes: http.messageMaxBytes,
+    dependencyTimeoutMs: http.dependencyTimeoutMs,
+    timestampPastMs: http.timestampPastMs,
+    clockSkewMs: http.clockSkewMs,
   };
 }
 

@@ -93,5 +93,9 @@ export interface AppDeps {
     messageMaxBytes: number;
     /** Deadline for one call into a dependency. */
     dependencyTimeoutMs: number;
+    /** How far in the past a request's timestamps may lie. */
+    timestampPastMs: number;
+    /** How far ahead of this server's clock a client's "it happened at" may be. */
+    clockSkewMs: number;
   };
 }

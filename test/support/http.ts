@@ -91,7 +91,13 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
     endpointGuard: createEndpointGuard({ allowedHosts: [] }),
     registry: new Registry(),
     clock: () => 1_767_225_600_000,
-    limits: { bodyLimitBytes: 65_536, messageMaxBytes: 4096, dependencyTimeoutMs: 1_000 },
+    limits: {
+      bodyLimitBytes: 65_536,
+      messageMaxBytes: 4096,
+      dependencyTimeoutMs: 1_000,
+      timestampPastMs: 366 * 86_400_000,
+      clockSkewMs: 300_000,
+    },
     ...overrides,
   };
 }
