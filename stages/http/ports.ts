@@ -27,8 +27,11 @@ export type UsersPort = Pick<
   'devicesOf' | 'enlistDevice' | 'removeDevice' | 'preferencesOf' | 'setPreferences'
 >;
 
-/** The message store's calls the facade makes: delivery summaries, read markers and catch-up. */
-export type MessagesPort = Pick<MessageStore, 'deliverySummary' | 'setReadMarker' | 'readMarker' | 'messagesAfter'>;
+/** The message store's calls the facade makes: delivery summaries and states, read markers and catch-up. */
+export type MessagesPort = Pick<
+  MessageStore,
+  'deliverySummary' | 'deliveryOf' | 'setReadMarker' | 'readMarker' | 'messagesAfter'
+>;
 
 /** The scheduler's cancel API (`createCanceller` in stages/scheduler satisfies it). */
 export interface ScheduledPort {

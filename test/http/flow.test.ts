@@ -53,6 +53,8 @@ beforeAll(async () => {
     ids.push(id);
     await messages.saveMessage(message(id, index));
   }
+  // Only a message delivered to the caller may be acknowledged.
+  await messages.recordDelivery({ messageId: ids[3]!, uid: 'bob', channel: 'webpush', state: 'sent', at: Date.now() });
 });
 
 afterAll(async () => {

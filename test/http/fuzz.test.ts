@@ -74,7 +74,7 @@ const endpoints: [string, string, 'user' | 'admin', () => unknown][] = [
     () => ({ name: 'n', channelTypes: ['ws'], experiment: { id: 'e', variants: [{ name: 'a', weight: 100 }] } }),
   ],
   ['PUT', '/api/v1/preferences', 'user', () => ({ tid, channels: ['ws', 'email'] })],
-  ['POST', '/api/v1/ack', 'user', () => ({ messageId, channel: 'fcm', status: 'opened', at: 1_767_225_600_000 })],
+  ['POST', '/api/v1/ack', 'user', () => ({ messageId, channel: 'fcm', status: 'opened', at: Date.now() })],
   ['POST', '/api/v1/read', 'user', () => ({ tid, messageId })],
 ];
 

@@ -74,6 +74,7 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
     },
     messages: {
       deliverySummary: unused('messages.deliverySummary'),
+      deliveryOf: unused('messages.deliveryOf'),
       setReadMarker: unused('messages.setReadMarker'),
       readMarker: unused('messages.readMarker'),
       messagesAfter: unused('messages.messagesAfter'),

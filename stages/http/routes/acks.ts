@@ -1,9 +1,10 @@
+import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Acknowledgement } from '../../../schemas/index.ts';
-import { dependency } from '../errors.ts';
+import { conflict, dependency } from '../errors.ts';
 import type { AppDeps } from '../ports.ts';
 import { traceOf } from '../requests.ts';
-import type { Router } from '../router.ts';
+import type { Env, Router } from '../router.ts';
 import type { Validators } from '../validators.ts';
 import { requireReader } from './threads.ts';
 
@@ -42,8 +43,23 @@ export function httpAck(fields: AckFields & { at: number; receivedAt: number }):
   };
 }
 
+/** Recorded states that mean the message went out to the user (on some channel). */
+export const deliveredStates = ['sent', 'delivered', 'opened', 'clicked', 'dismissed', 'read'];
+
 export function addAckRoutes(router: Router, deps: AppDeps, v: Validators): void {
   const timeout = deps.limits.dependencyTimeoutMs;
+
+  /**
+   * Only a message delivered to the caller may be acknowledged: its per-recipient delivery state says so. The
+   * state is recorded from the delivery stage's events, so an ack racing that record gets 409 with
+   * Retry-After and succeeds when retried; a message that was never the caller's never does.
+   */
+  const requireDelivered = async (c: Context<Env>, messageId: string, uid: string) => {
+    const states = await deps.messages.deliveryOf(messageId, uid);
+    if (states.some((state) => deliveredStates.some((name) => name in state.states))) return;
+    c.header('Retry-After', '1');
+    throw conflict('NOT_DELIVERED', 'no delivery of this message to you is recorded (yet)');
+  };
 
   /** Encodes first (a registry outage fails before anything is written), sends after `write`. */
   const sendAck = async (ack: Acknowledgement, write?: () => Promise<void>) => {
@@ -63,7 +79,13 @@ export function addAckRoutes(router: Router, deps: AppDeps, v: Validators): void
       access: 'user',
       body: v.ack,
       idempotent: true,
-      responses: yes,
+      responses: {
+        ...yes,
+        409: {
+          description:
+            'NOT_DELIVERED: no delivery of this message to the caller is recorded (yet); retry after Retry-After.',
+        },
+      },
     },
     async ({ c, principal, body }) => {
       const receivedAt = deps.clock();
@@ -76,6 +98,7 @@ export function addAckRoutes(router: Router, deps: AppDeps, v: Validators): void
           receivedAt,
           trace: traceOf(c),
         }),
+        () => requireDelivered(c, body.messageId, principal.uid),
       );
       return true;
     },
