@@ -20,6 +20,7 @@ export const httpEnv = z.object({
     .min(60)
     .default(366 * 86_400),
   MSGXC_HTTP_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  MSGXC_HTTP_ACK_DELIVERY_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
 });
 
 export interface HttpConfig {
@@ -42,6 +43,8 @@ export interface HttpConfig {
   timestampPastMs: number;
   /** How far ahead of the server's clock a client's "it happened at" (ack `at`) may be. */
   clockSkewMs: number;
+  /** How long an ack waits for the delivery record it refers to (it may trail the frame the client has). */
+  ackDeliveryWaitMs: number;
 }
 
 export function httpConfig(env: z.infer<typeof httpEnv>): HttpConfig {
@@ -56,5 +59,6 @@ export function httpConfig(env: z.infer<typeof httpEnv>): HttpConfig {
     threadCacheTtlMs: env.MSGXC_HTTP_THREAD_CACHE_TTL_MS,
     timestampPastMs: env.MSGXC_HTTP_TIMESTAMP_PAST_SECONDS * 1000,
     clockSkewMs: env.MSGXC_HTTP_CLOCK_SKEW_SECONDS * 1000,
+    ackDeliveryWaitMs: env.MSGXC_HTTP_ACK_DELIVERY_WAIT_MS,
   };
 }

@@ -84,6 +84,7 @@ export function httpLimits(http: HttpConfig): AppDeps['limits'] {
     dependencyTimeoutMs: http.dependencyTimeoutMs,
     timestampPastMs: http.timestampPastMs,
     clockSkewMs: http.clockSkewMs,
+    ackDeliveryWaitMs: http.ackDeliveryWaitMs,
   };
 }
 

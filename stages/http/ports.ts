@@ -30,7 +30,7 @@ export type UsersPort = Pick<
 /** The message store's calls the facade makes: delivery summaries and states, read markers and catch-up. */
 export type MessagesPort = Pick<
   MessageStore,
-  'deliverySummary' | 'deliveryOf' | 'setReadMarker' | 'readMarker' | 'messagesAfter'
+  'getMessage' | 'deliverySummary' | 'deliveryOf' | 'setReadMarker' | 'readMarker' | 'messagesAfter'
 >;
 
 /** The scheduler's cancel API (`createCanceller` in stages/scheduler satisfies it). */
@@ -100,5 +100,7 @@ export interface AppDeps {
     timestampPastMs: number;
     /** How far ahead of this server's clock a client's "it happened at" may be. */
     clockSkewMs: number;
+    /** How long an ack waits for the delivery record it refers to before answering 409. */
+    ackDeliveryWaitMs: number;
   };
 }

@@ -75,6 +75,7 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
     messages: {
       deliverySummary: unused('messages.deliverySummary'),
       deliveryOf: unused('messages.deliveryOf'),
+      getMessage: unused('messages.getMessage'),
       setReadMarker: unused('messages.setReadMarker'),
       readMarker: unused('messages.readMarker'),
       messagesAfter: unused('messages.messagesAfter'),
@@ -98,6 +99,7 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
       dependencyTimeoutMs: 1_000,
       timestampPastMs: 366 * 86_400_000,
       clockSkewMs: 300_000,
+      ackDeliveryWaitMs: 50,
     },
     ...overrides,
   };

@@ -66,6 +66,7 @@ function harness(options: { kafkaDown?: boolean } = {}) {
       setReadMarker: async (uid, id, messageId) => {
         markers.set(`${uid}|${id}`, messageId);
       },
+      getMessage: async (messageId) => messages.find((message) => message.messageId === messageId) ?? null,
       readMarker: async (uid, id) => {
         const messageId = markers.get(`${uid}|${id}`);
         return messageId === undefined ? null : { messageId, updatedAt: new Date(0) };
@@ -122,17 +123,17 @@ describe('POST /api/v1/ack', () => {
 describe('POST /api/v1/ack: bounds', () => {
   const now = 1_767_225_600_000;
 
-  it('acknowledges only messages delivered to the caller (409 with Retry-After otherwise)', async () => {
+  it('acknowledges only messages delivered to the caller: 404 unknown, 409 with Retry-After not delivered', async () => {
     const { call, acks } = harness();
     const never = '33333333-1111-11f0-8000-000000000003';
-    const response = await call('POST', '/api/v1/ack', { json: { messageId: never, channel: 'ws', status: 'opened' } });
-    expect([response.status, (response.body as { error: string }).error]).toEqual([409, 'NOT_DELIVERED']);
-    expect(response.headers.get('retry-after')).toBe('1');
+    const unknown = await call('POST', '/api/v1/ack', { json: { messageId: never, channel: 'ws', status: 'opened' } });
+    expect(unknown.status).toBe(404);
     const stranger = await call('POST', '/api/v1/ack', {
       as: 'mallory',
       json: { messageId: m1, channel: 'ws', status: 'opened' },
     });
-    expect(stranger.status).toBe(409);
+    expect([stranger.status, (stranger.body as { error: string }).error]).toEqual([409, 'NOT_DELIVERED']);
+    expect(stranger.headers.get('retry-after')).toBe('1');
     expect(acks).toEqual([]);
   });
 

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Acknowledgement } from '../../../schemas/index.ts';
-import { conflict, dependency } from '../errors.ts';
+import { conflict, dependency, notFound } from '../errors.ts';
 import type { AppDeps } from '../ports.ts';
 import { traceOf } from '../requests.ts';
 import type { Env, Router } from '../router.ts';
@@ -49,14 +50,26 @@ export const deliveredStates = ['sent', 'delivered', 'opened', 'clicked', 'dismi
 export function addAckRoutes(router: Router, deps: AppDeps, v: Validators): void {
   const timeout = deps.limits.dependencyTimeoutMs;
 
+  const delivered = async (messageId: string, uid: string) =>
+    (await deps.messages.deliveryOf(messageId, uid)).some((state) =>
+      deliveredStates.some((name) => name in state.states),
+    );
+
   /**
-   * Only a message delivered to the caller may be acknowledged: its per-recipient delivery state says so. The
-   * state is recorded from the delivery stage's events, so an ack racing that record gets 409 with
-   * Retry-After and succeeds when retried; a message that was never the caller's never does.
+   * Only a message delivered to the caller may be acknowledged: its per-recipient delivery state says so. An
+   * unknown message is a 404 at once. The state is recorded from the delivery stages' events, which may trail
+   * the frame or push the client already holds, so a known message is given `ackDeliveryWaitMs` for its
+   * record to appear; after that the answer is 409 with Retry-After (a retry succeeds once it is there, and
+   * never for a message that was not the caller's).
    */
   const requireDelivered = async (c: Context<Env>, messageId: string, uid: string) => {
-    const states = await deps.messages.deliveryOf(messageId, uid);
-    if (states.some((state) => deliveredStates.some((name) => name in state.states))) return;
+    if (await delivered(messageId, uid)) return;
+    if ((await deps.messages.getMessage(messageId)) === null) throw notFound('message');
+    const deadline = Date.now() + deps.limits.ackDeliveryWaitMs;
+    for (let pauseMs = 50; Date.now() < deadline; pauseMs = Math.min(pauseMs * 2, 500)) {
+      await sleep(Math.min(pauseMs, Math.max(0, deadline - Date.now())));
+      if (await delivered(messageId, uid)) return;
+    }
     c.header('Retry-After', '1');
     throw conflict('NOT_DELIVERED', 'no delivery of this message to you is recorded (yet)');
   };
@@ -81,6 +94,7 @@ export function addAckRoutes(router: Router, deps: AppDeps, v: Validators): void
       idempotent: true,
       responses: {
         ...yes,
+        404: { description: 'No such message.' },
         409: {
           description:
             'NOT_DELIVERED: no delivery of this message to the caller is recorded (yet); retry after Retry-After.',
