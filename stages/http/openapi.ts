@@ -113,7 +113,7 @@ export function buildOpenApi(specs: Router['specs']): JsonSchema {
       title: 'msgxc',
       version: '1',
       description:
-        'The messaging exchange API. Every response carries x-request-id. Seed calls answer `true` once the request is durable (Kafka acknowledged, or Cassandra written).',
+        'The messaging exchange API. Every response carries `x-request-id`, the HTTP request id of that exchange; publish, broadcast, multicast and send also answer `msgxc-request-id`, the ingest request id of the message request (what `DELETE /api/v1/scheduled/{requestId}` takes). Seed calls answer `true` once the request is durable (Kafka acknowledged, or Cassandra written).',
     },
     paths,
     components: {

@@ -49,7 +49,8 @@ const printable = (max: number) =>
     );
 
 export const requestIdSchema = printable(200).meta({
-  description: 'A request id: the `msgxc-request-id` a publish answered with, or the id a service produced.',
+  description:
+    'An ingest request id: the `msgxc-request-id` a publish answered with, or the id a service produced (not the HTTP `x-request-id`).',
 });
 
 export const ackStatusNames = ['delivered', 'opened', 'clicked', 'dismissed'] as const;
