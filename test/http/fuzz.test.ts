@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createEndpointGuard } from '../../stages/http/ssrf.ts';
 import { fuzzCase, seeded } from './fuzz-bodies.ts';
 import {
@@ -50,6 +52,14 @@ beforeAll(async () => {
     json: { name: 'Fuzz', openSubscribe: true, openPublish: true },
   });
   tid = ((await response.json()) as { tid: string }).tid;
+  // Only a message delivered to the caller may be acknowledged: the valid ack body's message was.
+  const cassandra = createCassandra(h.config);
+  try {
+    const sent = { messageId, uid: 'fuzz-user', channel: 'fcm' as const, state: 'sent', at: Date.now() };
+    await createMessageStore(cassandra).recordDelivery(sent);
+  } finally {
+    await cassandra.shutdown();
+  }
 });
 
 afterAll(async () => {
