@@ -111,9 +111,10 @@ export function createIngestProducer(config: Config, options: IngestProducerOpti
   const limits = ingestLimits(config);
   const sendMany = async (requests: ServiceRequest[]) => {
     const complete_ = requests.map(complete);
-    // The contract prioritize applies: a request it would dead-letter is refused here, before anything is sent.
-    for (const request of complete_) validateRequest(request, request.createdAt, limits);
+    // The schema first (a value of the wrong type is a SCHEMA_VIOLATION), then the contract prioritize
+    // applies: a request it would dead-letter is refused here, before anything is sent.
     const records = await Promise.all(complete_.map((request) => producer.prepare(request, request.requestId)));
+    for (const request of complete_) validateRequest(request, request.createdAt, limits);
     await producer.send(records);
     return complete_.map((request) => request.requestId);
   };
