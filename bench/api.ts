@@ -171,6 +171,10 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     MSGXC_TOPIC_PREFIX: `bench-api-${suffix}.`,
     MSGXC_JWT_SECRET: secret,
     MSGXC_LOG_LEVEL: 'warn',
+    // One user publishing as fast as it can: the facade's rate limits would measure themselves.
+    MSGXC_HTTP_RATE_USER_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_TOKEN_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_THREAD_PER_MINUTE: '0',
   };
   const config = parseConfig(env);
   console.log(`setting up keyspace ${config.cassandra.keyspace} and topics ${config.kafka.topicPrefix}msgxc.*`);

@@ -21,6 +21,12 @@ export const httpEnv = z.object({
     .default(366 * 86_400),
   MSGXC_HTTP_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   MSGXC_HTTP_ACK_DELIVERY_WAIT_MS: z.coerce.number().int().min(0).max(30_000).default(3000),
+  MSGXC_HTTP_RATE_USER_PER_SECOND: z.coerce.number().min(0).default(20),
+  MSGXC_HTTP_RATE_USER_BURST: z.coerce.number().int().min(0).default(60),
+  MSGXC_HTTP_RATE_TOKEN_PER_SECOND: z.coerce.number().min(0).default(10),
+  MSGXC_HTTP_RATE_TOKEN_BURST: z.coerce.number().int().min(0).default(30),
+  MSGXC_HTTP_RATE_THREAD_PER_MINUTE: z.coerce.number().min(0).default(60),
+  MSGXC_HTTP_RATE_THREAD_BURST: z.coerce.number().int().min(0).default(10),
 });
 
 export interface HttpConfig {
@@ -45,6 +51,15 @@ export interface HttpConfig {
   clockSkewMs: number;
   /** How long an ack waits for the delivery record it refers to (it may trail the frame the client has). */
   ackDeliveryWaitMs: number;
+  /** Token buckets per user, per bearer token and per (user, thread) publish; a rate of 0 turns one off. */
+  rate: {
+    userPerSecond: number;
+    userBurst: number;
+    tokenPerSecond: number;
+    tokenBurst: number;
+    threadPerMinute: number;
+    threadBurst: number;
+  };
 }
 
 export function httpConfig(env: z.infer<typeof httpEnv>): HttpConfig {
@@ -60,5 +75,13 @@ export function httpConfig(env: z.infer<typeof httpEnv>): HttpConfig {
     timestampPastMs: env.MSGXC_HTTP_TIMESTAMP_PAST_SECONDS * 1000,
     clockSkewMs: env.MSGXC_HTTP_CLOCK_SKEW_SECONDS * 1000,
     ackDeliveryWaitMs: env.MSGXC_HTTP_ACK_DELIVERY_WAIT_MS,
+    rate: {
+      userPerSecond: env.MSGXC_HTTP_RATE_USER_PER_SECOND,
+      userBurst: env.MSGXC_HTTP_RATE_USER_BURST,
+      tokenPerSecond: env.MSGXC_HTTP_RATE_TOKEN_PER_SECOND,
+      tokenBurst: env.MSGXC_HTTP_RATE_TOKEN_BURST,
+      threadPerMinute: env.MSGXC_HTTP_RATE_THREAD_PER_MINUTE,
+      threadBurst: env.MSGXC_HTTP_RATE_THREAD_BURST,
+    },
   };
 }

@@ -85,6 +85,7 @@ export function httpLimits(http: HttpConfig): AppDeps['limits'] {
     timestampPastMs: http.timestampPastMs,
     clockSkewMs: http.clockSkewMs,
     ackDeliveryWaitMs: http.ackDeliveryWaitMs,
+    rate: http.rate,
   };
 }
 

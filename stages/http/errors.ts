@@ -23,6 +23,8 @@ export interface ErrorBody {
 export function errorResponse(c: Context, error: unknown, log: Logger): Response {
   const { status, body } = describe(error);
   if (status === 503) c.header('Retry-After', String(retryAfterSeconds));
+  const retryAfter = error instanceof MsgxcError ? error.details?.retryAfterSeconds : undefined;
+  if (status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
   if (status === 401) {
     // RFC 6750 §3.1: no error code when the request carried no bearer token at all; otherwise the reason,
     // quoted without characters that would break the header.

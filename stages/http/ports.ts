@@ -6,6 +6,7 @@ import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
+import type { RateLimits } from './middleware/rate-limit.ts';
 import type { EndpointGuard } from './ssrf.ts';
 
 /**
@@ -102,5 +103,7 @@ export interface AppDeps {
     clockSkewMs: number;
     /** How long an ack waits for the delivery record it refers to before answering 409. */
     ackDeliveryWaitMs: number;
+    /** Per-user, per-token and per-thread rate limits (stages/http/middleware/rate-limit.ts). */
+    rate: RateLimits;
   };
 }

@@ -6,6 +6,7 @@ import type { JsonBody } from './body.ts';
 import { anonymous, authenticate } from './middleware/auth.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { readBody, validateParams } from './middleware/input.ts';
+import { limitRate } from './middleware/rate-limit.ts';
 import type { AppDeps } from './ports.ts';
 import { parseWith } from './validators.ts';
 
@@ -86,6 +87,8 @@ export interface Router {
 
 export function createRouter(app: Hono<Env>, deps: AppDeps): Router {
   const specs: Router['specs'] = [];
+  // One set of buckets for the whole app, whichever route spends from them.
+  const rateLimit = limitRate(deps.limits.rate, deps.clock);
   return {
     specs,
     add<B extends Schema | undefined, P extends Schema | undefined, Q extends Schema | undefined>(
@@ -94,7 +97,7 @@ export function createRouter(app: Hono<Env>, deps: AppDeps): Router {
     ) {
       specs.push(spec as Router['specs'][number]);
       const chain: MiddlewareHandler<Env>[] = [named(spec.path)];
-      if (spec.access !== 'public') chain.push(authenticate(deps.verifier, spec.access));
+      if (spec.access !== 'public') chain.push(authenticate(deps.verifier, spec.access), rateLimit);
       if (spec.params !== undefined || spec.query !== undefined) chain.push(validateParams(spec.params, spec.query));
       if (spec.body !== undefined) chain.push(readBody);
       if (spec.idempotent) chain.push(idempotency(deps.idempotency, deps.limits.dependencyTimeoutMs));

@@ -29,6 +29,10 @@ export function httpTestConfig(extra: Record<string, string> = {}): Config {
     MSGXC_JWT_SECRET: jwtSecret,
     MSGXC_WEBPUSH_ALLOWED_HOSTS: receiverHost,
     MSGXC_LOG_LEVEL: process.env.MSGXC_LOG_LEVEL ?? 'warn',
+    // Tests fire requests as fast as they can from one user; the rate limits have their own test.
+    MSGXC_HTTP_RATE_USER_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_TOKEN_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_THREAD_PER_MINUTE: '0',
     ...extra,
   });
 }

@@ -5,6 +5,7 @@ import { parseConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { createApp } from '../../stages/http/app.ts';
+import { noRateLimits } from '../../stages/http/middleware/rate-limit.ts';
 import type { AppDeps, PreparedRecord, TopicPublisher } from '../../stages/http/ports.ts';
 import { createEndpointGuard } from '../../stages/http/ssrf.ts';
 
@@ -100,6 +101,7 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
       timestampPastMs: 366 * 86_400_000,
       clockSkewMs: 300_000,
       ackDeliveryWaitMs: 50,
+      rate: noRateLimits,
     },
     ...overrides,
   };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { mayManage, mayPublish } from '../../../pipeline/store/thread.ts';
 import type { RequestKind } from '../../../schemas/index.ts';
 import { dependency, forbidden, notFound } from '../errors.ts';
+import { threadLimiter } from '../middleware/rate-limit.ts';
 import type { AppDeps } from '../ports.ts';
 import { ingestRequest, produceIngest, type Target, traceOf } from '../requests.ts';
 import type { HandlerInput, Router, RouteSpec } from '../router.ts';
@@ -32,6 +33,7 @@ const summarySchema = z
 
 export function addMessageRoutes(router: Router, deps: AppDeps, v: Validators): void {
   const timeout = deps.limits.dependencyTimeoutMs;
+  const limitThread = threadLimiter(deps.limits.rate, deps.clock);
 
   /** Hands a message request to the pipeline: `true` once Kafka acknowledged it, its id in `msgxc-request-id`. */
   const ingest = async (
@@ -65,6 +67,7 @@ export function addMessageRoutes(router: Router, deps: AppDeps, v: Validators): 
     async (input) => {
       const thread = await threadOr404(deps, input.body.tid);
       if (!mayPublish(thread, input.principal)) throw forbidden('you may not publish to this thread');
+      if (!input.principal.admin && !input.principal.service) limitThread(input.principal.uid, input.body.tid);
       return ingest(input, 'publish', { tid: input.body.tid });
     },
   );
