@@ -5,7 +5,7 @@ import { errorResponse } from './errors.ts';
 import { observe } from './observability.ts';
 import { buildOpenApi } from './openapi.ts';
 import type { AppDeps } from './ports.ts';
-import { createRouter, type Env } from './router.ts';
+import { createRouter, type Env, type Router } from './router.ts';
 import { addAckRoutes } from './routes/acks.ts';
 import { addDeviceRoutes } from './routes/devices.ts';
 import { addMessageRoutes } from './routes/messages.ts';
@@ -33,7 +33,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }),
   );
   app.onError((error, c) => errorResponse(c, error, c.get('log') ?? deps.log));
-  app.notFound((c) => c.json({ error: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => {
+    // A path that exists with other methods (TRACE, or PUT where only GET is served) is a 405 with Allow.
+    const allowed = allowedMethods(router.specs, c.req.path);
+    if (allowed.length > 0) {
+      c.header('Allow', allowed.join(', '));
+      return c.json({ error: 'METHOD_NOT_ALLOWED', message: `${c.req.method} is not allowed here` }, 405);
+    }
+    return c.json({ error: 'NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` }, 404);
+  });
 
   const router = createRouter(app, deps);
   addOpsRoutes(router, deps, () => openApi);
@@ -47,4 +55,16 @@ export function createApp(deps: AppDeps): Hono<Env> {
   addThreadMessageRoutes(router, deps, validators);
   const openApi = buildOpenApi(router.specs);
   return app;
+}
+
+/** The methods routes declare for `path` (HEAD with GET, as Hono serves it). */
+function allowedMethods(specs: Router['specs'], path: string): string[] {
+  const methods = new Set<string>();
+  for (const spec of specs) {
+    const pattern = new RegExp(`^${spec.path.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`);
+    if (!pattern.test(path)) continue;
+    methods.add(spec.method.toUpperCase());
+    if (spec.method === 'get') methods.add('HEAD');
+  }
+  return [...methods];
 }

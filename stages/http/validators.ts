@@ -49,6 +49,7 @@ const printable = (max: number) =>
     );
 
 export const requestIdSchema = printable(200).meta({
+  pattern: '^[^\\u0000-\\u001f\\u007f]+$',
   description:
     'An ingest request id: the `msgxc-request-id` a publish answered with, or the id a service produced (not the HTTP `x-request-id`).',
 });
@@ -207,11 +208,12 @@ export const webPushSubscriptionSchema = z
     endpoint: z.url().max(2048),
     expirationTime: z.int().min(0).nullable().optional(),
     keys: z.strictObject({
-      p256dh: base64urlBytes(65, 'p256dh').refine(
-        (value) => Buffer.from(value, 'base64url')[0] === 4,
-        'p256dh must be an uncompressed P-256 point',
-      ),
-      auth: base64urlBytes(16, 'auth'),
+      // The patterns say in the document exactly what the checks accept: 65 bytes starting 0x04 are 87
+      // base64url characters starting "B" then A–P; 16 bytes are 22 characters (padding ignored).
+      p256dh: base64urlBytes(65, 'p256dh')
+        .refine((value) => Buffer.from(value, 'base64url')[0] === 4, 'p256dh must be an uncompressed P-256 point')
+        .meta({ pattern: '^B[A-P][A-Za-z0-9_-]{85}={0,2}$', description: 'An uncompressed P-256 point (65 bytes).' }),
+      auth: base64urlBytes(16, 'auth').meta({ pattern: '^[A-Za-z0-9_-]{22}={0,2}$', description: '16 bytes.' }),
     }),
   })
   .meta({ title: 'WebPushSubscription', description: "A browser's PushSubscription.toJSON()." });
@@ -329,7 +331,7 @@ export function createValidators(limits: ValidatorLimits) {
         experiment: threadFields.experiment.optional(),
       })
       .refine((patch) => Object.keys(patch).length > 0, 'nothing to change')
-      .meta({ title: 'UpdateThreadBody' }),
+      .meta({ title: 'UpdateThreadBody', minProperties: 1 }),
     preferences: z
       .strictObject({
         tid: tidSchema.optional().meta({ description: "A thread's preferences instead of the global ones." }),
