@@ -15,6 +15,7 @@ const maxDepth = 32;
 
 /** `fatal`: bytes that are not UTF-8 are refused, not silently replaced with U+FFFD. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
 
 /**
  * Hono's bodyLimit, minus its cost on the common path: it reads `c.req.raw.body`, which makes
@@ -61,7 +62,8 @@ export async function readJson(c: Context): Promise<JsonBody> {
     throw invalidJson('the body is not valid JSON', error);
   }
   if (depthOf(value) > maxDepth) throw invalidJson(`the body is nested deeper than ${maxDepth} levels`);
-  const illFormed = illFormedPath(value);
+  // Fatal decoding already refused raw lone surrogates: one can only come from a `\uD800`–`\uDFFF` escape.
+  const illFormed = surrogateEscape.test(text) ? illFormedPath(value) : undefined;
   if (illFormed !== undefined) {
     const message = 'not well-formed Unicode (a lone surrogate)';
     throw new MsgxcError('INVALID_REQUEST', 'the request does not match the schema', {
