@@ -60,7 +60,9 @@ const uniqueList = <T extends z.ZodType>(item: T, max: number) =>
   z
     .array(item)
     .max(max)
-    .refine((list) => new Set(list).size === list.length, 'must not repeat an entry');
+    .refine((list) => new Set(list).size === list.length, 'must not repeat an entry')
+    // Said in the document too (a fuzzer sent repeats as schema-valid and was right to expect them accepted).
+    .meta({ uniqueItems: true });
 
 export const urgencySchema = z
   .union([z.int().min(1).max(4), z.enum(urgencyNames)])
