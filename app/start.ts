@@ -39,7 +39,7 @@ export async function run(config: Config, _args: string[]): Promise<number> {
     const sandbox = await (await import('../stack/providers/sandbox.ts')).startSandbox(config, log);
     closers.push(() => sandbox.close());
     config = sandbox.config;
-    const metrics = await serveMetrics(registry, config.metrics.port, config.http.host);
+    const metrics = await serveMetrics(registry, config.metrics.port, config.metrics.host);
     closers.push(() => metrics.close());
     const http = await startHttp(config);
     closers.push(() => http.close());
@@ -54,7 +54,7 @@ export async function run(config: Config, _args: string[]): Promise<number> {
       {
         api: `${http.url}/api/v1/ping`,
         websocket: `ws://${config.ws.host}:${config.ws.port}${config.ws.path}`,
-        metrics: `http://${config.http.host}:${metrics.port}/metrics`,
+        metrics: `http://${config.metrics.host}:${metrics.port}/metrics`,
         stages: running.names,
       },
       'msgxc is up',

@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { signDevelopmentToken } from '../pipeline/auth/sign.ts';
 import type { Config } from '../pipeline/config/index.ts';
 
 /**
@@ -21,18 +21,15 @@ export async function run(config: Config, args: string[]): Promise<number> {
     ...(args.includes('--admin') ? [config.auth.adminRole] : []),
     ...(args.includes('--service') ? [config.auth.serviceRole] : []),
   ];
-  // The roles claim may be a dotted path (`realm_access.roles`): nest it the way the verifier reads it.
-  const claims = config.auth.rolesClaim
-    .split('.')
-    .reverse()
-    .reduce<unknown>((inner, key) => ({ [key]: inner }), roles) as Record<string, unknown>;
-  let builder = new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(uid)
-    .setIssuedAt()
-    .setExpirationTime(`${ttl}s`);
-  if (config.auth.issuer) builder = builder.setIssuer(config.auth.issuer);
-  if (config.auth.audience) builder = builder.setAudience(config.auth.audience);
-  console.log(await builder.sign(new TextEncoder().encode(config.auth.secret)));
+  const token = await signDevelopmentToken({
+    secret: config.auth.secret,
+    sub: uid,
+    roles,
+    rolesClaim: config.auth.rolesClaim,
+    expiresIn: `${ttl}s`,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+  });
+  console.log(token);
   return 0;
 }

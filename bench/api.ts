@@ -20,7 +20,7 @@ import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { SignJWT } from 'jose';
+import { signDevelopmentToken } from '../pipeline/auth/sign.ts';
 import { createCassandra, migrate } from '../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import { createKafka } from '../pipeline/kafka/index.ts';
@@ -172,6 +172,10 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     MSGXC_TOPIC_PREFIX: `bench-api-${suffix}.`,
     MSGXC_JWT_SECRET: secret,
     MSGXC_LOG_LEVEL: 'warn',
+    // One user publishing as fast as it can: the facade's rate limits would measure themselves.
+    MSGXC_HTTP_RATE_USER_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_TOKEN_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_THREAD_PER_MINUTE: '0',
   };
   const config = parseConfig(env);
   console.log(`setting up keyspace ${config.cassandra.keyspace} and topics ${config.kafka.topicPrefix}msgxc.*`);
@@ -210,11 +214,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
         insideP99Ms: after.insideP99Ms,
       };
     };
-    const jwt = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject('bench-publisher')
-      .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(secret));
+    const jwt = await signDevelopmentToken({ secret, sub: 'bench-publisher' });
     const headers = { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' };
     const created = await fetch(`http://127.0.0.1:${ports.facade}/api/v1/threads`, {
       method: 'POST',

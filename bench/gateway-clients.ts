@@ -1,5 +1,5 @@
-import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
+import { signDevelopmentToken } from '../pipeline/auth/sign.ts';
 
 /**
  * The client side of `bench/gateway.ts`, run as a child process so that 10k client sockets and 10k
@@ -27,9 +27,7 @@ function report(): void {
 }
 setInterval(report, 5);
 
-async function token(uid: string, key: Uint8Array): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(uid).setExpirationTime('2h').sign(key);
-}
+const token = (uid: string, secret: string) => signDevelopmentToken({ secret, sub: uid, expiresIn: '2h' });
 
 function open(url: string, jwt: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -48,14 +46,13 @@ function open(url: string, jwt: string): Promise<WebSocket> {
 }
 
 async function connect(command: ConnectCommand): Promise<void> {
-  const key = new TextEncoder().encode(command.secret);
   let next = 0;
   let failures = 0;
   const worker = async () => {
     while (next < command.users.length) {
       const uid = command.users[next++]!;
       try {
-        sockets.push(await open(command.url, await token(uid, key)));
+        sockets.push(await open(command.url, await token(uid, command.secret)));
       } catch {
         failures++;
       }

@@ -1,15 +1,10 @@
-import { SignJWT } from 'jose';
+import { signDevelopmentToken } from '../../pipeline/auth/sign.ts';
 import { jwtSecret } from './system.ts';
 
 /** The HTTP API as an app calls it: JSON over fetch with a bearer token. */
 
 export async function tokenFor(uid: string, roles: string[] = []): Promise<string> {
-  return new SignJWT({ roles })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(uid)
-    .setIssuedAt()
-    .setExpirationTime('30m')
-    .sign(new TextEncoder().encode(jwtSecret));
+  return signDevelopmentToken({ secret: jwtSecret, sub: uid, roles, expiresIn: '30m' });
 }
 
 export interface ApiAnswer<T = unknown> {

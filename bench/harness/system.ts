@@ -81,6 +81,10 @@ export async function createSystem(extra: Record<string, string> = {}): Promise<
     MSGXC_CASSANDRA_KEYSPACE: `e2e_${suffix}`,
     MSGXC_SEARCH_INDEX_PREFIX: `e2e-${suffix}`,
     MSGXC_JWT_SECRET: jwtSecret,
+    // Load and crash tests publish as fast as they can from a few users: no facade rate limits here.
+    MSGXC_HTTP_RATE_USER_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_TOKEN_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_THREAD_PER_MINUTE: '0',
     MSGXC_HTTP_PORT: String(httpPort),
     MSGXC_WS_PORT: String(wsPort),
     // A SIGKILLed member holds its partitions until its session times out: keep that short.

@@ -8,6 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { Config } from '../config/index.ts';
+import { idProblem } from '../contract/ingest.ts';
 import { MsgxcError } from '../errors/index.ts';
 
 /**
@@ -36,6 +37,17 @@ export type AuthConfig = Config['auth'];
 const unauthenticated = (reason: string, cause?: unknown) =>
   new MsgxcError('UNAUTHENTICATED', reason, { status: 401, retriable: false, cause });
 
+/**
+ * No bearer token at all (no header, an empty one, another scheme): RFC 6750 §3.1 says the challenge then
+ * carries no error code, only that a bearer token is expected.
+ */
+const noCredentials = (reason: string) =>
+  new MsgxcError('UNAUTHENTICATED', reason, { status: 401, retriable: false, details: { credentials: 'none' } });
+
+/** True for a 401 that saw no bearer token at all (answer without `error="invalid_token"`). */
+export const lacksCredentials = (error: unknown): boolean =>
+  error instanceof MsgxcError && error.details?.credentials === 'none';
+
 /** The identity provider cannot be reached: not the caller's fault, so a 503 it may retry. */
 const authUnavailable = (cause: unknown) =>
   new MsgxcError('AUTH_UNAVAILABLE', 'the key set could not be fetched', { status: 503, retriable: true, cause });
@@ -50,14 +62,13 @@ export interface VerifierOptions {
   clock?: () => number;
 }
 
-/** How long a verified token is remembered at most, so a changed roles-claim config applies soon. */
-const cacheLifetimeMs = 5 * 60_000;
-
 export function createVerifier(config: Pick<Config, 'auth'>, options: VerifierOptions = {}): Verifier {
   const auth = config.auth;
   const key = keyFor(auth);
   const clock = options.clock ?? Date.now;
-  const cacheSize = options.cacheSize ?? 10_000;
+  // At most MSGXC_JWT_CACHE_SECONDS, so a changed roles-claim config applies soon.
+  const cacheLifetimeMs = auth.cacheMs;
+  const cacheSize = cacheLifetimeMs > 0 ? (options.cacheSize ?? 10_000) : 0;
   const cache = new Map<string, { principal: Principal; until: number }>();
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [auth.algorithm],
@@ -69,7 +80,7 @@ export function createVerifier(config: Pick<Config, 'auth'>, options: VerifierOp
 
   return {
     async verify(token) {
-      if (token.length === 0) throw unauthenticated('missing bearer token');
+      if (token.length === 0) throw noCredentials('missing bearer token');
       const cached = cache.get(token);
       if (cached !== undefined) {
         if (cached.until > clock()) return cached.principal;
@@ -94,6 +105,9 @@ export function createVerifier(config: Pick<Config, 'auth'>, options: VerifierOp
       if (typeof uid !== 'string' || uid.length === 0 || uid.length > 256) {
         throw unauthenticated('the "sub" claim must be a non-empty string of at most 256 characters');
       }
+      // The ingest contract's id rule: a sub the pipeline would refuse as a sender must not get this far.
+      const subProblem = idProblem('the "sub" claim', uid);
+      if (subProblem !== undefined) throw unauthenticated(subProblem);
       const roles = rolesOf(payload, auth.rolesClaim);
       const principal: Principal = {
         uid,
@@ -168,8 +182,8 @@ function translate(error: unknown): MsgxcError {
 
 /** The bearer token of an `Authorization` header, or a reason why there is none. */
 export function bearerToken(header: string | undefined | null): string {
-  if (header === undefined || header === null || header.length === 0) throw unauthenticated('missing bearer token');
+  if (header === undefined || header === null || header.length === 0) throw noCredentials('missing bearer token');
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (match === null) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+  if (match === null) throw noCredentials('the Authorization header must be "Bearer <token>"');
   return match[1]!;
 }

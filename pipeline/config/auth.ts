@@ -11,6 +11,7 @@ export const authEnv = z.object({
   MSGXC_JWT_ROLES_CLAIM: z.string().default('roles'),
   MSGXC_JWT_ADMIN_ROLE: z.string().default('admin'),
   MSGXC_JWT_SERVICE_ROLE: z.string().default('service'),
+  MSGXC_JWT_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
 });
 
 export interface AuthConfig {
@@ -24,6 +25,8 @@ export interface AuthConfig {
   rolesClaim: string;
   adminRole: string;
   serviceRole: string;
+  /** How long a verified token is remembered at most (never past its exp); 0 = verify every time. */
+  cacheMs: number;
 }
 
 /** The HS256 secret outside production when none is configured: public, so never for real users. */
@@ -41,5 +44,6 @@ export function authConfig(env: z.infer<typeof authEnv>, production: boolean): A
     rolesClaim: env.MSGXC_JWT_ROLES_CLAIM,
     adminRole: env.MSGXC_JWT_ADMIN_ROLE,
     serviceRole: env.MSGXC_JWT_SERVICE_ROLE,
+    cacheMs: env.MSGXC_JWT_CACHE_SECONDS * 1000,
   };
 }

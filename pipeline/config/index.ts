@@ -23,6 +23,7 @@ export type { DeliveryConfig } from './delivery.ts';
 export { type DeviceKey, type DevicesConfig, developmentDeviceKey } from './devices.ts';
 export type { FanoutConfig } from './fanout.ts';
 export type { MessagingConfig } from './messaging.ts';
+export type { HttpConfig } from './http.ts';
 export type { RuntimeConfig } from './runtime.ts';
 export type { StackConfig } from './stack.ts';
 
@@ -30,6 +31,7 @@ const generalEnv = z.object({
   MSGXC_ENV: z.enum(['development', 'test', 'production']).default('development'),
   MSGXC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   // Prometheus `/metrics` of stage processes.
+  MSGXC_METRICS_HOST: z.string().default('127.0.0.1'),
   MSGXC_METRICS_PORT: port.default(9464),
 });
 
@@ -67,7 +69,7 @@ export interface Config {
   /** Keys sealing device secrets in the audience index. */
   devices: DevicesConfig;
   ws: WsConfig;
-  metrics: { port: number };
+  metrics: { host: string; port: number };
   runtime: RuntimeConfig;
   fanout: FanoutConfig;
   /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
@@ -114,7 +116,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     auth: authConfig(env, env.MSGXC_ENV === 'production'),
     devices: devicesConfig(env, env.MSGXC_ENV === 'production'),
     ws: wsConfig(env),
-    metrics: { port: env.MSGXC_METRICS_PORT },
+    metrics: { host: env.MSGXC_METRICS_HOST, port: env.MSGXC_METRICS_PORT },
     runtime: runtimeConfig(env),
     fanout: fanoutConfig(env),
     ack: ackConfig(env),

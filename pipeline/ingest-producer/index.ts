@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AudienceChange, IngestRequest, IngestRequestInput } from '../../schemas/index.ts';
 import type { Config } from '../config/index.ts';
 import { createRecordProducer, type RecordProducer } from '../kafka/index.ts';
+import { ingestLimits, validateRequest } from '../contract/ingest.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import type { Serde } from '../serde/index.ts';
 
@@ -75,9 +76,13 @@ export function createIngestProducer(config: Config, options: IngestProducerOpti
         : { traceparent: request.trace.traceparent, tracestate: request.trace.tracestate ?? null },
   });
 
+  const limits = ingestLimits(config);
   const sendMany = async (requests: ServiceRequest[]) => {
     const complete_ = requests.map(complete);
+    // The schema first (a value of the wrong type is a SCHEMA_VIOLATION), then the contract prioritize
+    // applies: a request it would dead-letter is refused here, before anything is sent.
     const prepared = await Promise.all(complete_.map((request) => ingest.prepare(request, request.requestId)));
+    for (const request of complete_) validateRequest(request, request.createdAt, limits);
     await ingest.send(prepared);
     return complete_.map((request) => request.requestId);
   };

@@ -158,12 +158,12 @@ export async function serveStages(
   const log: Logger = options.log ?? createLogger(config, 'runtime');
   const registry = options.registry ?? processRegistry;
   // First, so a port already taken fails the start before any record is consumed.
-  const server = await serveMetrics(registry, options.metricsPort ?? config.metrics.port, config.http.host);
+  const server = await serveMetrics(registry, options.metricsPort ?? config.metrics.port, config.metrics.host);
   try {
     const running = await runStages(config, stages, { ...options, registry, log });
     stopOnSignals(running);
     log.info(
-      { running: running.names, metrics: `http://${config.http.host}:${server.port}/metrics` },
+      { running: running.names, metrics: `http://${config.metrics.host}:${server.port}/metrics` },
       'stages running',
     );
     return await running.done;

@@ -2,6 +2,7 @@ import { type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-regis
 import type avro from 'avsc';
 import { schemaJson, schemaType, topicSchemas } from '../../schemas/index.ts';
 import type { Config } from '../config/index.ts';
+import { illFormedPath } from '../contract/text.ts';
 import { MsgxcError, permanent } from '../errors/index.ts';
 import { hasTopic, topicName, topicSpec } from '../topics/topology.ts';
 import { createRegistryClient, registerSubject, registryError, registryStatus, subjectOf } from './registry.ts';
@@ -66,6 +67,15 @@ export function createSerde(config: Config, options: { registry?: SchemaRegistry
           `value for ${logicalTopic} does not fit ${fullName} at ${violations.map((v) => v.path || '(root)').join(', ')}`,
           { topic: logicalTopic, schema: fullName, path: violations[0]!.path, violations },
         );
+      }
+      // A lone surrogate has no UTF-8 form: avsc would write replacement bytes other decoders choke on.
+      const illFormed = illFormedPath(value);
+      if (illFormed !== undefined) {
+        throw permanent('ILL_FORMED_TEXT', `value for ${logicalTopic} holds text that is not well-formed Unicode`, {
+          topic: logicalTopic,
+          schema: fullName,
+          path: illFormed.join('.'),
+        });
       }
       const id = await idFor(subjectOf(topicName(config, logicalTopic)), fullName);
       const payload = type.toBuffer(value);

@@ -29,6 +29,17 @@ describe('serde without a registry', () => {
     expect(paths.map((v) => v.path).sort()).toEqual(['audience.kind', 'urgency']);
   });
 
+  it('refuses text that is not well-formed Unicode, wherever it is', async () => {
+    const batch = structuredClone(fullExamples['dev.msgxc.DeliveryBatch']);
+    (batch.recipients[1] as { uid: unknown }).uid = 'lone \ud800 surrogate';
+    const error = await failure(createSerde(config).encode('deliver.webpush', batch));
+    expect(error).toMatchObject({ code: 'ILL_FORMED_TEXT', retriable: false, details: { path: 'recipients.1.uid' } });
+    const job = { ...fullExamples['dev.msgxc.FanoutJob'] } as Record<string, unknown>;
+    const msg = Object.keys(job).find((key) => typeof job[key] === 'string')!;
+    job[msg] = '\udc00';
+    expect(await failure(createSerde(config).encode('fanout', job))).toMatchObject({ code: 'ILL_FORMED_TEXT' });
+  });
+
   it('names array elements in the path', async () => {
     const batch = structuredClone(fullExamples['dev.msgxc.DeliveryBatch']);
     (batch.recipients[1] as { uid: unknown }).uid = 42;

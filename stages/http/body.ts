@@ -1,14 +1,21 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { illFormedPath } from '../../pipeline/contract/text.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 
 /**
  * Reads a JSON body. Hono's bodyLimit middleware has already capped its size (413); here a wrong media
- * type is a 415, text that is not JSON a 400, and JSON nested deeper than any msgxc body a 400 — so later
- * code (validation, JSON.stringify of opts) never recurses through an attacker's 30,000 brackets.
+ * type is a 415, bytes that are not UTF-8 or text that is not JSON a 400, JSON nested deeper than any msgxc
+ * body a 400 — so later code (validation, JSON.stringify of opts) never recurses through an attacker's
+ * 30,000 brackets — and a string that is not well-formed Unicode (`"\ud800"`, anywhere, keys included) a
+ * 400 naming where it is, since no record may carry it (pipeline/contract/text.ts).
  */
 
 const maxDepth = 32;
+
+/** `fatal`: bytes that are not UTF-8 are refused, not silently replaced with U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
 
 /**
  * Hono's bodyLimit, minus its cost on the common path: it reads `c.req.raw.body`, which makes
@@ -41,7 +48,12 @@ export async function readJson(c: Context): Promise<JsonBody> {
   if (type !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new MsgxcError('UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json', { status: 415 });
   }
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch (error) {
+    throw invalidJson('the body is not valid UTF-8', error);
+  }
   if (text.trim().length === 0) throw invalidJson('the body is empty');
   let value: unknown;
   try {
@@ -50,6 +62,15 @@ export async function readJson(c: Context): Promise<JsonBody> {
     throw invalidJson('the body is not valid JSON', error);
   }
   if (depthOf(value) > maxDepth) throw invalidJson(`the body is nested deeper than ${maxDepth} levels`);
+  // Fatal decoding already refused raw lone surrogates: one can only come from a `\uD800`–`\uDFFF` escape.
+  const illFormed = surrogateEscape.test(text) ? illFormedPath(value) : undefined;
+  if (illFormed !== undefined) {
+    const message = 'not well-formed Unicode (a lone surrogate)';
+    throw new MsgxcError('INVALID_REQUEST', 'the request does not match the schema', {
+      status: 400,
+      details: { issues: [{ path: illFormed, message }] },
+    });
+  }
   return { text, value };
 }
 

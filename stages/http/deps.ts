@@ -1,6 +1,6 @@
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
-import type { Config } from '../../pipeline/config/index.ts';
+import type { Config, HttpConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createRecordProducer, type RecordSink, type TopicProducer } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
@@ -12,12 +12,12 @@ import { createInboxStore } from '../../pipeline/store/inbox.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
+import { cacheThreads } from '../../pipeline/store/thread-cache.ts';
 import { createUserStore } from '../../pipeline/store/user.ts';
 import type { DeliveryEventInput } from '../../schemas/index.ts';
 import { dependency } from './errors.ts';
 import { createIdempotencyStore } from './idempotency-store.ts';
 import type { AppDeps } from './ports.ts';
-import { cacheThreads } from './thread-cache.ts';
 
 /**
  * The facade's real dependencies from a config: one Cassandra client for the stores, one Kafka producer
@@ -38,12 +38,12 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     codec: createSerde(config),
     log: log.child({ component: 'kafka' }),
   });
-  const dependencyTimeoutMs = 13_000;
+  const limits = httpLimits(config.http);
   const events = producer.topic('events');
   const deps: AppDeps = {
     log,
     verifier: createVerifier(config),
-    threads: cacheThreads(createThreadStore(cassandra), { ttlMs: 1000 }),
+    threads: cacheThreads(createThreadStore(cassandra), { ttlMs: config.http.threadCacheTtlMs }),
     users: createUserStore(cassandra),
     messages: createMessageStore(cassandra),
     inbox: createInboxStore(cassandra),
@@ -53,7 +53,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     acks: producer.topic('acks'),
     scheduled: createCanceller({
       schedule: createScheduleStore(cassandra),
-      events: eventSink(events, dependencyTimeoutMs),
+      events: eventSink(events, limits.dependencyTimeoutMs),
     }),
     probes: {
       kafka: () => producer.probe(),
@@ -70,13 +70,7 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     registry: processRegistry,
     clock: Date.now,
     providers: { messaging: config.messaging, events, users: createUserStore(cassandra) },
-    limits: {
-      bodyLimitBytes: config.http.bodyLimitBytes,
-      messageMaxBytes: config.http.messageMaxBytes,
-      // Above the Kafka publisher's give-up time (~3 s) and the Cassandra driver's read timeout (12 s), so the
-      // drivers report an outage before the deadline does and a late write cannot follow a 503.
-      dependencyTimeoutMs,
-    },
+    limits,
     ...overrides,
   };
   return {
@@ -84,6 +78,19 @@ export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): Re
     async close() {
       await Promise.allSettled([producer.close(), cassandra.shutdown()]);
     },
+  };
+}
+
+/** The facade's limits and windows, from its own config slice. */
+export function httpLimits(http: HttpConfig): AppDeps['limits'] {
+  return {
+    bodyLimitBytes: http.bodyLimitBytes,
+    messageMaxBytes: http.messageMaxBytes,
+    dependencyTimeoutMs: http.dependencyTimeoutMs,
+    timestampPastMs: http.timestampPastMs,
+    clockSkewMs: http.clockSkewMs,
+    ackDeliveryWaitMs: http.ackDeliveryWaitMs,
+    rate: http.rate,
   };
 }
 

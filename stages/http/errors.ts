@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { lacksCredentials } from '../../pipeline/auth/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 
@@ -22,11 +23,16 @@ export interface ErrorBody {
 export function errorResponse(c: Context, error: unknown, log: Logger): Response {
   const { status, body } = describe(error);
   if (status === 503) c.header('Retry-After', String(retryAfterSeconds));
+  const retryAfter = error instanceof MsgxcError ? error.details?.retryAfterSeconds : undefined;
+  if (status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
   if (status === 401) {
-    // RFC 6750: the reason, quoted without characters that would break the header.
+    // RFC 6750 §3.1: no error code when the request carried no bearer token at all; otherwise the reason,
+    // quoted without characters that would break the header.
     c.header(
       'WWW-Authenticate',
-      `Bearer error="invalid_token", error_description="${body.message.replace(/["\\]/g, '')}"`,
+      lacksCredentials(error)
+        ? 'Bearer realm="msgxc"'
+        : `Bearer error="invalid_token", error_description="${body.message.replace(/["\\]/g, '')}"`,
     );
   }
   if (status === 503) {

@@ -5,8 +5,9 @@ import type { Registry } from '../../pipeline/metrics/index.ts';
 import type { Env } from './router.ts';
 
 /**
- * One log line and one metric sample per request, both carrying the request id that every response
- * returns in `x-request-id` (the caller's own id when it sent a safe one, so traces join up).
+ * One log line and one metric sample per request, both carrying the HTTP request id that every response
+ * returns in `x-request-id` (the caller's own id when it sent a safe one, so traces join up). It names the
+ * exchange, not the message: the ingest request id of a publish is `msgxc-request-id`.
  */
 
 export interface HttpMetrics {
@@ -39,22 +40,22 @@ export function httpMetrics(registry: Registry): HttpMetrics {
   return metrics;
 }
 
-const safeRequestId = /^[\w\-=.]{1,128}$/;
+const safeHttpRequestId = /^[\w\-=.]{1,128}$/;
 
 export function observe(log: Logger, registry: Registry): MiddlewareHandler<Env> {
   const metrics = httpMetrics(registry);
   return async (c, next) => {
     const started = performance.now();
     const incoming = c.req.header('x-request-id');
-    const requestId = incoming !== undefined && safeRequestId.test(incoming) ? incoming : crypto.randomUUID();
-    c.set('requestId', requestId);
-    c.set('log', log.child({ requestId }));
+    const httpRequestId = incoming !== undefined && safeHttpRequestId.test(incoming) ? incoming : crypto.randomUUID();
+    c.set('httpRequestId', httpRequestId);
+    c.set('log', log.child({ httpRequestId }));
     c.set('route', 'unmatched');
     try {
       await next();
     } finally {
       // Set on the final response, whichever handler or error path produced it.
-      c.res.headers.set('x-request-id', requestId);
+      c.res.headers.set('x-request-id', httpRequestId);
       const seconds = (performance.now() - started) / 1000;
       const route = c.get('route');
       const status = c.res.status;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idempotencyKeyPattern } from './middleware/idempotency.ts';
 import type { Router } from './router.ts';
 
 /**
@@ -37,10 +38,16 @@ const standardErrors: Record<string, Record<number, string>> = {
     403: 'The token is valid but not allowed to do this.',
     413: 'The body or the message is too large.',
     415: 'The body is not JSON.',
+    429: 'RATE_LIMITED: too many requests from this user or token (or to this thread); see Retry-After.',
     503: 'A dependency is unavailable; nothing was written. See Retry-After.',
   },
 };
 standardErrors.admin = standardErrors.user!;
+
+const idempotencyErrors: Record<number, string> = {
+  409: 'IDEMPOTENCY_IN_PROGRESS: a request with this Idempotency-Key is still being processed; see Retry-After.',
+  422: 'IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with another request.',
+};
 
 function toSchema(schema: z.ZodType): JsonSchema {
   const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as JsonSchema;
@@ -87,10 +94,18 @@ export function buildOpenApi(specs: Router['specs']): JsonSchema {
             in: 'header',
             required: false,
             description: 'Repeats with the same key within 24 hours get the first answer and send nothing.',
-            schema: { type: 'string', minLength: 1, maxLength: 255 },
+            schema: { type: 'string', pattern: idempotencyKeyPattern.source },
           },
         ]
       : [];
+    if (spec.idempotent) {
+      for (const [status, description] of Object.entries(idempotencyErrors)) {
+        responses[status] ??= {
+          description,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        };
+      }
+    }
     paths[path][spec.method] = {
       operationId: spec.operationId,
       summary: spec.summary,
@@ -113,7 +128,7 @@ export function buildOpenApi(specs: Router['specs']): JsonSchema {
       title: 'msgxc',
       version: '1',
       description:
-        'The messaging exchange API. Every response carries x-request-id. Seed calls answer `true` once the request is durable (Kafka acknowledged, or Cassandra written).',
+        'The messaging exchange API. Every response carries `x-request-id`, the HTTP request id of that exchange; publish, broadcast, multicast and send also answer `msgxc-request-id`, the ingest request id of the message request (what `DELETE /api/v1/scheduled/{requestId}` takes). Seed calls answer `true` once the request is durable (Kafka acknowledged, or Cassandra written).',
     },
     paths,
     components: {

@@ -9,6 +9,7 @@ import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
 import type { ProviderRouteDeps } from './routes/providers.ts';
 import type { InboxPort } from './routes/inbox.ts';
+import type { RateLimits } from './middleware/rate-limit.ts';
 
 /**
  * What the facade needs from the rest of the system, in the facade's own words. `deps.ts` builds these
@@ -29,8 +30,11 @@ export type UsersPort = Pick<
   'devicesOf' | 'enlistDevice' | 'removeDevice' | 'preferencesOf' | 'setPreferences'
 >;
 
-/** The message store's calls the facade makes: delivery summaries, read markers and catch-up. */
-export type MessagesPort = Pick<MessageStore, 'deliverySummary' | 'setReadMarker' | 'readMarker' | 'messagesAfter'>;
+/** The message store's calls the facade makes: delivery summaries and states, read markers and catch-up. */
+export type MessagesPort = Pick<
+  MessageStore,
+  'getMessage' | 'deliverySummary' | 'deliveryOf' | 'setReadMarker' | 'readMarker' | 'messagesAfter'
+>;
 
 /** The scheduler's cancel API (`createCanceller` in stages/scheduler satisfies it). */
 export interface ScheduledPort {
@@ -99,5 +103,13 @@ export interface AppDeps {
     messageMaxBytes: number;
     /** Deadline for one call into a dependency. */
     dependencyTimeoutMs: number;
+    /** How far in the past a request's timestamps may lie. */
+    timestampPastMs: number;
+    /** How far ahead of this server's clock a client's "it happened at" may be. */
+    clockSkewMs: number;
+    /** How long an ack waits for the delivery record it refers to before answering 409. */
+    ackDeliveryWaitMs: number;
+    /** Per-user, per-token and per-thread rate limits (stages/http/middleware/rate-limit.ts). */
+    rate: RateLimits;
   };
 }

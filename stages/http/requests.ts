@@ -1,5 +1,7 @@
 import type { Context } from 'hono';
 import type { Principal } from '../../pipeline/auth/index.ts';
+import { defaultLimits, findIssue } from '../../pipeline/contract/ingest.ts';
+import { MsgxcError } from '../../pipeline/errors/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import type { AudienceChangeInput, IngestRequest, RequestKind, TraceContext } from '../../schemas/index.ts';
 import { dependency } from './errors.ts';
@@ -31,13 +33,20 @@ export interface Target {
 
 export function ingestRequest(
   kind: RequestKind,
-  input: { requestId: string; principal: Principal; msg: string; opts: Opts | undefined; target: Target; now: number },
+  input: {
+    ingestRequestId: string;
+    principal: Principal;
+    msg: string;
+    opts: Opts | undefined;
+    target: Target;
+    now: number;
+  },
   trace: TraceContext | null,
 ): IngestRequest {
   const { subject, urgency, channels, ttl, expiresAt, scheduledAt, collapseKey, experimentId, data, ...rest } =
     input.opts ?? {};
   return {
-    requestId: input.requestId,
+    requestId: input.ingestRequestId,
     kind,
     tid: input.target.tid ?? null,
     uid: input.target.uid ?? null,
@@ -62,8 +71,38 @@ export function ingestRequest(
   };
 }
 
-/** Encodes and produces an ingest request; resolves once Kafka acknowledged it. */
+/** Where an ingest field came from in the API's bodies, so a broken contract rule names what the client sent. */
+const apiPathOf: Record<string, string[]> = {
+  ttlSeconds: ['opts', 'ttl'],
+  expiresAt: ['opts', 'expiresAt'],
+  scheduledAt: ['opts', 'scheduledAt'],
+  collapseKey: ['opts', 'collapseKey'],
+  subject: ['opts', 'subject'],
+  data: ['opts', 'data'],
+  urgency: ['opts', 'urgency'],
+  channels: ['opts', 'channels'],
+  experimentId: ['opts', 'experimentId'],
+  opts: ['opts'],
+};
+
+/**
+ * The last gate before Kafka: the record must pass the ingest contract prioritize applies (pipeline/contract),
+ * so the facade never answers `true` for a request the pipeline would dead-letter. The schemas catch these
+ * first with field-level issues; this catches whatever they do not express.
+ */
+export function checkContract(deps: AppDeps, request: IngestRequest): void {
+  const limits = { ...defaultLimits, messageMaxBytes: deps.limits.messageMaxBytes };
+  const issue = findIssue(request, request.createdAt, limits);
+  if (issue === undefined) return;
+  throw new MsgxcError('INVALID_REQUEST', 'the request does not match the schema', {
+    status: 400,
+    details: { issues: [{ path: apiPathOf[issue.field] ?? [issue.field], message: issue.message }] },
+  });
+}
+
+/** Checks the contract, encodes and produces an ingest request; resolves once Kafka acknowledged it. */
 export async function produceIngest(deps: AppDeps, request: IngestRequest): Promise<void> {
+  checkContract(deps, request);
   const timeout = deps.limits.dependencyTimeoutMs;
   const record = await dependency('schema registry', timeout, () => deps.ingest.prepare(request, request.requestId));
   await dependency('kafka', timeout, () => deps.ingest.send([record]));

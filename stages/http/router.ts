@@ -1,22 +1,40 @@
-import type { Context, Hono } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import type { z } from 'zod';
-import { bearerToken, type Principal } from '../../pipeline/auth/index.ts';
+import type { Principal } from '../../pipeline/auth/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
-import { readJson } from './body.ts';
-import { forbidden } from './errors.ts';
-import { withIdempotency } from './idempotency.ts';
+import type { JsonBody } from './body.ts';
+import { anonymous, authenticate } from './middleware/auth.ts';
+import { idempotency } from './middleware/idempotency.ts';
+import { readBody, validateParams } from './middleware/input.ts';
+import { limitRate } from './middleware/rate-limit.ts';
 import type { AppDeps } from './ports.ts';
 import { parseWith } from './validators.ts';
 
 /**
  * Routes are declared as data (method, path, access, schemas, responses) plus a handler. The same
  * declarations mount the Hono routes and generate the OpenAPI document, so validation and documentation
- * come from one place. A handler receives a validated body, params and query and the caller's principal;
- * it returns a JSON value (200) or a Response.
+ * come from one place. Each route is a chain of Hono middleware — authenticate, validate path and query,
+ * read the body, Idempotency-Key — ending in the handler, which receives a validated body, params and query
+ * and the caller's principal and returns a JSON value (200) or a Response.
+ *
+ * Two ids travel with a request and are never confused: `httpRequestId` names this HTTP exchange (the
+ * `x-request-id` header, log lines); `ingestRequestId` names the message request handed to the pipeline
+ * (the ingest record's `requestId`, the `msgxc-request-id` header, what `DELETE /scheduled/{requestId}` takes).
  */
 
 export interface Env {
-  Variables: { requestId: string; log: Logger; principal: Principal | undefined; route: string };
+  Variables: {
+    /** This HTTP exchange's id (`x-request-id`). */
+    httpRequestId: string;
+    /** The id an ingest record made by this call carries: stable per Idempotency-Key, random otherwise. */
+    ingestRequestId: string;
+    log: Logger;
+    principal: Principal | undefined;
+    route: string;
+    body: JsonBody | undefined;
+    params: unknown;
+    query: unknown;
+  };
 }
 
 export type Access = 'public' | 'user' | 'admin';
@@ -52,8 +70,8 @@ export interface HandlerInput<B, P, Q> {
   body: B;
   params: P;
   query: Q;
-  /** Stable per Idempotency-Key (so the pipeline de-duplicates too), random otherwise. */
-  requestId: string;
+  /** The ingest request id for a record this call produces (see Env). */
+  ingestRequestId: string;
   log: Logger;
 }
 
@@ -67,11 +85,10 @@ export interface Router {
   ): void;
 }
 
-/** Anonymous callers of public routes get this principal; it holds no rights. */
-const anonymous: Principal = { uid: '', admin: false, service: false, claims: {} };
-
 export function createRouter(app: Hono<Env>, deps: AppDeps): Router {
   const specs: Router['specs'] = [];
+  // One set of buckets for the whole app, whichever route spends from them.
+  const rateLimit = limitRate(deps.limits.rate, deps.clock);
   return {
     specs,
     add<B extends Schema | undefined, P extends Schema | undefined, Q extends Schema | undefined>(
@@ -79,38 +96,35 @@ export function createRouter(app: Hono<Env>, deps: AppDeps): Router {
       handler: Handler<Out<B>, Out<P>, Out<Q>>,
     ) {
       specs.push(spec as Router['specs'][number]);
-      app.on(spec.method.toUpperCase(), spec.path, async (c) => {
-        c.set('route', spec.path);
-        const principal = spec.access === 'public' ? anonymous : await authenticate(c, deps, spec.access);
-        const params = (spec.params ? parseWith(spec.params, c.req.param()) : undefined) as Out<P>;
-        const query = (spec.query ? parseWith(spec.query, c.req.query()) : undefined) as Out<Q>;
-        const run = async (requestId: string, bodyValue: unknown) => {
-          const body = (
-            spec.body === undefined
-              ? undefined
-              : spec.parseBody
-                ? spec.parseBody(bodyValue)
-                : parseWith(spec.body, bodyValue)
-          ) as Out<B>;
-          const result = await handler({ c, principal, body, params, query, requestId, log: c.get('log') });
-          return result instanceof Response ? result : c.json(result as object);
-        };
-        const raw = spec.body === undefined ? { text: '', value: undefined } : await readJson(c);
-        if (spec.idempotent)
-          return withIdempotency(c, deps, principal, raw.text, (requestId) => run(requestId, raw.value));
-        return run(crypto.randomUUID(), raw.value);
+      const chain: MiddlewareHandler<Env>[] = [named(spec.path)];
+      if (spec.access !== 'public') chain.push(authenticate(deps.verifier, spec.access), rateLimit);
+      if (spec.params !== undefined || spec.query !== undefined) chain.push(validateParams(spec.params, spec.query));
+      if (spec.body !== undefined) chain.push(readBody);
+      if (spec.idempotent) chain.push(idempotency(deps.idempotency, deps.limits.dependencyTimeoutMs));
+      app.on(spec.method.toUpperCase(), [spec.path], ...chain, async (c: Context<Env>) => {
+        const value = c.get('body')?.value;
+        const body = (
+          spec.body === undefined ? undefined : spec.parseBody ? spec.parseBody(value) : parseWith(spec.body, value)
+        ) as Out<B>;
+        const result = await handler({
+          c,
+          principal: c.get('principal') ?? anonymous,
+          body,
+          params: c.get('params') as Out<P>,
+          query: c.get('query') as Out<Q>,
+          ingestRequestId: c.get('ingestRequestId') ?? crypto.randomUUID(),
+          log: c.get('log'),
+        });
+        return result instanceof Response ? result : c.json(result as object);
       });
     },
   };
 }
 
-async function authenticate(c: Context<Env>, deps: AppDeps, access: Access): Promise<Principal> {
-  const token = bearerToken(c.req.header('authorization'));
-  // Not wrapped in dependency(): the verifier already tells a bad token (401) from an unreachable JWKS (503).
-  const principal = await deps.verifier.verify(token);
-  c.set('principal', principal);
-  if (access === 'admin' && !principal.admin && !principal.service) {
-    throw forbidden('this call needs an admin or service token');
-  }
-  return principal;
-}
+/** Labels the request with its route pattern for metrics and logs. */
+const named =
+  (route: string): MiddlewareHandler<Env> =>
+  (c, next) => {
+    c.set('route', route);
+    return next();
+  };

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createValidators, parseDevice, parseWith } from './validators.ts';
 
-const v = createValidators({ messageMaxBytes: 64 });
+// The timestamps below are 2030: the window around now is taken at a fixed now.
+const v = createValidators({ messageMaxBytes: 64, clock: () => Date.UTC(2029, 6, 1) });
 const tid = '0b6f2a3e-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
 const p256dh = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
 const auth = Buffer.alloc(16, 3).toString('base64url');

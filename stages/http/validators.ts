@@ -1,12 +1,17 @@
 import { z } from 'zod';
+import { defaultLimits, idProblem } from '../../pipeline/contract/ingest.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { type Channel, ChannelSymbols } from '../../schemas/types.generated.ts';
 
 /**
  * Every body, path and query the facade accepts, as zod schemas. The same schemas validate requests and
- * generate the OpenAPI document, so the two cannot drift. Built by a factory because the message size
- * limit is configuration.
+ * generate the OpenAPI document, so the two cannot drift. They hold the ingest contract's limits
+ * (pipeline/contract), so a body they accept builds a record prioritize accepts; the facade still runs the
+ * contract on the record it built before producing it. Built by a factory because the message size limit
+ * and the timestamp window are configuration, and the window moves with the clock.
  */
+
+const contract = defaultLimits;
 
 /** The channels a caller may name: the Avro `dev.msgxc.Channel` symbols. */
 export const channelNames = ChannelSymbols;
@@ -46,7 +51,9 @@ const printable = (max: number) =>
     );
 
 export const requestIdSchema = printable(200).meta({
-  description: 'A request id: the `msgxc-request-id` a publish answered with, or the id a service produced.',
+  pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+  description:
+    'An ingest request id: the `msgxc-request-id` a publish answered with, or the id a service produced (not the HTTP `x-request-id`).',
 });
 
 export const ackStatusNames = ['delivered', 'opened', 'clicked', 'dismissed'] as const;
@@ -55,17 +62,59 @@ const uniqueList = <T extends z.ZodType>(item: T, max: number) =>
   z
     .array(item)
     .max(max)
-    .refine((list) => new Set(list).size === list.length, 'must not repeat an entry');
+    .refine((list) => new Set(list).size === list.length, 'must not repeat an entry')
+    // Said in the document too (a fuzzer sent repeats as schema-valid and was right to expect them accepted).
+    .meta({ uniqueItems: true });
 
 export const urgencySchema = z
   .union([z.int().min(1).max(4), z.enum(urgencyNames)])
   .transform((value) => (typeof value === 'number' ? value : urgencyNames.indexOf(value) + 1))
   .meta({ description: '1 very-low, 2 low, 3 normal, 4 high (RFC 8030); a number or the name.' });
 
-const timestampSchema = z
-  .union([z.int().min(0).max(8_640_000_000_000_000), z.iso.datetime({ offset: true })])
-  .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
-  .meta({ description: 'Epoch milliseconds or an ISO 8601 date-time.' });
+/** Epoch milliseconds or an ISO 8601 date-time, within [now - past, now + ahead] at the time of the request. */
+const timestampSchema = (window: TimestampWindow, aheadMs: number, what: string) =>
+  z
+    .union([z.int().min(0).max(8_640_000_000_000_000), z.iso.datetime({ offset: true })])
+    .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
+    .refine(
+      (at) => at >= window.clock() - window.pastMs && at <= window.clock() + aheadMs,
+      `${what} must lie between ${describeSpan(window.pastMs)} ago and ${describeSpan(aheadMs)} from now`,
+    )
+    .meta({
+      description: `Epoch milliseconds or an ISO 8601 date-time; ${what} at most ${describeSpan(window.pastMs)} ago and ${describeSpan(aheadMs)} ahead.`,
+    });
+
+const describeSpan = (ms: number) =>
+  ms >= 86_400_000 ? `${Math.round(ms / 86_400_000)} days` : `${Math.round(ms / 1000)} s`;
+
+export interface TimestampWindow {
+  clock: () => number;
+  /** How far in the past a timestamp may lie. */
+  pastMs: number;
+  /** How far ahead of the server's clock a client's "it happened at" may be. */
+  clockSkewMs: number;
+}
+
+/** Text the contract will carry: not blank, at most `maxBytes` of UTF-8. */
+const boundedText = (maxBytes: number, what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((text) => text.trim().length > 0, `${what} must not be blank`)
+    .refine((text) => utf8Bytes(text) <= maxBytes, `${what} must be at most ${maxBytes} bytes of UTF-8`);
+
+/** An id by the contract's rule (not blank, no control characters, at most `maxLength`). */
+const contractId = (what: string, maxLength: number) =>
+  z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .superRefine((value, ctx) => {
+      const problem = idProblem(what, value, maxLength);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+const jsonBytes = (value: unknown) => utf8Bytes(JSON.stringify(value));
 
 const dataKey = z
   .string()
@@ -75,28 +124,66 @@ const dataSchema = z
   .refine((record) => Object.keys(record).length <= 64, 'at most 64 keys')
   .meta({ description: 'Application payload delivered to the client (flat: strings, numbers, booleans).' });
 
-/** The seed's `opts`: known fields are checked, others are kept verbatim for the channel adapters. */
-export const optsSchema = z
-  .looseObject({
-    subject: z.string().min(1).max(256).optional().meta({ description: 'Title or e-mail subject.' }),
-    urgency: urgencySchema.optional(),
-    channels: uniqueList(channelSchema, channelNames.length)
-      .min(1)
-      .optional()
-      .meta({ description: 'Restrict delivery to these channels.' }),
-    ttl: z.int().min(0).max(2_419_200).optional().meta({ description: 'Lifetime in seconds (at most 28 days).' }),
-    expiresAt: timestampSchema.optional(),
-    scheduledAt: timestampSchema.optional(),
-    collapseKey: z.string().min(1).max(64).optional(),
-    experimentId: z.string().min(1).max(128).optional(),
-    data: dataSchema.optional(),
-  })
-  .meta({
-    title: 'Opts',
-    description: 'Delivery options; unknown keys are passed to the channel adapters as they are.',
-  });
+const optsFields = [
+  'subject',
+  'urgency',
+  'channels',
+  'ttl',
+  'expiresAt',
+  'scheduledAt',
+  'collapseKey',
+  'experimentId',
+  'data',
+] as const;
 
-export type Opts = z.output<typeof optsSchema>;
+/** The seed's `opts`: known fields are checked, others are kept verbatim for the channel adapters. */
+export function optsSchemaFor(window: TimestampWindow) {
+  const ttlMaxSeconds = 2_419_200;
+  return z
+    .looseObject({
+      subject: boundedText(contract.subjectMaxBytes, 'subject')
+        .optional()
+        .meta({ description: `Title or e-mail subject (at most ${contract.subjectMaxBytes} bytes).` }),
+      urgency: urgencySchema.optional(),
+      channels: uniqueList(channelSchema, channelNames.length)
+        .min(1)
+        .optional()
+        .meta({ description: 'Restrict delivery to these channels.' }),
+      ttl: z.int().min(1).max(ttlMaxSeconds).optional().meta({ description: 'Lifetime in seconds (1 s to 28 days).' }),
+      expiresAt: timestampSchema(window, contract.scheduleMaxAheadMs + ttlMaxSeconds * 1000, 'expiresAt')
+        .refine((at) => at > window.clock(), 'expiresAt must be in the future')
+        .optional(),
+      scheduledAt: timestampSchema(window, contract.scheduleMaxAheadMs, 'scheduledAt').optional(),
+      collapseKey: boundedText(contract.collapseKeyMaxBytes, 'collapseKey').optional(),
+      experimentId: contractId('experimentId', 128).optional(),
+      data: dataSchema
+        .refine(
+          (data) => jsonBytes(data) <= contract.payloadMaxBytes,
+          `data must be at most ${contract.payloadMaxBytes} bytes as JSON`,
+        )
+        .optional(),
+    })
+    .superRefine((opts, ctx) => {
+      if (opts.expiresAt !== undefined && opts.scheduledAt !== undefined && opts.expiresAt <= opts.scheduledAt) {
+        ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'expiresAt must be after scheduledAt' });
+      }
+      const rest = Object.fromEntries(
+        Object.entries(opts).filter(([key]) => !(optsFields as readonly string[]).includes(key)),
+      );
+      if (jsonBytes(rest) > contract.payloadMaxBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `the keys for the channel adapters must be at most ${contract.payloadMaxBytes} bytes as JSON`,
+        });
+      }
+    })
+    .meta({
+      title: 'Opts',
+      description: 'Delivery options; unknown keys are passed to the channel adapters as they are.',
+    });
+}
+
+export type Opts = z.output<ReturnType<typeof optsSchemaFor>>;
 
 const base64urlBytes = (bytes: number, what: string) =>
   z
@@ -125,11 +212,12 @@ export const webPushSubscriptionSchema = z
     endpoint: z.url().max(2048),
     expirationTime: z.int().min(0).nullable().optional(),
     keys: z.strictObject({
-      p256dh: base64urlBytes(65, 'p256dh').refine(
-        (value) => Buffer.from(value, 'base64url')[0] === 4,
-        'p256dh must be an uncompressed P-256 point',
-      ),
-      auth: base64urlBytes(16, 'auth'),
+      // The patterns say in the document exactly what the checks accept: 65 bytes starting 0x04 are 87
+      // base64url characters starting "B" then A–P; 16 bytes are 22 characters (padding ignored).
+      p256dh: base64urlBytes(65, 'p256dh')
+        .refine((value) => Buffer.from(value, 'base64url')[0] === 4, 'p256dh must be an uncompressed P-256 point')
+        .meta({ pattern: '^B[A-P][A-Za-z0-9_-]{85}={0,2}$', description: 'An uncompressed P-256 point (65 bytes).' }),
+      auth: base64urlBytes(16, 'auth').meta({ pattern: '^[A-Za-z0-9_-]{22}={0,2}$', description: '16 bytes.' }),
     }),
   })
   .meta({ title: 'WebPushSubscription', description: "A browser's PushSubscription.toJSON()." });
@@ -182,7 +270,22 @@ const threadFields = {
   experiment: experimentSchema.nullable(),
 };
 
-export function createValidators(limits: { messageMaxBytes: number }) {
+export interface ValidatorLimits {
+  messageMaxBytes: number;
+  /** Default 366 days. */
+  timestampPastMs?: number;
+  /** Default 5 minutes. */
+  clockSkewMs?: number;
+  clock?: () => number;
+}
+
+export function createValidators(limits: ValidatorLimits) {
+  const window: TimestampWindow = {
+    clock: limits.clock ?? Date.now,
+    pastMs: limits.timestampPastMs ?? 366 * 86_400_000,
+    clockSkewMs: limits.clockSkewMs ?? 300_000,
+  };
+  const optsSchema = optsSchemaFor(window);
   const msg = z
     .string()
     .min(1)
@@ -191,7 +294,8 @@ export function createValidators(limits: { messageMaxBytes: number }) {
       params: tooLarge,
       abort: true,
     })
-    .meta({ description: `The message text (at most ${limits.messageMaxBytes} bytes of UTF-8).` });
+    .refine((text) => text.trim().length > 0, 'the message must not be blank')
+    .meta({ description: `The message text (at most ${limits.messageMaxBytes} bytes of UTF-8, not blank).` });
 
   return {
     enlistIos: iosDeviceSchema,
@@ -202,7 +306,7 @@ export function createValidators(limits: { messageMaxBytes: number }) {
     subscription: z.strictObject({ tid: tidSchema }).meta({ title: 'SubscriptionBody' }),
     broadcast: z.strictObject({ msg, opts: optsSchema.optional() }).meta({ title: 'BroadcastBody' }),
     multicast: z
-      .strictObject({ msg, uids: threadUsers(10_000).min(1), opts: optsSchema.optional() })
+      .strictObject({ msg, uids: threadUsers(contract.multicastMaxUids).min(1), opts: optsSchema.optional() })
       .meta({ title: 'MulticastBody' }),
     send: z.strictObject({ msg, uid: uidSchema, opts: optsSchema.optional() }).meta({ title: 'SendBody' }),
     createThread: z
@@ -231,7 +335,7 @@ export function createValidators(limits: { messageMaxBytes: number }) {
         experiment: threadFields.experiment.optional(),
       })
       .refine((patch) => Object.keys(patch).length > 0, 'nothing to change')
-      .meta({ title: 'UpdateThreadBody' }),
+      .meta({ title: 'UpdateThreadBody', minProperties: 1 }),
     preferences: z
       .strictObject({
         tid: tidSchema.optional().meta({ description: "A thread's preferences instead of the global ones." }),
@@ -253,8 +357,14 @@ export function createValidators(limits: { messageMaxBytes: number }) {
           .int()
           .min(0)
           .max(8_640_000_000_000_000)
+          .refine(
+            (at) => at >= window.clock() - window.pastMs && at <= window.clock() + window.clockSkewMs,
+            `at must lie between ${describeSpan(window.pastMs)} ago and ${describeSpan(window.clockSkewMs)} from now`,
+          )
           .optional()
-          .meta({ description: "When it happened on the client, epoch ms; the server's receive time when absent." }),
+          .meta({
+            description: `When it happened on the client, epoch ms (at most ${describeSpan(window.pastMs)} ago, ${describeSpan(window.clockSkewMs)} ahead); the server's receive time when absent.`,
+          }),
       })
       .meta({ title: 'AckBody' }),
     read: z.strictObject({ tid: tidSchema, messageId: messageIdSchema }).meta({ title: 'ReadBody' }),

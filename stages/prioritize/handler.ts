@@ -1,11 +1,11 @@
 import { mapLimit } from '../../pipeline/concurrency/index.ts';
+import { invalid, type ValidationLimits, validateRequest } from '../../pipeline/contract/ingest.ts';
 import { prioritized, requestEvent } from '../../pipeline/records/events.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { ScheduleWriter } from '../../pipeline/schedule/types.ts';
 import { laneKey, laneTopic } from '../../pipeline/topics/lanes.ts';
 import type { IngestRequest } from '../../schemas/types.generated.ts';
 import { DEFAULT_SCHEDULE_SLACK_MS, laneUrgency, route } from './route.ts';
-import { invalid, type ValidationLimits, validateRequest } from './validate.ts';
 
 /**
  * prioritize: validate → drop what has expired → drop repeats → hold what is scheduled for later → route the

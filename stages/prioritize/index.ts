@@ -1,4 +1,5 @@
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import { defaultLimits } from '../../pipeline/contract/ingest.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { scheduleWriter } from '../../pipeline/schedule/claims.ts';
 import { createDedupStore } from '../../pipeline/store/dedup.ts';
@@ -8,7 +9,6 @@ import { cacheThreads } from '../../pipeline/store/thread-cache.ts';
 import { laneTopics } from '../../pipeline/topics/lanes.ts';
 import type { IngestRequest } from '../../schemas/types.generated.ts';
 import { type PrioritizeDeps, prioritizeBatch, STAGE } from './handler.ts';
-import { defaultLimits } from './validate.ts';
 
 /**
  * prioritize: ingest → lane.1 … lane.4 (and `events` for expired, repeated and scheduled requests). See

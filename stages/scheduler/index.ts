@@ -122,9 +122,9 @@ export async function run(config: Config, args: string[]): Promise<number> {
   const log = createLogger(config, 'scheduler');
   const scheduler = createScheduler(config, { registry: processRegistry, log });
   await scheduler.start();
-  const server = await serveMetrics(processRegistry, port, config.http.host);
+  const server = await serveMetrics(processRegistry, port, config.metrics.host);
   log.info(
-    { metrics: `http://${config.http.host}:${server.port}/metrics`, owner: scheduler.owner },
+    { metrics: `http://${config.metrics.host}:${server.port}/metrics`, owner: scheduler.owner },
     'scheduler serving metrics',
   );
   await new Promise<void>((resolve) => {

@@ -47,10 +47,19 @@ async function publishWith(authorization: string | null) {
 describe('auth matrix', () => {
   const valid = { sub: 'auth-user', exp: now() + 600, ...claims };
 
+  // RFC 6750 §3.1: a request without any bearer token gets the challenge without an error code.
+  it.each<[string, string | null, string]>([
+    ['no Authorization header', null, 'missing bearer token'],
+    ['an empty header', '', 'missing bearer token'],
+    ['another scheme', 'Basic dXNlcjpwYXNz', 'the Authorization header must be "Bearer <token>"'],
+  ])('refuses %s with 401 and a challenge without error code', async (_name, header, reason) => {
+    const response = await publishWith(header);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="msgxc"');
+    expect(await response.json()).toEqual({ error: 'UNAUTHENTICATED', message: reason });
+  });
+
   it.each<[string, () => Promise<string | null>, string]>([
-    ['no Authorization header', async () => null, 'missing bearer token'],
-    ['an empty header', async () => '', 'missing bearer token'],
-    ['another scheme', async () => 'Basic dXNlcjpwYXNz', 'the Authorization header must be "Bearer <token>"'],
     ['a malformed token', async () => 'Bearer not-a-jwt', 'malformed token'],
     ['garbage in three parts', async () => 'Bearer e30.e30.e30', 'malformed token'],
     [

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createMessageStore, type StoredMessage } from '../../pipeline/store/message.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
-import type { CatchUpMessage } from '../../stages/http/routes/flow.ts';
+import type { CatchUpMessage } from '../../stages/http/routes/thread-messages.ts';
 import { consume, createHarness, dropTestData, type Harness, token } from './support.ts';
 
 /**
@@ -53,6 +53,8 @@ beforeAll(async () => {
     ids.push(id);
     await messages.saveMessage(message(id, index));
   }
+  // Only a message delivered to the caller may be acknowledged.
+  await messages.recordDelivery({ messageId: ids[3]!, uid: 'bob', channel: 'webpush', state: 'sent', at: Date.now() });
 });
 
 afterAll(async () => {

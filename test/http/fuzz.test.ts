@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
+import { createMessageStore } from '../../pipeline/store/message.ts';
 import { fuzzCase, seeded } from './fuzz-bodies.ts';
 import {
   adminToken,
@@ -50,6 +52,14 @@ beforeAll(async () => {
     json: { name: 'Fuzz', openSubscribe: true, openPublish: true },
   });
   tid = ((await response.json()) as { tid: string }).tid;
+  // Only a message delivered to the caller may be acknowledged: the valid ack body's message was.
+  const cassandra = createCassandra(h.config);
+  try {
+    const sent = { messageId, uid: 'fuzz-user', channel: 'fcm' as const, state: 'sent', at: Date.now() };
+    await createMessageStore(cassandra).recordDelivery(sent);
+  } finally {
+    await cassandra.shutdown();
+  }
 });
 
 afterAll(async () => {
@@ -74,7 +84,7 @@ const endpoints: [string, string, 'user' | 'admin', () => unknown][] = [
     () => ({ name: 'n', channelTypes: ['ws'], experiment: { id: 'e', variants: [{ name: 'a', weight: 100 }] } }),
   ],
   ['PUT', '/api/v1/preferences', 'user', () => ({ tid, channels: ['ws', 'email'] })],
-  ['POST', '/api/v1/ack', 'user', () => ({ messageId, channel: 'fcm', status: 'opened', at: 1_767_225_600_000 })],
+  ['POST', '/api/v1/ack', 'user', () => ({ messageId, channel: 'fcm', status: 'opened', at: Date.now() })],
   ['POST', '/api/v1/read', 'user', () => ({ tid, messageId })],
 ];
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTcpProxy, type TcpProxy } from '../../bench/harness/proxy.ts';
+import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
+import { createMessageStore } from '../../pipeline/store/message.ts';
 import {
   adminToken,
   consume,
@@ -224,6 +226,20 @@ describe('Kafka unreachable', () => {
     await expect503(await facade.request('/api/v1/enlist', { token: user, json: { os: 'ios', token: iosToken() } }));
     expect(await primary.deps.users.devicesOf('kafka-user')).toEqual([]);
     const ack = { messageId: '11111111-1111-11f0-8000-000000000001', channel: 'ws', status: 'delivered' };
+    // Only a message delivered to the caller may be acknowledged: this one was.
+    const cassandra = createCassandra(primary.config);
+    try {
+      const sent = {
+        messageId: ack.messageId,
+        uid: 'kafka-user',
+        channel: 'ws' as const,
+        state: 'sent',
+        at: Date.now(),
+      };
+      await createMessageStore(cassandra).recordDelivery(sent);
+    } finally {
+      await cassandra.shutdown();
+    }
     await expect503(await facade.request('/api/v1/ack', { token: user, json: ack }));
 
     // An unsubscribe that cannot be announced leaves the subscription as it was.

@@ -63,6 +63,21 @@ describe('ingest producer for services', () => {
     }
   });
 
+  it('refuses what prioritize would dead-letter, and text that is not well-formed, before sending anything', async () => {
+    const producer = createIngestProducer(config, { service: 'billing' });
+    try {
+      await expect(producer.send({ kind: 'broadcast', msg: 'x', ttlSeconds: 0 })).rejects.toMatchObject({
+        code: 'INVALID_REQUEST',
+        message: 'ttlSeconds must be positive',
+      });
+      await expect(producer.send({ kind: 'send', uid: 'u1', msg: 'lone \ud800' })).rejects.toMatchObject({
+        code: 'ILL_FORMED_TEXT',
+      });
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('refuses a request that does not fit the schema before sending anything', async () => {
     const producer = createIngestProducer(config, { service: 'billing' });
     try {

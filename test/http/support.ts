@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
+import { signDevelopmentToken } from '../../pipeline/auth/sign.ts';
 import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { retryTransient } from '../../pipeline/kafka/index.ts';
@@ -29,6 +29,10 @@ export function httpTestConfig(extra: Record<string, string> = {}): Config {
     MSGXC_JWT_SECRET: jwtSecret,
     MSGXC_WEBPUSH_ALLOWED_HOSTS: receiverHost,
     MSGXC_LOG_LEVEL: process.env.MSGXC_LOG_LEVEL ?? 'warn',
+    // Tests fire requests as fast as they can from one user; the rate limits have their own test.
+    MSGXC_HTTP_RATE_USER_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_TOKEN_PER_SECOND: '0',
+    MSGXC_HTTP_RATE_THREAD_PER_MINUTE: '0',
     ...extra,
   });
 }
@@ -119,12 +123,13 @@ export interface TokenOptions {
 }
 
 export async function token(options: TokenOptions = {}): Promise<string> {
-  const jwt = new SignJWT({ roles: options.roles ?? [], ...options.claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(options.sub ?? 'user-1')
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? '10m');
-  return jwt.sign(new TextEncoder().encode(options.secret ?? jwtSecret));
+  return signDevelopmentToken({
+    secret: options.secret ?? jwtSecret,
+    sub: options.sub ?? 'user-1',
+    roles: options.roles ?? [],
+    claims: options.claims,
+    expiresIn: options.expiresIn ?? '10m',
+  });
 }
 
 export const adminToken = (sub = 'admin-1') => token({ sub, roles: ['admin'] });

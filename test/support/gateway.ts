@@ -1,7 +1,7 @@
-import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { createVerifier } from '../../pipeline/auth/index.ts';
+import { signDevelopmentToken } from '../../pipeline/auth/sign.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from '../../stages/gateway/gateway.ts';
@@ -29,12 +29,12 @@ export async function signToken(
   uid: string,
   options: { admin?: boolean; expiresInSeconds?: number; secret?: string } = {},
 ): Promise<string> {
-  return new SignJWT({ roles: options.admin ? ['admin'] : [] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(uid)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 600))
-    .sign(new TextEncoder().encode(options.secret ?? testSecret));
+  return signDevelopmentToken({
+    secret: options.secret ?? testSecret,
+    sub: uid,
+    roles: options.admin ? ['admin'] : [],
+    expiresIn: Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 600),
+  });
 }
 
 export interface TestGateway {

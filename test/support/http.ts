@@ -1,11 +1,12 @@
-import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { createVerifier } from '../../pipeline/auth/index.ts';
+import { signDevelopmentToken } from '../../pipeline/auth/sign.ts';
 import { parseConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
 import { createApp } from '../../stages/http/app.ts';
+import { noRateLimits } from '../../stages/http/middleware/rate-limit.ts';
 import type { AppDeps, PreparedRecord, TopicPublisher } from '../../stages/http/ports.ts';
 
 /**
@@ -20,11 +21,7 @@ const secret = 'unit-tests-secret-that-is-long-enough-for-hs256';
 export const unitConfig = parseConfig({ MSGXC_JWT_SECRET: secret, MSGXC_LOG_LEVEL: 'silent' });
 
 export const unitToken = (uid: string, roles: string[] = []) =>
-  new SignJWT({ roles })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(uid)
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(secret));
+  signDevelopmentToken({ secret, sub: uid, roles, expiresIn: '5m' });
 
 const unused = (port: string) => () => {
   throw new Error(`${port} is not used in this test`);
@@ -78,6 +75,8 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
     },
     messages: {
       deliverySummary: unused('messages.deliverySummary'),
+      deliveryOf: unused('messages.deliveryOf'),
+      getMessage: unused('messages.getMessage'),
       setReadMarker: unused('messages.setReadMarker'),
       readMarker: unused('messages.readMarker'),
       messagesAfter: unused('messages.messagesAfter'),
@@ -95,7 +94,15 @@ export function unitDeps(overrides: Partial<AppDeps> = {}): AppDeps {
     endpointGuard: createEndpointGuard({ allowedHosts: [] }),
     registry: new Registry(),
     clock: () => 1_767_225_600_000,
-    limits: { bodyLimitBytes: 65_536, messageMaxBytes: 4096, dependencyTimeoutMs: 1_000 },
+    limits: {
+      bodyLimitBytes: 65_536,
+      messageMaxBytes: 4096,
+      dependencyTimeoutMs: 1_000,
+      timestampPastMs: 366 * 86_400_000,
+      clockSkewMs: 300_000,
+      ackDeliveryWaitMs: 50,
+      rate: noRateLimits,
+    },
     ...overrides,
   };
 }

@@ -12,6 +12,7 @@ import {
 } from '../../../pipeline/store/thread.ts';
 import { dependency, forbidden, notFound } from '../errors.ts';
 import type { AppDeps } from '../ports.ts';
+import { audienceChange, traceOf, writeThenEmit } from '../requests.ts';
 import type { Router } from '../router.ts';
 import { channelSchema, type Validators } from '../validators.ts';
 
@@ -57,8 +58,76 @@ export async function threadOr404(deps: AppDeps, tid: string): Promise<Thread> {
   return thread;
 }
 
+/** Readers of a thread: whoever may take part in it (as for `GET /threads/{tid}`), and its subscribers. */
+export async function requireReader(deps: AppDeps, principal: Principal, tid: string): Promise<void> {
+  const timeout = deps.limits.dependencyTimeoutMs;
+  const thread = await dependency('cassandra', timeout, () => deps.threads.getThread(tid));
+  const reads =
+    thread !== null &&
+    (maySubscribe(thread, principal) ||
+      mayPublish(thread, principal) ||
+      (await dependency('cassandra', timeout, () => deps.threads.isSubscribed(tid, principal.uid))));
+  // Not 403: whether a private thread exists is not the caller's business.
+  if (!reads) throw notFound('thread');
+}
+
+const yes = { 200: { description: 'Done (durable).', schema: z.literal(true) } };
+
 export function addThreadRoutes(router: Router, deps: AppDeps, v: Validators): void {
   const timeout = deps.limits.dependencyTimeoutMs;
+
+  router.add(
+    {
+      method: 'post',
+      path: '/api/v1/subscribe',
+      operationId: 'subscribe',
+      summary: 'Subscribe the caller to a thread (owner, thread admins, or an open-subscribe thread).',
+      tags: ['seed'],
+      access: 'user',
+      body: v.subscription,
+      idempotent: true,
+      responses: { ...yes, 404: { description: 'No such thread.' } },
+    },
+    async ({ c, principal, body, log }) => {
+      const thread = await threadOr404(deps, body.tid);
+      if (!maySubscribe(thread, principal)) throw forbidden('this thread does not take subscriptions from you');
+      const now = deps.clock();
+      await writeThenEmit<boolean>(deps, log, {
+        change: audienceChange('subscribe', principal.uid, now, traceOf(c), { tid: body.tid }),
+        write: () => deps.threads.subscribe(body.tid, principal.uid, new Date(now)),
+        undo: async (added) => {
+          if (added) await deps.threads.unsubscribe(body.tid, principal.uid);
+        },
+      });
+      return true;
+    },
+  );
+
+  router.add(
+    {
+      method: 'post',
+      path: '/api/v1/unsubscribe',
+      operationId: 'unsubscribe',
+      summary: 'Unsubscribe the caller from a thread (always allowed; idempotent).',
+      tags: ['seed'],
+      access: 'user',
+      body: v.subscription,
+      idempotent: true,
+      responses: { ...yes, 404: { description: 'No such thread.' } },
+    },
+    async ({ c, principal, body, log }) => {
+      await threadOr404(deps, body.tid);
+      const now = deps.clock();
+      await writeThenEmit<boolean>(deps, log, {
+        change: audienceChange('unsubscribe', principal.uid, now, traceOf(c), { tid: body.tid }),
+        write: () => deps.threads.unsubscribe(body.tid, principal.uid),
+        undo: async (was) => {
+          if (was) await deps.threads.subscribe(body.tid, principal.uid);
+        },
+      });
+      return true;
+    },
+  );
 
   router.add(
     {

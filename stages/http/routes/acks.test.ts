@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredMessage } from '../../../pipeline/store/message.ts';
+import type { DeliveryState } from '../../../pipeline/store/message-types.ts';
 import type { Acknowledgement } from '../../../schemas/index.ts';
 import { downPublisher, memoryPublisher, thread, unitApp, unitDeps } from '../../../test/support/http.ts';
-import { type CatchUpMessage, catchUpPage } from './flow.ts';
+import { type CatchUpMessage, catchUpPage } from './thread-messages.ts';
 
 /** The flow routes' own logic over in-memory stores; test/http/flow.test.ts runs them on the real servers. */
 
@@ -33,6 +34,19 @@ const stored = (messageId: string, index: number): StoredMessage => ({
   trace: null,
 });
 
+const sentState = (messageId: string, uid: string): DeliveryState => ({
+  messageId,
+  uid,
+  channel: 'ws',
+  state: 'sent',
+  states: { sent: new Date(0) },
+  errorCode: null,
+  error: null,
+  deviceId: null,
+  variant: null,
+  updatedAt: new Date(0),
+});
+
 function harness(options: { kafkaDown?: boolean } = {}) {
   const acks = memoryPublisher<Acknowledgement>();
   const markers = new Map<string, string>();
@@ -46,9 +60,13 @@ function harness(options: { kafkaDown?: boolean } = {}) {
     },
     messages: {
       deliverySummary: async () => null,
+      // Bob was sent m1 and m2 (on ws); nobody was sent anything else.
+      deliveryOf: async (messageId, uid) =>
+        uid === 'bob' && [m1, m2].includes(messageId) ? [sentState(messageId, uid)] : [],
       setReadMarker: async (uid, id, messageId) => {
         markers.set(`${uid}|${id}`, messageId);
       },
+      getMessage: async (messageId) => messages.find((message) => message.messageId === messageId) ?? null,
       readMarker: async (uid, id) => {
         const messageId = markers.get(`${uid}|${id}`);
         return messageId === undefined ? null : { messageId, updatedAt: new Date(0) };
@@ -99,6 +117,45 @@ describe('POST /api/v1/ack', () => {
     });
     expect([down.status, (down.body as { error: string }).error]).toEqual([503, 'SERVICE_UNAVAILABLE']);
     expect(down.headers.get('retry-after')).toBe('5');
+  });
+});
+
+describe('POST /api/v1/ack: bounds', () => {
+  const now = 1_767_225_600_000;
+
+  it('acknowledges only messages delivered to the caller: 404 unknown, 409 with Retry-After not delivered', async () => {
+    const { call, acks } = harness();
+    const never = '33333333-1111-11f0-8000-000000000003';
+    const unknown = await call('POST', '/api/v1/ack', { json: { messageId: never, channel: 'ws', status: 'opened' } });
+    expect(unknown.status).toBe(404);
+    const stranger = await call('POST', '/api/v1/ack', {
+      as: 'mallory',
+      json: { messageId: m1, channel: 'ws', status: 'opened' },
+    });
+    expect([stranger.status, (stranger.body as { error: string }).error]).toEqual([409, 'NOT_DELIVERED']);
+    expect(stranger.headers.get('retry-after')).toBe('1');
+    expect(acks).toEqual([]);
+  });
+
+  it('bounds the client time to a window around now', async () => {
+    const { call, acks } = harness();
+    const ack = (at: number) =>
+      call('POST', '/api/v1/ack', { json: { messageId: m1, channel: 'ws', status: 'opened', at } });
+    const year275760 = await ack(8_640_000_000_000_000);
+    expect(year275760.status).toBe(400);
+    expect((year275760.body as { issues: { path: string[] }[] }).issues[0]?.path).toEqual(['at']);
+    expect((await ack(now + 3_600_000)).status).toBe(400);
+    expect((await ack(now - 400 * 86_400_000)).status).toBe(400);
+    expect((await ack(now + 60_000)).status).toBe(200);
+    expect((await ack(now - 30 * 86_400_000)).status).toBe(200);
+    expect(acks.map((sent) => sent.at)).toEqual([now + 60_000, now - 30 * 86_400_000]);
+  });
+
+  it('answers 401 without a token with a challenge that carries no error code (RFC 6750 §3.1)', async () => {
+    const { call } = harness();
+    const response = await call('POST', '/api/v1/ack', { as: null, json: {} });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="msgxc"');
   });
 });
 
