@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
 import { type AudienceSnapshot, createAudienceIndex } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
-import { reportFigure } from './results.ts';
 import { benchUser, loadUsers, pageAll, rate, timedScan } from './audience-users.ts';
+import { reportFigure } from './results.ts';
 
 /**
  * Audience paging rate: index N users (bulk), then page the whole index through the audience layer

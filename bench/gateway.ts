@@ -7,8 +7,8 @@ import { createLogger } from '../pipeline/log/index.ts';
 import { deliveryIdOf } from '../pipeline/records/delivery.ts';
 import type { DeliveryBatch } from '../schemas/types.generated.ts';
 import { startGateway } from '../stages/gateway/gateway.ts';
-import { reportFigure } from './results.ts';
 import { encodeFrame } from '../stages/gateway/protocol.ts';
+import { reportFigure } from './results.ts';
 
 /**
  * Gateway bench: N concurrent WebSocket connections (client sockets in a child process), then rounds of

@@ -22,8 +22,8 @@ export { developmentJwtSecret } from './auth.ts';
 export type { DeliveryConfig } from './delivery.ts';
 export { type DeviceKey, type DevicesConfig, developmentDeviceKey } from './devices.ts';
 export type { FanoutConfig } from './fanout.ts';
-export type { MessagingConfig } from './messaging.ts';
 export type { HttpConfig } from './http.ts';
+export type { MessagingConfig } from './messaging.ts';
 export type { RuntimeConfig } from './runtime.ts';
 export type { StackConfig } from './stack.ts';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AudienceChange, IngestRequest, IngestRequestInput } from '../../schemas/index.ts';
 import type { Config } from '../config/index.ts';
-import { createRecordProducer, type RecordProducer } from '../kafka/index.ts';
 import { ingestLimits, validateRequest } from '../contract/ingest.ts';
+import { createRecordProducer, type RecordProducer } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import type { Serde } from '../serde/index.ts';
 

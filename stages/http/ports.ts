@@ -7,9 +7,9 @@ import type { MessageStore } from '../../pipeline/store/message.ts';
 import type { ThreadStore } from '../../pipeline/store/thread.ts';
 import type { UserStore } from '../../pipeline/store/user.ts';
 import type { Acknowledgement, AudienceChangeInput, IngestRequestInput } from '../../schemas/index.ts';
-import type { ProviderRouteDeps } from './routes/providers.ts';
-import type { InboxPort } from './routes/inbox.ts';
 import type { RateLimits } from './middleware/rate-limit.ts';
+import type { InboxPort } from './routes/inbox.ts';
+import type { ProviderRouteDeps } from './routes/providers.ts';
 
 /**
  * What the facade needs from the rest of the system, in the facade's own words. `deps.ts` builds these

@@ -3,8 +3,7 @@ import { Registry } from 'prom-client';
 import { type TopicWatch, watchTopic } from '../../../bench/harness/topics.ts';
 import { createCassandra, migrate } from '../../../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../../../pipeline/config/index.ts';
-import { createKafkaPublisher, createTopicProducer } from '../../../pipeline/ingest-producer/index.ts';
-import { createKafka } from '../../../pipeline/kafka/index.ts';
+import { createKafka, createRecordProducer } from '../../../pipeline/kafka/index.ts';
 import { createLogger } from '../../../pipeline/log/index.ts';
 import { type AnyStageDefinition, type RunningStages, runStages } from '../../../pipeline/runtime/index.ts';
 import { createSerde } from '../../../pipeline/serde/index.ts';
@@ -48,11 +47,10 @@ export async function createMessagingWorld(extra: Record<string, string>): Promi
   await ensureTopics(config, ['events', 'audience', ...stagesTopics], { log });
   await retryOutage(() => migrate(config, { log }));
   const cassandra = createCassandra(config);
-  const publisher = createKafkaPublisher(config, { log });
-  const serde = createSerde(config);
+  const publisher = createRecordProducer(config, { codec: createSerde(config), log });
   const producers = {
-    'deliver.sms': createTopicProducer<DeliveryBatch>(config, 'deliver.sms', { serde, publisher }),
-    'deliver.email': createTopicProducer<DeliveryBatch>(config, 'deliver.email', { serde, publisher }),
+    'deliver.sms': publisher.topic('deliver.sms'),
+    'deliver.email': publisher.topic('deliver.email'),
   };
   const events = await watchTopic<DeliveryEvent>(config, 'events');
   const audience = await watchTopic<AudienceChange>(config, 'audience');
