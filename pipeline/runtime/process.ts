@@ -1,7 +1,17 @@
 import type { KafkaMessage } from 'kafkajs';
 import { permanent } from '../errors/index.ts';
 import { messageBytes } from '../kafka/index.ts';
-import { classifyDecodeError, classifyHandlerError, type Failure } from './classify.ts';
+import {
+  ChunkAbandonedError,
+  classifyDecodeError,
+  classifyHandlerError,
+  type Failure,
+  isOutputFlush,
+  OutputFlushError,
+} from './classify.ts';
+
+export { ChunkAbandonedError, OutputFlushError } from './classify.ts';
+
 import { textHeaders } from './headers.ts';
 import { backoffDelay } from './policy.ts';
 import type { Codec, ErrorPolicy, InputRecord, OutputRecord } from './types.ts';
@@ -35,28 +45,6 @@ export interface FailedRecord {
 export interface ChunkResult {
   outputs: EncodedOutput[];
   failed: FailedRecord[];
-}
-
-/**
- * Thrown when the process is stopping while a chunk is still failing: its records are neither produced nor
- * set aside, and stay uncommitted so the group's next owner of the partition handles them.
- */
-export class ChunkAbandonedError extends Error {
-  constructor() {
-    super('chunk abandoned: the stage is stopping');
-    this.name = 'ChunkAbandonedError';
-  }
-}
-
-/**
- * A streaming handler's part-way produce failed: not the records' fault, so it is not retried or bisected
- * like a handler failure; the cause ends the fetched batch, as a failed produce at the chunk's end does.
- */
-export class OutputFlushError extends Error {
-  constructor(cause: unknown) {
-    super("producing part of a streaming handler's outputs failed", { cause });
-    this.name = 'OutputFlushError';
-  }
 }
 
 export interface ChunkDependencies {
@@ -157,7 +145,7 @@ export async function processChunk(records: PendingRecord[], deps: ChunkDependen
       outputs.push(...(await handleAndEncode(items, deps)));
       return undefined;
     } catch (error) {
-      if (error instanceof OutputFlushError) throw error.cause;
+      if (isOutputFlush(error)) throw error.cause;
       abandonIfStopping();
       const failure = classifyHandlerError(error, policy);
       deps.onError?.(failure, 'handle');
