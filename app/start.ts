@@ -1,5 +1,6 @@
 import type { Config } from '../pipeline/config/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
+import { exitAfter, waitForStop } from './lifecycle.ts';
 
 /**
  * `npm start`: the whole system in one process on the local stack (or on configured clusters) —
@@ -52,14 +53,12 @@ export async function run(config: Config, _args: string[]): Promise<number> {
       },
       'msgxc is up',
     );
-    const signal = await new Promise<string>((resolvePromise) => {
-      process.once('SIGINT', () => resolvePromise('SIGINT'));
-      process.once('SIGTERM', () => resolvePromise('SIGTERM'));
-      void running.done.then(() => resolvePromise('stages stopped'));
-    });
+    const signal = await waitForStop({ done: running.done });
     log.info({ signal }, 'stopping');
     await closeAll();
-    return await running.done;
+    const code = await running.done;
+    exitAfter(5_000, () => code);
+    return code;
   } catch (error) {
     await closeAll();
     throw error;

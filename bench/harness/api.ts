@@ -19,16 +19,29 @@ export interface ApiAnswer<T = unknown> {
 }
 
 export interface Api {
-  call<T = unknown>(method: string, path: string, token: string, body?: unknown): Promise<ApiAnswer<T>>;
+  call<T = unknown>(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiAnswer<T>>;
   /** A call that must answer 2xx; anything else fails with the answer in the message. */
   ok<T = unknown>(method: string, path: string, token: string, body?: unknown): Promise<ApiAnswer<T>>;
 }
 
 export function createApi(baseUrl: string): Api {
-  const call = async <T>(method: string, path: string, token: string, body?: unknown): Promise<ApiAnswer<T>> => {
+  const call = async <T>(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiAnswer<T>> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
+        ...headers,
         authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },

@@ -75,7 +75,14 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
   const write = createAudienceWriter(adapter, alias, next, nextTtl);
 
   async function* pages(query: AudienceQuery, pageOptions: PageOptions): AsyncGenerator<AudienceDoc[]> {
-    for await (const sources of sourcePages({ adapter, alias, log }, query, pageOptions)) yield sources.map(publicDoc);
+    const reader = {
+      adapter,
+      alias,
+      log,
+      keepAlive: config.search.pitKeepAlive,
+      resumeWithinMs: config.search.resumeWithinMs,
+    };
+    for await (const sources of sourcePages(reader, query, pageOptions)) yield sources.map(publicDoc);
   }
 
   return {
@@ -170,6 +177,10 @@ interface IndexReader {
   adapter: SearchAdapter;
   alias: string;
   log: Logger;
+  /** The point in time's default keep-alive between two pages. */
+  keepAlive: string;
+  /** A walk cut by a search outage resumes within this long (see paging.ts). */
+  resumeWithinMs: number;
 }
 
 /** A short uid list by id (no point in time); anything else paged under a point in time. */
@@ -182,7 +193,7 @@ function sourcePages(reader: IndexReader, query: AudienceQuery, pageOptions: Pag
 }
 
 async function* pitPages(
-  { adapter, alias, log }: IndexReader,
+  { adapter, alias, log, keepAlive, resumeWithinMs }: IndexReader,
   query: AudienceQuery,
   pageOptions: PageOptions,
 ): AsyncGenerator<Json[]> {
@@ -193,7 +204,8 @@ async function* pitPages(
     sort: [...UID_SORT, ...adapter.tiebreaker],
     pageSize: pageOptions.pageSize,
     source: true,
-    keepAlive: pageOptions.keepAlive ?? '2m',
+    keepAlive: pageOptions.keepAlive ?? keepAlive,
+    resumeWithinMs,
     signal: pageOptions.signal,
     log,
   });

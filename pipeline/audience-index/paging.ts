@@ -18,6 +18,37 @@ export interface PitWalk {
   keepAlive: string;
   signal?: AbortSignal | undefined;
   log?: Logger | undefined;
+  /**
+   * How long a walk rides out an unavailable engine or an expired point in time before it gives up (then
+   * the error reaches the stage, whose retry policy takes over). Within it the walk reopens a PIT and goes
+   * on after the last hit it yielded: the sort is a total order on uid, so nothing is skipped or repeated.
+   */
+  resumeWithinMs?: number;
+}
+
+const resumeBackoffMs = [250, 500, 1_000, 2_000, 5_000];
+
+/** An engine outage or a PIT the engine no longer knows (expired while the engine was away): worth a new PIT. */
+function resumable(error: unknown): boolean {
+  if (!(error instanceof MsgxcError)) return true;
+  if (error.retriable) return true;
+  const details = error.details as { status?: number; type?: string } | undefined;
+  return details?.status === 404 || details?.type === 'search_context_missing_exception';
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted() {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
 }
 
 export const MAX_PAGE_SIZE = 10_000;
@@ -29,20 +60,37 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
   }
   if (walk.segments.length === 0) return;
   signal?.throwIfAborted();
-  let pitId = await adapter.openPit(walk.index, walk.keepAlive);
+  let pitId: string | null = await adapter.openPit(walk.index, walk.keepAlive);
+  let failingSince: number | null = null;
+  let failures = 0;
   try {
     for (const query of walk.segments) {
       let searchAfter: unknown[] | undefined;
       for (;;) {
         signal?.throwIfAborted();
-        const response = await adapter.search({
-          pit: { id: pitId, keepAlive: walk.keepAlive },
-          query,
-          sort: walk.sort,
-          size: pageSize,
-          searchAfter,
-          source: walk.source,
-        });
+        let response: Awaited<ReturnType<SearchAdapter['search']>>;
+        try {
+          pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
+          response = await adapter.search({
+            pit: { id: pitId, keepAlive: walk.keepAlive },
+            query,
+            sort: walk.sort,
+            size: pageSize,
+            searchAfter,
+            source: walk.source,
+          });
+        } catch (error) {
+          failingSince ??= Date.now();
+          if (!resumable(error) || Date.now() - failingSince > (walk.resumeWithinMs ?? 0)) throw error;
+          walk.log?.warn({ err: error instanceof Error ? error.message : error, failures }, 'audience walk resumes');
+          await pause(resumeBackoffMs[Math.min(failures++, resumeBackoffMs.length - 1)]!, signal);
+          // The old PIT may be gone (expired during the outage): a new one, the walk goes on after searchAfter.
+          if (pitId) await closeQuietly(walk, pitId);
+          pitId = null;
+          continue;
+        }
+        failingSince = null;
+        failures = 0;
         pitId = response.pitId;
         const hits = response.hits;
         if (hits.length > 0) yield hits;
@@ -51,9 +99,13 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
       }
     }
   } finally {
-    await adapter.closePit(pitId).catch((error: unknown) => {
-      // The PIT expires on its own after keep-alive; failing to close it early must not mask the walk's outcome.
-      walk.log?.warn({ err: error instanceof MsgxcError ? error.message : error }, 'could not close point in time');
-    });
+    if (pitId) await closeQuietly(walk, pitId);
   }
+}
+
+async function closeQuietly(walk: PitWalk, pitId: string): Promise<void> {
+  await walk.adapter.closePit(pitId).catch((error: unknown) => {
+    // The PIT expires on its own after keep-alive; failing to close it early must not mask the walk's outcome.
+    walk.log?.warn({ err: error instanceof MsgxcError ? error.message : error }, 'could not close point in time');
+  });
 }

@@ -1,4 +1,5 @@
 import type { AudienceSlice, Channel, Device } from '../../schemas/types.generated.ts';
+import { ChannelSymbols } from '../../schemas/types.generated.ts';
 
 /**
  * The audience document: everything fanout needs to pick and reach one user, so a page of audience
@@ -8,7 +9,8 @@ import type { AudienceSlice, Channel, Device } from '../../schemas/types.generat
 
 export type { AudienceSlice, Channel, Device };
 
-export const CHANNELS = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const satisfies readonly Channel[];
+/** Every channel, from the Avro `dev.msgxc.Channel` enum. */
+export const CHANNELS = ChannelSymbols;
 
 /** The channels reached through a device address; `ws` is a presence flag instead. */
 export const DEVICE_CHANNELS = ['webpush', 'apns', 'fcm', 'sms', 'email'] as const satisfies readonly Channel[];
@@ -92,7 +94,7 @@ export interface PageOptions {
   excludeOptedOut?: boolean;
   /** One of `max` disjoint parts of the audience, stable across processes (FanoutJob.slice). */
   slice?: AudienceSlice | null;
-  /** How long the point in time stays open between two pages (a duration such as `2m`). Default `2m`. */
+  /** How long the point in time stays open between two pages (a duration such as `2m`). Default `MSGXC_SEARCH_PIT_KEEP_ALIVE` (2m). */
   keepAlive?: string;
   /** Stop paging (closing the point in time) when aborted. */
   signal?: AbortSignal;

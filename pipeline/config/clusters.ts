@@ -29,6 +29,13 @@ export const clustersEnv = z.object({
   // The audience index's layout; the local stack is one node, so no replicas by default.
   MSGXC_SEARCH_SHARDS: z.coerce.number().int().min(1).default(1),
   MSGXC_SEARCH_REPLICAS: z.coerce.number().int().min(0).default(0),
+  // How long an audience walk rides out an engine outage (reopening its point in time) before it fails.
+  MSGXC_SEARCH_RESUME_WITHIN_MS: z.coerce.number().int().min(0).default(300_000),
+  // How long a point in time stays open between two pages.
+  MSGXC_SEARCH_PIT_KEEP_ALIVE: z
+    .string()
+    .regex(/^[1-9][0-9]*(ms|s|m)$/, 'a duration such as 30s or 2m')
+    .default('2m'),
   MSGXC_TOPIC_PREFIX: z.string().default(''),
   // Forces `npm start` to bring the local stack up (or not), whatever the cluster URLs say.
   MSGXC_START_STACK: bool.optional(),
@@ -57,6 +64,10 @@ export interface ClustersConfig {
     /** Primary shards and replicas of the audience index when it is created. */
     shards: number;
     replicas: number;
+    /** How long an audience walk rides out an engine outage, reopening its point in time, before it fails. */
+    resumeWithinMs: number;
+    /** How long a point in time stays open between two pages. */
+    pitKeepAlive: string;
   };
 }
 
@@ -103,6 +114,8 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
       testElasticsearchUrl: env.MSGXC_TEST_ELASTICSEARCH_URL,
       shards: env.MSGXC_SEARCH_SHARDS,
       replicas: env.MSGXC_SEARCH_REPLICAS,
+      resumeWithinMs: env.MSGXC_SEARCH_RESUME_WITHIN_MS,
+      pitKeepAlive: env.MSGXC_SEARCH_PIT_KEEP_ALIVE,
     },
   };
 }

@@ -1,10 +1,11 @@
 import type { Client, QueryOptions, types } from 'cassandra-driver';
+import { type Channel, ChannelSymbols } from '../../schemas/types.generated.ts';
 import { cassandraError } from '../cassandra/index.ts';
 import { MsgxcError } from '../errors/index.ts';
 
-/** The delivery channels (the Avro `dev.msgxc.Channel` symbols). */
-export const CHANNELS = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const;
-export type Channel = (typeof CHANNELS)[number];
+/** The delivery channels: the Avro `dev.msgxc.Channel` symbols. */
+export const CHANNELS = ChannelSymbols;
+export type { Channel };
 
 /** A channel preference holding only this means "send me nothing". */
 export const NOTHING = '~';

@@ -1,22 +1,10 @@
+import type { Experiment, Variant } from '../../schemas/types.generated.ts';
 import { MsgxcError } from '../errors/index.ts';
 import { type Channel, checkChannelList } from './shared.ts';
 
-/** One arm of an experiment, as the Avro `dev.msgxc.Variant` record. */
-export interface ExperimentVariant {
-  name: string;
-  /** Percent of the audience; an experiment's weights sum to 100. */
-  weight: number;
-  /** Users explicitly assigned to this variant, overriding the hash. */
-  uids: string[] | null;
-  subject: string | null;
-  msg: string | null;
-  channels: Channel[] | null;
-}
-
-export interface Experiment {
-  id: string;
-  variants: ExperimentVariant[];
-}
+/** One arm of an experiment and the experiment itself: the Avro `dev.msgxc.Variant` and `Experiment` records. */
+export type ExperimentVariant = Variant;
+export type { Experiment };
 
 /** An experiment as a caller may give it: a variant's overrides may be left out. */
 export interface ExperimentInput {

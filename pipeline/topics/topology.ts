@@ -1,3 +1,4 @@
+import { ChannelSymbols } from '../../schemas/types.generated.ts';
 import type { Config } from '../config/index.ts';
 
 /**
@@ -41,7 +42,8 @@ export interface TopicSpec {
 const hour = 3_600_000;
 const day = 24 * hour;
 
-export const channels = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const;
+/** Every channel has a delivery topic: the Avro `dev.msgxc.Channel` symbols. */
+export const channels = ChannelSymbols;
 export const urgencies = [1, 2, 3, 4] as const;
 
 /**

@@ -1,7 +1,7 @@
 import { bucketOf, sliceRange } from '../../pipeline/audience-index/bucket.ts';
 import type { Channel as IndexChannel } from '../../pipeline/audience-index/types.ts';
 import { type BatchSizes, createBatcher } from '../../pipeline/records/batcher.ts';
-import type { EscalationEntry, PlannedDelivery } from '../../pipeline/records/escalation.ts';
+import type { EscalationEntry } from '../../pipeline/records/escalation.ts';
 import { fanoutEventRecord } from '../../pipeline/records/events.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { Channel, FanoutJob } from '../../schemas/types.generated.ts';

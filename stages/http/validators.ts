@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
+import { type Channel, ChannelSymbols } from '../../schemas/types.generated.ts';
 
 /**
  * Every body, path and query the facade accepts, as zod schemas. The same schemas validate requests and
@@ -7,8 +8,9 @@ import { MsgxcError } from '../../pipeline/errors/index.ts';
  * limit is configuration.
  */
 
-export const channelNames = ['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'] as const;
-export type ChannelName = (typeof channelNames)[number];
+/** The channels a caller may name: the Avro `dev.msgxc.Channel` symbols. */
+export const channelNames = ChannelSymbols;
+export type ChannelName = Channel;
 export const urgencyNames = ['very-low', 'low', 'normal', 'high'] as const;
 
 /** Marks an issue that means "too large" rather than "wrong", so the facade answers 413. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTcpProxy, type TcpProxy } from '../../bench/harness/proxy.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
-import { createTcpProxy, type TcpProxy } from './proxy.ts';
 import {
   adminToken,
   consume,

@@ -1,12 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { WebSocket } from 'ws';
 import { createVerifier } from '../../pipeline/auth/index.ts';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
-import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
-import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from '../../stages/gateway/gateway.ts';
 import type { GatewayRecord } from '../../stages/gateway/session.ts';
 

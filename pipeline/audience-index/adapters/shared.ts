@@ -9,7 +9,8 @@ import type { BulkOperation, Json } from './types.ts';
 export function searchError(engine: string, operation: string, error: unknown): MsgxcError {
   if (error instanceof MsgxcError) return error;
   const meta = (error as { meta?: { statusCode?: number; body?: unknown } } | null)?.meta;
-  const status = meta?.statusCode;
+  // Connection errors carry `statusCode: null` (opensearch-js) or no meta at all: no answer means unavailable.
+  const status = meta?.statusCode ?? undefined;
   const cause = rootCause(meta?.body);
   const reason = cause ? `${cause.type}: ${cause.reason}` : error instanceof Error ? error.message : String(error);
   const retriable = status === undefined || status === 429 || status >= 500;
@@ -21,7 +22,7 @@ export function searchError(engine: string, operation: string, error: unknown): 
 }
 
 export function statusOf(error: unknown): number | undefined {
-  return (error as { meta?: { statusCode?: number } } | null)?.meta?.statusCode;
+  return (error as { meta?: { statusCode?: number | null } } | null)?.meta?.statusCode ?? undefined;
 }
 
 function rootCause(body: unknown): { type: string; reason: string } | undefined {
