@@ -18,7 +18,7 @@ export type DedupStore = ReturnType<typeof createDedupStore>;
  * Request-id de-duplication and stored Idempotency-Key answers, both 24 h by default.
  *
  * - `admit` / `admitMany` (prioritize): the first sightings of a chunk's request ids are claimed with one
- *   conditional batch per shard and day (request-ids.ts), not one lightweight transaction per request.
+ *   conditional batch per shard (request-ids.ts), not one lightweight transaction per request.
  * - `firstSeen` / `firstSeenMany`: ids without an origin, one `INSERT … IF NOT EXISTS` each (request_ids).
  * - Idempotency-Key answers (the HTTP facade): idempotency.ts.
  */

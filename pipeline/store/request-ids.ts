@@ -2,7 +2,7 @@ import type { Client, types } from 'cassandra-driver';
 import { cassandraError } from '../cassandra/index.ts';
 import { mapLimit } from '../concurrency/index.ts';
 import { retriable } from '../errors/index.ts';
-import { bucketOf, execute } from './shared.ts';
+import { bucketOf } from './shared.ts';
 
 /** The de-duplication window: request ids (and Idempotency-Key answers) are kept this long. */
 export const DEDUP_TTL_SECONDS = 86_400;
@@ -23,16 +23,14 @@ const CLAIMS_PER_BATCH = 100;
  * of n requests costs min(n, 64) conditional batches instead of n lightweight transactions.
  */
 export const DEDUP_SHARDS = 64;
-const DAY_MS = 86_400_000;
 
 /**
  * For each sighting (in input order): true when it is the request id's first sighting within the window or
  * the very record that first carried it (a redelivery), false when another record carried the id first.
  *
  * Sightings are grouped by shard (a hash of the request id); each shard's ids are claimed with conditional
- * batches in that shard's partition for today, while yesterday's partition is read beside them (rows younger
- * than the TTL live there). Of two records carrying one id in the same call, the earlier claims it; concurrent
- * callers on one shard are ordered by the batch's Paxos round.
+ * batches in that shard's partition, whose rows expire after the window. Of two records carrying one id in the
+ * same call, the earlier claims it; concurrent callers on one shard are ordered by the batch's Paxos round.
  */
 export async function admitSightings(
   client: Client,
@@ -48,46 +46,20 @@ export async function admitSightings(
   }
   const claimants = new Map<string, string | undefined>();
   await mapLimit([...byShard], 16, async ([shard, firstOrigins]) => {
-    const owners = await claimShard(client, shard, firstOrigins, at);
+    const owners = await claimFree(client, shard, firstOrigins, at);
     for (const [requestId, claimant] of owners) claimants.set(requestId, claimant);
   });
   return sightings.map(({ requestId, origin }) => claimants.get(requestId) === origin);
 }
 
-/** Who claimed each id of one shard: yesterday's claimant if any, else today's (this call's or earlier). */
-async function claimShard(
-  client: Client,
-  shard: number,
-  firstOrigins: Map<string, string>,
-  at: Date,
-): Promise<Map<string, string | undefined>> {
-  const today = Math.floor(at.getTime() / DAY_MS);
-  const ids = [...firstOrigins.keys()];
-  const [yesterday, claimed] = await Promise.all([
-    readClaimants(client, shard, today - 1, ids),
-    claimToday(client, shard, today, firstOrigins, at),
-  ]);
-  return new Map(ids.map((id) => [id, yesterday.get(id) ?? claimed.get(id)]));
-}
-
-async function readClaimants(client: Client, shard: number, day: number, ids: string[]): Promise<Map<string, string>> {
-  const result = await execute(
-    client,
-    'SELECT request_id, claimant FROM request_ids_by_shard WHERE shard = ? AND day = ? AND request_id IN ?',
-    [shard, day, ids],
-    'read request ids',
-  );
-  return new Map(result.rows.map((row) => [row.get('request_id') as string, row.get('claimant') as string]));
-}
-
 /**
- * Claims the ids still free in today's partition. A conditional batch applies all or nothing: when some ids
- * exist already, the answer names them (with their claimants), and the batch is sent again without them.
+ * Who claimed each id of one shard: its first sighting's record, this call's or an earlier one's. A conditional
+ * batch applies all or nothing: when some ids exist already, the answer names them (with their claimants), and
+ * the batch is sent again without them.
  */
-async function claimToday(
+async function claimFree(
   client: Client,
   shard: number,
-  day: number,
   firstOrigins: Map<string, string>,
   at: Date,
 ): Promise<Map<string, string>> {
@@ -96,7 +68,7 @@ async function claimToday(
   for (let start = 0; start < ids.length; start += CLAIMS_PER_BATCH) {
     let pending = ids.slice(start, start + CLAIMS_PER_BATCH);
     while (pending.length > 0) {
-      const existing = await conditionalInsert(client, shard, day, pending, firstOrigins, at);
+      const existing = await conditionalInsert(client, shard, pending, firstOrigins, at);
       if (existing === null) {
         for (const id of pending) claimants.set(id, firstOrigins.get(id) as string);
         break;
@@ -112,17 +84,16 @@ async function claimToday(
 async function conditionalInsert(
   client: Client,
   shard: number,
-  day: number,
   ids: string[],
   firstOrigins: Map<string, string>,
   at: Date,
 ): Promise<Map<string, string> | null> {
   const query =
-    'INSERT INTO request_ids_by_shard (shard, day, request_id, claimant, first_seen_at) ' +
-    'VALUES (?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?';
+    'INSERT INTO request_ids_by_shard (shard, request_id, claimant, first_seen_at) ' +
+    'VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?';
   const statements = ids.map((id) => ({
     query,
-    params: [shard, day, id, firstOrigins.get(id), at, DEDUP_TTL_SECONDS],
+    params: [shard, id, firstOrigins.get(id), at, DEDUP_TTL_SECONDS],
   }));
   let result: types.ResultSet;
   try {

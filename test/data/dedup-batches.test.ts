@@ -60,7 +60,7 @@ describe('dedup store: request ids claimed a chunk at a time', () => {
     }
   });
 
-  it("remembers yesterday's first sightings across the day boundary", async () => {
+  it('remembers a first sighting made before the day boundary', async () => {
     const now = Date.now();
     const yesterday = new Date(now - 86_400_000 + 60_000);
     expect(await dedup.admitMany([sighting('late', 3, 7)], yesterday)).toEqual([true]);
