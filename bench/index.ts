@@ -13,6 +13,7 @@ const benches: Record<string, Bench> = {
   'flow-fanout': () => import('./fanout.ts'),
   flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
+  dedup: () => import('./dedup.ts'),
   faults: () => import('./faults/index.ts'),
   all: () => import('./all.ts'),
   channels: () => import('./channels.ts'),

@@ -1,12 +1,11 @@
 import type { AudienceChange } from '../../schemas/types.generated.ts';
 import type { Config } from '../config/index.ts';
-import { MsgxcError } from '../errors/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { createSearchAdapter } from './adapters/index.ts';
-import type { BulkItemResult, BulkOperation, Json, SearchAdapter } from './adapters/types.ts';
-import { bucketOf } from './bucket.ts';
-import { changeToScriptInput, type ScriptInput, snapshotToScriptInput } from './changes.ts';
-import { createDeviceSecrets, type DeviceSecrets, openSourceDevices, sealScriptInput } from './device-secrets.ts';
+import type { Json, SearchAdapter } from './adapters/types.ts';
+import { changeToScriptInput, snapshotToScriptInput } from './changes.ts';
+import { createDeviceSecrets, type DeviceSecrets, openSourceDevices } from './device-secrets.ts';
+import { LOOKUP_MAX_UIDS, lookupPages, lookupUids } from './lookup.ts';
 import {
   audienceAlias,
   audienceIndexName,
@@ -17,13 +16,14 @@ import {
 } from './mapping.ts';
 import { walkPit } from './paging.ts';
 import { querySegments, UID_SORT } from './queries.ts';
-import { APPLY_SCRIPT, CLOCK_RETENTION_MS, MAX_DEVICES_PER_CHANNEL } from './script.ts';
 import type { AudienceDoc, AudienceQuery, AudienceSnapshot, PageOptions } from './types.ts';
+import { createAudienceWriter, type WriteSummary } from './writer.ts';
 
 export { createElasticsearchAdapter, createOpenSearchAdapter, createSearchAdapter } from './adapters/index.ts';
 export * from './bucket.ts';
 export * from './mapping.ts';
 export * from './types.ts';
+export type { WriteSummary } from './writer.ts';
 export type { SearchAdapter };
 
 /**
@@ -58,13 +58,6 @@ export interface AudienceIndex {
   close(): Promise<void>;
 }
 
-export interface WriteSummary {
-  /** Documents created or changed. */
-  applied: number;
-  /** Writes that found the document already as they would leave it (repeats, late changes). */
-  unchanged: number;
-}
-
 export interface AudienceIndexOptions {
   adapter?: SearchAdapter;
   log?: Logger;
@@ -72,8 +65,6 @@ export interface AudienceIndexOptions {
   nextAliasTtlMs?: number;
 }
 
-/** Writes per bulk request. */
-const BULK_CHUNK = 500;
 export const NEXT_ALIAS_TTL_MS = 5_000;
 
 export function createAudienceIndex(config: Config, options: AudienceIndexOptions = {}): AudienceIndex {
@@ -85,95 +76,24 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
   const alias = audienceAlias(config);
   const next = nextAlias(config);
   const nextTtl = options.nextAliasTtlMs ?? NEXT_ALIAS_TTL_MS;
-  let nextKnown: { exists: boolean; until: number } | undefined;
-
-  async function nextAliasExists(): Promise<boolean> {
-    if (nextKnown && nextKnown.until > Date.now()) return nextKnown.exists;
-    const exists = (await adapter.aliasTargets(next)).length > 0;
-    nextKnown = { exists, until: Date.now() + nextTtl };
-    return exists;
-  }
-
-  function updateOperation(index: string, input: ScriptInput): BulkOperation {
-    const bucket = bucketOf(input.uid);
-    return {
-      op: 'update',
-      index,
-      id: input.uid,
-      script: {
-        source: APPLY_SCRIPT,
-        params: { ...input, bucket, maxDevices: MAX_DEVICES_PER_CHANNEL, retention: CLOCK_RETENTION_MS },
-      },
-      upsert: { uid: input.uid, bucket },
-      retryOnConflict: 5,
-    };
-  }
-
-  async function write(inputs: readonly ScriptInput[], target?: string): Promise<WriteSummary> {
-    const summary: WriteSummary = { applied: 0, unchanged: 0 };
-    const targets = target ? [target] : (await nextAliasExists()) ? [alias, next] : [alias];
-    for (let start = 0; start < inputs.length; start += BULK_CHUNK) {
-      const chunk = inputs.slice(start, start + BULK_CHUNK).map((input) => sealScriptInput(input, secrets));
-      const operations = chunk.flatMap((input) => targets.map((index) => updateOperation(index, input)));
-      const items = await adapter.bulk(operations, { requireAlias: !target });
-      const failures: { item: BulkItemResult; index: string }[] = [];
-      items.forEach((item, position) => {
-        const index = operations[position]?.index ?? '';
-        if (item.error) {
-          // The rebuild finished (or was abandoned) since the alias was looked up: nothing to keep in step.
-          if (index === next && item.error.type === 'index_not_found_exception') nextKnown = undefined;
-          else failures.push({ item, index });
-        } else if (index === targets[0]) {
-          if (item.result === 'noop') summary.unchanged += 1;
-          else summary.applied += 1;
-        }
-      });
-      if (failures.length > 0) throw bulkFailure(failures);
-    }
-    return summary;
-  }
+  const write = createAudienceWriter(adapter, alias, next, nextTtl, secrets);
 
   async function* pages(query: AudienceQuery, pageOptions: PageOptions): AsyncGenerator<AudienceDoc[]> {
-    const walk = walkPit({
+    const reader = {
       adapter,
-      index: alias,
-      segments: querySegments(query, pageOptions),
-      sort: [...UID_SORT, ...adapter.tiebreaker],
-      pageSize: pageOptions.pageSize,
-      source: true,
-      keepAlive: pageOptions.keepAlive ?? config.search.pitKeepAlive,
-      resumeWithinMs: config.search.resumeWithinMs,
-      signal: pageOptions.signal,
+      alias,
       log,
-    });
-    for await (const hits of walk) yield hits.map((hit) => publicDoc(hit.source ?? {}));
+      keepAlive: config.search.pitKeepAlive,
+      resumeWithinMs: config.search.resumeWithinMs,
+    };
+    for await (const sources of sourcePages(reader, query, pageOptions)) yield sources.map(publicDoc);
   }
 
   return {
     alias,
     adapter,
 
-    async ensureIndex() {
-      let targets = await adapter.aliasTargets(alias);
-      if (targets.length === 0) {
-        const index = audienceIndexName(config);
-        const outcome = await adapter.createIndex(index, {
-          settings: audienceSettings(config),
-          mappings: audienceMappings,
-          aliases: [alias],
-        });
-        if (outcome === 'created') {
-          log.info({ index, alias }, 'created the audience index');
-          return;
-        }
-        // Another process created it at the same moment, or an earlier run stopped before the alias.
-        targets = await adapter.aliasTargets(alias);
-        if (targets.length === 0) await adapter.updateAliases([{ add: { index, alias } }]);
-        targets = [index];
-      }
-      // Additive mapping changes land in place; a conflicting one fails here and needs `msgxc reindex`.
-      for (const index of targets) await adapter.putMapping(index, audienceMappings);
-    },
+    ensureIndex: () => ensureAudienceIndex(config, adapter, alias, log),
 
     async upsert(snapshot) {
       await write([snapshotToScriptInput(snapshot)]);
@@ -237,30 +157,64 @@ function openedDoc(source: Json, secrets: DeviceSecrets, log: Logger): AudienceD
   return source as unknown as AudienceDoc;
 }
 
-/** Overload, conflicts that outlived retry_on_conflict and a missing index can pass; anything else will not. */
-function bulkFailure(failures: { item: BulkItemResult; index: string }[]): MsgxcError {
-  const retriable = failures.some(
-    ({ item }) =>
-      item.status === 429 ||
-      item.status >= 500 ||
-      item.error?.type === 'version_conflict_engine_exception' ||
-      item.error?.type === 'index_not_found_exception',
-  );
-  const first = failures[0]!;
-  return new MsgxcError(
-    retriable ? 'AUDIENCE_INDEX_UNAVAILABLE' : 'AUDIENCE_INDEX_REJECTED',
-    `${failures.length} audience write(s) failed, first ${first.item.id} on ${first.index}: ` +
-      `${first.item.error?.type}: ${first.item.error?.reason}`,
-    {
-      retriable,
-      details: {
-        failures: failures.slice(0, 20).map(({ item, index }) => ({
-          uid: item.id,
-          index,
-          status: item.status,
-          type: item.error?.type,
-        })),
-      },
-    },
-  );
+/** Creates the first index behind the alias, or adds new mapping fields to the live one. */
+async function ensureAudienceIndex(config: Config, adapter: SearchAdapter, alias: string, log: Logger): Promise<void> {
+  let targets = await adapter.aliasTargets(alias);
+  if (targets.length === 0) {
+    const index = audienceIndexName(config);
+    const outcome = await adapter.createIndex(index, {
+      settings: audienceSettings(config),
+      mappings: audienceMappings,
+      aliases: [alias],
+    });
+    if (outcome === 'created') {
+      log.info({ index, alias }, 'created the audience index');
+      return;
+    }
+    // Another process created it at the same moment, or an earlier run stopped before the alias.
+    targets = await adapter.aliasTargets(alias);
+    if (targets.length === 0) await adapter.updateAliases([{ add: { index, alias } }]);
+    targets = [index];
+  }
+  // Additive mapping changes land in place; a conflicting one fails here and needs `msgxc reindex`.
+  for (const index of targets) await adapter.putMapping(index, audienceMappings);
+}
+
+interface IndexReader {
+  adapter: SearchAdapter;
+  alias: string;
+  log: Logger;
+  /** The point in time's default keep-alive between two pages. */
+  keepAlive: string;
+  /** A walk cut by a search outage resumes within this long (see paging.ts). */
+  resumeWithinMs: number;
+}
+
+/** A short uid list by id (no point in time); anything else paged under a point in time. */
+function sourcePages(reader: IndexReader, query: AudienceQuery, pageOptions: PageOptions): AsyncIterable<Json[]> {
+  if (query.kind === 'uids') {
+    const uids = lookupUids(query.uids, pageOptions);
+    if (uids.length <= LOOKUP_MAX_UIDS) return lookupPages(reader.adapter, reader.alias, uids, pageOptions);
+  }
+  return pitPages(reader, query, pageOptions);
+}
+
+async function* pitPages(
+  { adapter, alias, log, keepAlive, resumeWithinMs }: IndexReader,
+  query: AudienceQuery,
+  pageOptions: PageOptions,
+): AsyncGenerator<Json[]> {
+  const walk = walkPit({
+    adapter,
+    index: alias,
+    segments: querySegments(query, pageOptions),
+    sort: [...UID_SORT, ...adapter.tiebreaker],
+    pageSize: pageOptions.pageSize,
+    source: true,
+    keepAlive: pageOptions.keepAlive ?? keepAlive,
+    resumeWithinMs,
+    signal: pageOptions.signal,
+    log,
+  });
+  for await (const hits of walk) yield hits.map((hit) => hit.source ?? {});
 }

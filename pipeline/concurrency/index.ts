@@ -14,3 +14,51 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * Interleaves the streams `open(item)` makes, at most `limit` open at once, each stream's own order kept: a slow
+ * stream (a broadcast paging its audience) does not hold up the ones beside it. A stream is asked for its next
+ * value only once its previous one was taken. Leaving early, or a stream failing, closes every open stream.
+ */
+export async function* mergeLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  open: (item: T) => AsyncIterable<R>,
+): AsyncGenerator<R, void, undefined> {
+  type Step = { key: number; result: IteratorResult<R> };
+  const active = new Map<number, { iterator: AsyncIterator<R>; next: Promise<Step> }>();
+  const pull = (key: number, iterator: AsyncIterator<R>) => {
+    const next = iterator.next().then((result) => ({ key, result }));
+    // Raced on the next turn; until then a rejection must not count as unhandled.
+    next.catch(() => undefined);
+    active.set(key, { iterator, next });
+  };
+  let opened = 0;
+  const openNext = () => {
+    const key = opened++;
+    pull(key, open(items[key] as T)[Symbol.asyncIterator]());
+  };
+  try {
+    while (opened < items.length && active.size < Math.max(1, limit)) openNext();
+    while (active.size > 0) {
+      const { key, result } = await Promise.race([...active.values()].map((stream) => stream.next));
+      const stream = active.get(key)!;
+      if (result.done) {
+        active.delete(key);
+        if (opened < items.length) openNext();
+        continue;
+      }
+      yield result.value;
+      pull(key, stream.iterator);
+    }
+  } finally {
+    const open = [...active.values()];
+    active.clear();
+    await Promise.allSettled(
+      open.map(async (stream) => {
+        await stream.next.catch(() => undefined);
+        await stream.iterator.return?.();
+      }),
+    );
+  }
+}

@@ -10,6 +10,8 @@ export const fanoutEnv = z.object({
   // Above this many users a broadcast is cut into slice jobs that several consumers share (parallelism only:
   // a slice streams through one handler call in bounded memory, whatever its size).
   MSGXC_FANOUT_SLICE_USERS: z.coerce.number().int().min(1).default(100_000),
+  // Jobs of one consumed chunk expanded concurrently: a broadcast's paging does not hold up the sends behind it.
+  MSGXC_FANOUT_JOBS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   MSGXC_FANOUT_MAX_DEVICES: z.coerce.number().int().min(1).max(100).default(10),
   MSGXC_FANOUT_WS_REACHABILITY: z.enum(['always', 'presence']).default('always'),
   MSGXC_FANOUT_BATCH_WS: z.coerce.number().int().min(1).default(500),
@@ -29,6 +31,8 @@ export interface FanoutConfig {
   pageSize: number;
   /** Audiences counted above this many users are cut into slice jobs of about this size, for parallelism. */
   sliceUsers: number;
+  /** Jobs of one consumed chunk expanded at once. */
+  jobsInFlight: number;
   /** Most devices of one user reached per push channel. */
   maxDevicesPerChannel: number;
   /** `always`: ws deliveries for every ws-allowed recipient; `presence`: only for users with a realtime client enlisted. */
@@ -46,6 +50,7 @@ export function fanoutConfig(env: FanoutEnv): FanoutConfig {
   return {
     pageSize: env.MSGXC_FANOUT_PAGE_SIZE,
     sliceUsers: env.MSGXC_FANOUT_SLICE_USERS,
+    jobsInFlight: env.MSGXC_FANOUT_JOBS_IN_FLIGHT,
     maxDevicesPerChannel: env.MSGXC_FANOUT_MAX_DEVICES,
     wsReachability: env.MSGXC_FANOUT_WS_REACHABILITY,
     batchSizes: {

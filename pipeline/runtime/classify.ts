@@ -1,6 +1,34 @@
 import { errorCode, isRetriable, MsgxcError } from '../errors/index.ts';
 import type { ErrorPolicy } from './types.ts';
 
+/**
+ * Every judgement the runtime makes about an error lives here: whether a handler's or a decoder's failure is
+ * retriable or permanent (`classify…`), whether an error means the stage is stopping (`isShutdown`), the
+ * group is rebalancing (`isRebalance`) or a streaming produce failed (`isOutputFlush`).
+ */
+
+/**
+ * Thrown when the process is stopping while a chunk is still failing: its records are neither produced nor
+ * set aside, and stay uncommitted so the group's next owner of the partition handles them.
+ */
+export class ChunkAbandonedError extends Error {
+  constructor() {
+    super('chunk abandoned: the stage is stopping');
+    this.name = 'ChunkAbandonedError';
+  }
+}
+
+/**
+ * A streaming handler's part-way produce failed: not the records' fault, so it is not retried or bisected
+ * like a handler failure; the cause ends the fetched batch, as a failed produce at the chunk's end does.
+ */
+export class OutputFlushError extends Error {
+  constructor(cause: unknown) {
+    super("producing part of a streaming handler's outputs failed", { cause });
+    this.name = 'OutputFlushError';
+  }
+}
+
 export interface Failure {
   code: string;
   message: string;
@@ -29,4 +57,25 @@ export function classifyHandlerError(error: unknown, policy?: Pick<ErrorPolicy, 
 export function classifyDecodeError(error: unknown): Failure {
   if (error instanceof MsgxcError) return { code: error.code, message: error.message, retriable: error.retriable };
   return { code: 'DECODE_FAILED', message: messageOf(error), retriable: false };
+}
+
+/** The stage is stopping: the chunk in hand is left uncommitted for the partition's next owner. */
+export function isShutdown(error: unknown): error is ChunkAbandonedError {
+  return error instanceof ChunkAbandonedError;
+}
+
+/** A streaming handler's part-way produce failed: the batch ends, the records are not blamed. */
+export function isOutputFlush(error: unknown): error is OutputFlushError {
+  return error instanceof OutputFlushError;
+}
+
+const rebalanceTypes = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION']);
+
+/**
+ * The group is rebalancing (a heartbeat or commit said so): the batch ends and kafkajs rejoins; the offsets
+ * not committed are redone by the partition's next owner.
+ */
+export function isRebalance(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && rebalanceTypes.has(type);
 }

@@ -1,7 +1,17 @@
 import type { KafkaMessage } from 'kafkajs';
 import { permanent } from '../errors/index.ts';
 import { messageBytes } from '../kafka/index.ts';
-import { classifyDecodeError, classifyHandlerError, type Failure } from './classify.ts';
+import {
+  ChunkAbandonedError,
+  classifyDecodeError,
+  classifyHandlerError,
+  type Failure,
+  isOutputFlush,
+  OutputFlushError,
+} from './classify.ts';
+
+export { ChunkAbandonedError, OutputFlushError } from './classify.ts';
+
 import { textHeaders } from './headers.ts';
 import { backoffDelay } from './policy.ts';
 import type { Codec, ErrorPolicy, InputRecord, OutputRecord } from './types.ts';
@@ -35,28 +45,6 @@ export interface FailedRecord {
 export interface ChunkResult {
   outputs: EncodedOutput[];
   failed: FailedRecord[];
-}
-
-/**
- * Thrown when the process is stopping while a chunk is still failing: its records are neither produced nor
- * set aside, and stay uncommitted so the group's next owner of the partition handles them.
- */
-export class ChunkAbandonedError extends Error {
-  constructor() {
-    super('chunk abandoned: the stage is stopping');
-    this.name = 'ChunkAbandonedError';
-  }
-}
-
-/**
- * A streaming handler's part-way produce failed: not the records' fault, so it is not retried or bisected
- * like a handler failure; the cause ends the fetched batch, as a failed produce at the chunk's end does.
- */
-export class OutputFlushError extends Error {
-  constructor(cause: unknown) {
-    super("producing part of a streaming handler's outputs failed", { cause });
-    this.name = 'OutputFlushError';
-  }
 }
 
 export interface ChunkDependencies {
@@ -96,99 +84,117 @@ interface Decoded {
  * so those may be produced again (downstream ids are deterministic). A failed flush or a stop is thrown.
  */
 export async function processChunk(records: PendingRecord[], deps: ChunkDependencies): Promise<ChunkResult> {
-  const now = deps.now ?? Date.now;
-  const random = deps.random ?? Math.random;
-  const { policy } = deps;
-  const failed: FailedRecord[] = [];
+  const run = new ChunkRun(deps);
+  const batch = await run.decodeAll(records);
+  if (batch.length > 0) await run.handleAll(batch);
+  return { outputs: run.outputs, failed: run.failed };
+}
 
-  // A handler that gave up because of the shutdown signal has not judged the record: leave it for the next owner.
-  const abandonIfStopping = () => {
-    if (deps.stopping?.()) throw new ChunkAbandonedError();
-  };
+/** One `processChunk` call: what it has produced and set aside so far, and its retry rules. */
+class ChunkRun {
+  readonly outputs: EncodedOutput[] = [];
+  readonly failed: FailedRecord[] = [];
+  private readonly deps: ChunkDependencies;
+  private readonly now: () => number;
+  private readonly random: () => number;
 
-  const fail = (record: PendingRecord, failure: Failure) => {
-    const attempt = record.priorAttempts + 1;
-    if (failure.retriable && record.priorAttempts < policy.delayedAttempts) {
-      const retryAt = now() + backoffDelay(attempt, policy.delayedBaseMs, policy.delayedMaxMs, random);
-      failed.push({ record, failure, destination: 'retry', attempt, retryAt });
-    } else {
-      failed.push({ record, failure, destination: 'dlq', attempt });
-    }
-  };
+  constructor(deps: ChunkDependencies) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+  }
 
-  const backOff = async (attempt: number, failure: Failure) => {
-    abandonIfStopping();
-    const delay = backoffDelay(attempt, policy.baseMs, policy.maxMs, random);
-    deps.onRetry?.(attempt, delay, failure);
-    await deps.wait(delay);
-  };
-
-  // Decoding: permanent failures leave at once; a serde that reports a retriable failure gets the budget.
-  const decoded: (Decoded | undefined)[] = new Array(records.length);
-  let toDecode = records.map((pending, index) => ({ pending, index }));
-  for (let attempt = 1; toDecode.length > 0; attempt++) {
-    const again: { pending: PendingRecord; index: number; failure: Failure }[] = [];
-    for (const item of toDecode) {
-      try {
-        decoded[item.index] = { pending: item.pending, input: await decodeRecord(item.pending, deps.codec) };
-      } catch (error) {
-        const failure = classifyDecodeError(error);
-        deps.onError?.(failure, 'decode');
-        if (failure.retriable) again.push({ ...item, failure });
-        else fail(item.pending, failure);
+  /** Decoding: permanent failures leave at once; a serde that reports a retriable failure gets the budget. */
+  async decodeAll(records: PendingRecord[]): Promise<Decoded[]> {
+    const decoded: (Decoded | undefined)[] = new Array(records.length);
+    let toDecode = records.map((pending, index) => ({ pending, index }));
+    for (let attempt = 1; toDecode.length > 0; attempt++) {
+      const again: { pending: PendingRecord; index: number; failure: Failure }[] = [];
+      for (const item of toDecode) {
+        try {
+          decoded[item.index] = { pending: item.pending, input: await decodeRecord(item.pending, this.deps.codec) };
+        } catch (error) {
+          const failure = classifyDecodeError(error);
+          this.deps.onError?.(failure, 'decode');
+          if (failure.retriable) again.push({ ...item, failure });
+          else this.fail(item.pending, failure);
+        }
       }
+      const first = again[0];
+      if (!first) break;
+      if (attempt >= this.deps.policy.attempts) {
+        for (const item of again) this.fail(item.pending, item.failure);
+        break;
+      }
+      await this.backOff(attempt, first.failure);
+      toDecode = again;
     }
-    const first = again[0];
-    if (!first) break;
-    if (attempt >= policy.attempts) {
-      for (const item of again) fail(item.pending, item.failure);
-      break;
-    }
-    await backOff(attempt, first.failure);
-    toDecode = again;
+    return decoded.filter((item): item is Decoded => item !== undefined);
   }
 
-  const batch = decoded.filter((item): item is Decoded => item !== undefined);
-  const outputs: EncodedOutput[] = [];
-  if (batch.length === 0) return { outputs, failed };
-
-  const attemptBatch = async (items: Decoded[]): Promise<Failure | undefined> => {
-    try {
-      outputs.push(...(await handleAndEncode(items, deps)));
-      return undefined;
-    } catch (error) {
-      if (error instanceof OutputFlushError) throw error.cause;
-      abandonIfStopping();
-      const failure = classifyHandlerError(error, policy);
-      deps.onError?.(failure, 'handle');
-      return failure;
+  /** The whole chunk first, retried with back-off while the failure is retriable and the budget lasts. */
+  async handleAll(batch: Decoded[]): Promise<void> {
+    const { policy } = this.deps;
+    let failure: Failure | undefined;
+    for (let attempt = 1; ; attempt++) {
+      failure = await this.attempt(batch);
+      if (!failure) return;
+      if (!failure.retriable || attempt >= policy.attempts) break;
+      await this.backOff(attempt, failure);
     }
-  };
-
-  // The whole chunk first, retried with back-off while the failure is retriable and the budget lasts.
-  let failure: Failure | undefined;
-  for (let attempt = 1; ; attempt++) {
-    failure = await attemptBatch(batch);
-    if (!failure) return { outputs, failed };
-    if (!failure.retriable || attempt >= policy.attempts) break;
-    await backOff(attempt, failure);
+    await this.isolate(batch, failure);
   }
 
-  // Still failing: bisect so the good records flow and only the bad ones are set aside.
-  const isolate = async (items: Decoded[], cause: Failure): Promise<void> => {
+  /** Still failing: bisect so the good records flow and only the bad ones are set aside. */
+  private async isolate(items: Decoded[], cause: Failure): Promise<void> {
     const only = items[0];
     if (items.length === 1 && only) {
-      fail(only.pending, cause);
+      this.fail(only.pending, cause);
       return;
     }
     const middle = Math.ceil(items.length / 2);
     for (const half of [items.slice(0, middle), items.slice(middle)]) {
-      const halfFailure = await attemptBatch(half);
-      if (halfFailure) await isolate(half, halfFailure);
+      const halfFailure = await this.attempt(half);
+      if (halfFailure) await this.isolate(half, halfFailure);
     }
-  };
-  await isolate(batch, failure);
-  return { outputs, failed };
+  }
+
+  private async attempt(items: Decoded[]): Promise<Failure | undefined> {
+    try {
+      this.outputs.push(...(await handleAndEncode(items, this.deps)));
+      return undefined;
+    } catch (error) {
+      if (isOutputFlush(error)) throw error.cause;
+      this.abandonIfStopping();
+      const failure = classifyHandlerError(error, this.deps.policy);
+      this.deps.onError?.(failure, 'handle');
+      return failure;
+    }
+  }
+
+  /** A handler that gave up because of the shutdown signal has not judged the record: leave it for the next owner. */
+  private abandonIfStopping(): void {
+    if (this.deps.stopping?.()) throw new ChunkAbandonedError();
+  }
+
+  private fail(record: PendingRecord, failure: Failure): void {
+    const { policy } = this.deps;
+    const attempt = record.priorAttempts + 1;
+    if (failure.retriable && record.priorAttempts < policy.delayedAttempts) {
+      const retryAt = this.now() + backoffDelay(attempt, policy.delayedBaseMs, policy.delayedMaxMs, this.random);
+      this.failed.push({ record, failure, destination: 'retry', attempt, retryAt });
+    } else {
+      this.failed.push({ record, failure, destination: 'dlq', attempt });
+    }
+  }
+
+  private async backOff(attempt: number, failure: Failure): Promise<void> {
+    this.abandonIfStopping();
+    const { policy } = this.deps;
+    const delay = backoffDelay(attempt, policy.baseMs, policy.maxMs, this.random);
+    this.deps.onRetry?.(attempt, delay, failure);
+    await this.deps.wait(delay);
+  }
 }
 
 async function decodeRecord(pending: PendingRecord, codec: Codec): Promise<InputRecord> {

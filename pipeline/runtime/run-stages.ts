@@ -5,8 +5,8 @@ import { createKafka, createRecordProducer } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { registry as processRegistry, serveMetrics, stageMetrics } from '../metrics/index.ts';
 import { createDefaultCodec, jsonCodec } from './codec.ts';
-import { type RunningStage, startStage } from './stage-runner.ts';
-import type { AnyStageDefinition, RunningStages, RunOptions, Service, StageDefinition } from './types.ts';
+import { StageProcess } from './stage-process.ts';
+import type { AnyStageDefinition, RunningStages, RunOptions, StageDefinition } from './types.ts';
 
 const stageNamePattern = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
 
@@ -23,7 +23,7 @@ export function defineStage<T, D>(definition: StageDefinition<T, D>): StageDefin
 }
 
 /**
- * Runs stages in this process over one Kafka client and one idempotent record producer (pipeline/kafka), each stage in its own
+ * Runs stages in this process over one Kafka client and one idempotent producer, each stage in its own
  * consumer group, then starts the services (if any). Resolves once every stage has joined its group and
  * every service has started.
  */
@@ -49,93 +49,9 @@ export async function runStages(
   const admin = kafka.admin();
   if (stages.length > 0) await Promise.all([producer.connect(), admin.connect()]);
 
-  const abort = new AbortController();
-  const running: RunningStage[] = [];
-  const started: [string, Service][] = [];
-  let exitCode = 0;
-  let settle: (code: number) => void = () => undefined;
-  const done = new Promise<number>((resolve) => {
-    settle = resolve;
-  });
-
-  const closeAll = async () => {
-    // Services first, newest first: they may feed the stages (the scheduler re-injects into ingest).
-    for (const [name, service] of started.splice(0).reverse()) {
-      try {
-        await service.close();
-      } catch (error) {
-        exitCode = 1;
-        log.error({ err: error, service: name }, 'service did not close cleanly');
-      }
-    }
-    const results = await Promise.allSettled(running.map((stage) => stage.stop()));
-    for (const [index, result] of results.entries()) {
-      if (result.status === 'rejected') {
-        exitCode = 1;
-        log.error({ err: result.reason, stage: running[index]?.name }, 'stage did not stop cleanly');
-      }
-    }
-    await Promise.allSettled([producer.close(), admin.disconnect()]);
-  };
-
-  let stopping: Promise<void> | undefined;
-  const stop = (reason = 'requested') => {
-    stopping ??= (async () => {
-      log.info({ reason, stages: names }, 'stopping: finishing in-flight batches');
-      abort.abort(new Error(`stopping: ${reason}`));
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), config.runtime.shutdownTimeoutMs);
-      });
-      const outcome = await Promise.race([closeAll().then(() => 'closed' as const), timedOut]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        exitCode = 1;
-        log.error(
-          { timeoutMs: config.runtime.shutdownTimeoutMs },
-          'stop timed out; uncommitted records will be redelivered',
-        );
-      } else {
-        log.info({ stages: names }, 'stopped');
-      }
-      settle(exitCode);
-    })();
-    return stopping;
-  };
-
-  try {
-    for (const stage of stages) {
-      const stageLog = log.child({ stage: stage.name });
-      running.push(
-        await startStage({
-          config,
-          stage,
-          kafka,
-          producer,
-          admin,
-          codec,
-          metrics,
-          log: stageLog,
-          instance,
-          signal: abort.signal,
-          onFatal: (error) => {
-            exitCode = 1;
-            stageLog.fatal({ err: error }, 'consumer crashed and will not restart');
-            void stop('consumer crashed');
-          },
-        }),
-      );
-    }
-    for (const [name, service] of services) {
-      await service.start();
-      started.push([name, service]);
-      log.info({ service: name }, 'service running');
-    }
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
-  return { names, registry, stop, done };
+  const running = new StageProcess({ config, log, kafka, producer, admin, codec, metrics, instance, names });
+  await running.start(stages, services);
+  return { names, registry, stop: (reason) => running.stop(reason), done: running.done };
 }
 
 /** SIGTERM / SIGINT stop the stages gracefully; a second signal falls through to Node's default (exit at once). */

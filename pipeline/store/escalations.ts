@@ -2,6 +2,7 @@ import type { Client } from 'cassandra-driver';
 import type { Channel, FanoutJob } from '../../schemas/types.generated.ts';
 import { cassandraError } from '../cassandra/index.ts';
 import type { EscalationEntry, PlannedDelivery } from '../records/escalation.ts';
+import { bindTo } from './shared.ts';
 
 /**
  * Escalation deadlines of unacknowledged urgent messages (migration 007): fanout records one per
@@ -29,107 +30,119 @@ export interface DueEscalation {
 export type EscalationStore = ReturnType<typeof createEscalationStore>;
 
 export function createEscalationStore(client: Client) {
-  async function run(query: string, params: unknown[], what: string) {
-    try {
-      return await client.execute(query, params, { prepare: true });
-    } catch (error) {
-      throw cassandraError(error, what);
+  const bound = bindTo(client);
+  return {
+    record: bound(record),
+    due: bound(due),
+    settle: bound(settle),
+    job: bound(job),
+  };
+}
+
+async function run(client: Client, query: string, params: unknown[], what: string) {
+  try {
+    return await client.execute(query, params, { prepare: true });
+  } catch (error) {
+    throw cassandraError(error, what);
+  }
+}
+
+/** Idempotent: a redelivered job writes the same rows (same deadline key) again. */
+async function record(client: Client, job: FanoutJob, entries: readonly EscalationEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const template = { ...job, audience: { ...job.audience, uids: null } };
+  await run(
+    client,
+    'INSERT INTO escalation_messages (message_id, job) VALUES (?, ?)',
+    [job.messageId, JSON.stringify(template)],
+    'record an escalation message',
+  );
+  const at = new Date();
+  // Bounded concurrency: entries arrive in chunks of a few hundred.
+  await Promise.all(
+    entries.map((entry) =>
+      run(
+        client,
+        `INSERT INTO escalations (minute, shard, due_at, message_id, uid, channel, variant, locale, fallback, state, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) IF NOT EXISTS`,
+        [
+          minuteOf(entry.dueAt),
+          shardOf(entry.messageId, entry.uid),
+          new Date(entry.dueAt),
+          entry.messageId,
+          entry.uid,
+          entry.channel,
+          entry.variant,
+          entry.locale,
+          JSON.stringify(entry.fallback),
+          at,
+        ],
+        'record an escalation deadline',
+      ),
+    ),
+  );
+}
+
+/** Pending rows whose deadline is at or before `now`, from the lookback window. */
+async function due(client: Client, now: number): Promise<DueEscalation[]> {
+  const rows: DueEscalation[] = [];
+  for (
+    let minute = minuteOf(now - sweepLookbackMs);
+    minute.getTime() <= now;
+    minute = new Date(minute.getTime() + minuteMs)
+  ) {
+    for (let shard = 0; shard < shards; shard++) {
+      const result = await run(
+        client,
+        'SELECT due_at, message_id, uid, channel, variant, locale, fallback, state FROM escalations WHERE minute = ? AND shard = ? AND due_at <= ?',
+        [minute, shard, new Date(now)],
+        'read due escalations',
+      );
+      for (const row of result.rows) {
+        if (row.get('state') !== 'pending') continue;
+        rows.push({
+          minute,
+          shard,
+          dueAt: row.get('due_at') as Date,
+          messageId: row.get('message_id') as string,
+          uid: row.get('uid') as string,
+          channel: row.get('channel') as Channel,
+          variant: (row.get('variant') as string | null) ?? null,
+          locale: (row.get('locale') as string | null) ?? null,
+          fallback: JSON.parse(row.get('fallback') as string) as PlannedDelivery[],
+        });
+      }
     }
   }
+  return rows;
+}
 
-  return {
-    /** Idempotent: a redelivered job writes the same rows (same deadline key) again. */
-    async record(job: FanoutJob, entries: readonly EscalationEntry[]): Promise<void> {
-      if (entries.length === 0) return;
-      const template = { ...job, audience: { ...job.audience, uids: null } };
-      await run(
-        'INSERT INTO escalation_messages (message_id, job) VALUES (?, ?)',
-        [job.messageId, JSON.stringify(template)],
-        'record an escalation message',
-      );
-      const at = new Date();
-      // Bounded concurrency: entries arrive in chunks of a few hundred.
-      await Promise.all(
-        entries.map((entry) =>
-          run(
-            `INSERT INTO escalations (minute, shard, due_at, message_id, uid, channel, variant, locale, fallback, state, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) IF NOT EXISTS`,
-            [
-              minuteOf(entry.dueAt),
-              shardOf(entry.messageId, entry.uid),
-              new Date(entry.dueAt),
-              entry.messageId,
-              entry.uid,
-              entry.channel,
-              entry.variant,
-              entry.locale,
-              JSON.stringify(entry.fallback),
-              at,
-            ],
-            'record an escalation deadline',
-          ),
-        ),
-      );
-    },
+/** Moves a pending row to `state`; true for the one caller whose transition applied. */
+async function settle(
+  client: Client,
+  row: DueEscalation,
+  state: 'acknowledged' | 'escalated' | 'pending',
+  owner: string,
+  from = 'pending',
+): Promise<boolean> {
+  const result = await run(
+    client,
+    'UPDATE escalations SET state = ?, owner = ?, updated_at = ? WHERE minute = ? AND shard = ? AND due_at = ? AND message_id = ? AND uid = ? IF state = ?',
+    [state, owner, new Date(), row.minute, row.shard, row.dueAt, row.messageId, row.uid, from],
+    'settle an escalation',
+  );
+  return result.wasApplied();
+}
 
-    /** Pending rows whose deadline is at or before `now`, from the lookback window. */
-    async due(now: number): Promise<DueEscalation[]> {
-      const rows: DueEscalation[] = [];
-      for (
-        let minute = minuteOf(now - sweepLookbackMs);
-        minute.getTime() <= now;
-        minute = new Date(minute.getTime() + minuteMs)
-      ) {
-        for (let shard = 0; shard < shards; shard++) {
-          const result = await run(
-            'SELECT due_at, message_id, uid, channel, variant, locale, fallback, state FROM escalations WHERE minute = ? AND shard = ? AND due_at <= ?',
-            [minute, shard, new Date(now)],
-            'read due escalations',
-          );
-          for (const row of result.rows) {
-            if (row.get('state') !== 'pending') continue;
-            rows.push({
-              minute,
-              shard,
-              dueAt: row.get('due_at') as Date,
-              messageId: row.get('message_id') as string,
-              uid: row.get('uid') as string,
-              channel: row.get('channel') as Channel,
-              variant: (row.get('variant') as string | null) ?? null,
-              locale: (row.get('locale') as string | null) ?? null,
-              fallback: JSON.parse(row.get('fallback') as string) as PlannedDelivery[],
-            });
-          }
-        }
-      }
-      return rows;
-    },
-
-    /** Moves a pending row to `state`; true for the one caller whose transition applied. */
-    async settle(
-      row: DueEscalation,
-      state: 'acknowledged' | 'escalated' | 'pending',
-      owner: string,
-      from = 'pending',
-    ): Promise<boolean> {
-      const result = await run(
-        'UPDATE escalations SET state = ?, owner = ?, updated_at = ? WHERE minute = ? AND shard = ? AND due_at = ? AND message_id = ? AND uid = ? IF state = ?',
-        [state, owner, new Date(), row.minute, row.shard, row.dueAt, row.messageId, row.uid, from],
-        'settle an escalation',
-      );
-      return result.wasApplied();
-    },
-
-    async job(messageId: string): Promise<FanoutJob | null> {
-      const result = await run(
-        'SELECT job FROM escalation_messages WHERE message_id = ?',
-        [messageId],
-        'read an escalation message',
-      );
-      const text = result.rows[0]?.get('job') as string | undefined;
-      return text ? (JSON.parse(text) as FanoutJob) : null;
-    },
-  };
+async function job(client: Client, messageId: string): Promise<FanoutJob | null> {
+  const result = await run(
+    client,
+    'SELECT job FROM escalation_messages WHERE message_id = ?',
+    [messageId],
+    'read an escalation message',
+  );
+  const text = result.rows[0]?.get('job') as string | undefined;
+  return text ? (JSON.parse(text) as FanoutJob) : null;
 }
 
 function minuteOf(at: number): Date {

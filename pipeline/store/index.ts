@@ -3,6 +3,7 @@
  * `createCassandra(config)`. Tables and the queries they serve: pipeline/cassandra/README.md.
  */
 export * from './dedup.ts';
+export * from './idempotency.ts';
 export * from './inbox.ts';
 export * from './message.ts';
 export * from './schedule.ts';

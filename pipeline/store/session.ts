@@ -1,5 +1,5 @@
 import type { Client } from 'cassandra-driver';
-import { date, execute, idempotent, type Row, text } from './shared.ts';
+import { bindTo, date, execute, idempotent, type Row, text } from './shared.ts';
 
 export interface Session {
   uid: string;
@@ -36,88 +36,97 @@ export type SessionStore = ReturnType<typeof createSessionStore>;
  * last_seen_at back, and a disconnect processed before its connect still yields one complete row.
  */
 export function createSessionStore(client: Client) {
-  async function openSession(session: { uid: string; sessionId: string; startedAt: Date; gateway?: string | null }) {
-    await execute(
-      client,
-      'UPDATE sessions_by_user USING TIMESTAMP ? SET gateway = ?, last_seen_at = ? ' +
-        'WHERE uid = ? AND started_at = ? AND session_id = ?',
-      [
-        micros(session.startedAt),
-        session.gateway ?? undefined,
-        session.startedAt,
-        session.uid,
-        session.startedAt,
-        session.sessionId,
-      ],
-      'open a session',
-      idempotent,
-    );
-  }
+  const bound = bindTo(client);
+  return {
+    openSession: bound(openSession),
+    heartbeat: bound(heartbeat),
+    closeSession: bound(closeSession),
+    recordCheckIn: bound(recordCheckIn),
+    sessionsOf: bound(sessionsOf),
+  };
+}
 
-  async function heartbeat(session: { uid: string; sessionId: string; startedAt: Date; at: Date }) {
-    await execute(
-      client,
-      'UPDATE sessions_by_user USING TIMESTAMP ? SET last_seen_at = ? WHERE uid = ? AND started_at = ? AND session_id = ?',
-      [micros(session.at), session.at, session.uid, session.startedAt, session.sessionId],
-      'record a heartbeat',
-      idempotent,
-    );
-  }
+async function openSession(
+  client: Client,
+  session: { uid: string; sessionId: string; startedAt: Date; gateway?: string | null },
+) {
+  await execute(
+    client,
+    'UPDATE sessions_by_user USING TIMESTAMP ? SET gateway = ?, last_seen_at = ? ' +
+      'WHERE uid = ? AND started_at = ? AND session_id = ?',
+    [
+      micros(session.startedAt),
+      session.gateway ?? undefined,
+      session.startedAt,
+      session.uid,
+      session.startedAt,
+      session.sessionId,
+    ],
+    'open a session',
+    idempotent,
+  );
+}
 
-  /** Ends a session and returns its duration in ms. */
-  async function closeSession(session: {
+async function heartbeat(client: Client, session: { uid: string; sessionId: string; startedAt: Date; at: Date }) {
+  await execute(
+    client,
+    'UPDATE sessions_by_user USING TIMESTAMP ? SET last_seen_at = ? WHERE uid = ? AND started_at = ? AND session_id = ?',
+    [micros(session.at), session.at, session.uid, session.startedAt, session.sessionId],
+    'record a heartbeat',
+    idempotent,
+  );
+}
+
+/** Ends a session and returns its duration in ms. */
+async function closeSession(
+  client: Client,
+  session: {
     uid: string;
     sessionId: string;
     startedAt: Date;
     endedAt: Date;
     reason?: string | null;
-  }): Promise<number> {
-    const durationMs = Math.max(0, session.endedAt.getTime() - session.startedAt.getTime());
-    await execute(
-      client,
-      'UPDATE sessions_by_user USING TIMESTAMP ? SET ended_at = ?, duration_ms = ?, end_reason = ?, last_seen_at = ? ' +
-        'WHERE uid = ? AND started_at = ? AND session_id = ?',
-      [
-        micros(session.endedAt),
-        session.endedAt,
-        durationMs,
-        session.reason ?? undefined,
-        session.endedAt,
-        session.uid,
-        session.startedAt,
-        session.sessionId,
-      ],
-      'close a session',
-      idempotent,
-    );
-    return durationMs;
-  }
+  },
+): Promise<number> {
+  const durationMs = Math.max(0, session.endedAt.getTime() - session.startedAt.getTime());
+  await execute(
+    client,
+    'UPDATE sessions_by_user USING TIMESTAMP ? SET ended_at = ?, duration_ms = ?, end_reason = ?, last_seen_at = ? ' +
+      'WHERE uid = ? AND started_at = ? AND session_id = ?',
+    [
+      micros(session.endedAt),
+      session.endedAt,
+      durationMs,
+      session.reason ?? undefined,
+      session.endedAt,
+      session.uid,
+      session.startedAt,
+      session.sessionId,
+    ],
+    'close a session',
+    idempotent,
+  );
+  return durationMs;
+}
 
-  return {
-    openSession,
-    heartbeat,
-    closeSession,
+/** Applies one check-in record (connect, heartbeat or disconnect). */
+async function recordCheckIn(client: Client, checkIn: CheckInLike): Promise<void> {
+  const base = { uid: checkIn.uid, sessionId: checkIn.sessionId, startedAt: new Date(checkIn.connectedAt) };
+  if (checkIn.type === 'connect') await openSession(client, { ...base, gateway: checkIn.gatewayId ?? null });
+  else if (checkIn.type === 'heartbeat') await heartbeat(client, { ...base, at: new Date(checkIn.at) });
+  else await closeSession(client, { ...base, endedAt: new Date(checkIn.at), reason: checkIn.reason ?? null });
+}
 
-    /** Applies one check-in record (connect, heartbeat or disconnect). */
-    async recordCheckIn(checkIn: CheckInLike): Promise<void> {
-      const base = { uid: checkIn.uid, sessionId: checkIn.sessionId, startedAt: new Date(checkIn.connectedAt) };
-      if (checkIn.type === 'connect') await openSession({ ...base, gateway: checkIn.gatewayId ?? null });
-      else if (checkIn.type === 'heartbeat') await heartbeat({ ...base, at: new Date(checkIn.at) });
-      else await closeSession({ ...base, endedAt: new Date(checkIn.at), reason: checkIn.reason ?? null });
-    },
-
-    /** A user's sessions, newest first. */
-    async sessionsOf(uid: string, limit = 50): Promise<Session[]> {
-      const result = await execute(
-        client,
-        'SELECT uid, session_id, started_at, gateway, last_seen_at, ended_at, duration_ms, end_reason ' +
-          'FROM sessions_by_user WHERE uid = ? LIMIT ?',
-        [uid, limit],
-        'read sessions',
-      );
-      return result.rows.map(toSession);
-    },
-  };
+/** A user's sessions, newest first. */
+async function sessionsOf(client: Client, uid: string, limit = 50): Promise<Session[]> {
+  const result = await execute(
+    client,
+    'SELECT uid, session_id, started_at, gateway, last_seen_at, ended_at, duration_ms, end_reason ' +
+      'FROM sessions_by_user WHERE uid = ? LIMIT ?',
+    [uid, limit],
+    'read sessions',
+  );
+  return result.rows.map(toSession);
 }
 
 function toSession(row: Row): Session {

@@ -112,3 +112,13 @@ export function checkChannelList(channels: readonly string[], what: string): Cha
 export const text = (row: Row, column: string): string | null => (row.get(column) as string | null) ?? null;
 export const date = (row: Row, column: string): Date | null => (row.get(column) as Date | null) ?? null;
 export const list = (row: Row, column: string): string[] => (row.get(column) as string[] | null) ?? [];
+
+/** A store function with its first argument (the store's context) supplied. */
+export type BoundTo<C, F> = F extends (context: C, ...args: infer A) => infer R ? (...args: A) => R : never;
+
+/** Store methods are plain functions of a context; a factory binds them to its context once. */
+export function bindTo<C>(context: C) {
+  // biome-ignore lint/suspicious/noExplicitAny: any function whose first argument is the context
+  return <F extends (context: C, ...args: any[]) => unknown>(fn: F): BoundTo<C, F> =>
+    ((...args: unknown[]) => fn(context, ...args)) as BoundTo<C, F>;
+}

@@ -1,4 +1,5 @@
 import { BUCKETS } from '../../pipeline/audience-index/bucket.ts';
+import { mergeLimit } from '../../pipeline/concurrency/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 import { fanoutEventRecord } from '../../pipeline/records/events.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
@@ -24,6 +25,8 @@ import { type ExpandDependencies, expandJob, type FanoutSettings } from './expan
 export interface FanoutHandlerSettings extends FanoutSettings {
   /** Audiences counted above this many users are cut into slices of about this size. */
   sliceUsers: number;
+  /** Jobs of one input chunk expanded at once (default 4), so a broadcast does not hold up the sends behind it. */
+  jobsInFlight?: number;
 }
 
 export interface FanoutDependencies extends Omit<ExpandDependencies, 'settings'> {
@@ -31,35 +34,36 @@ export interface FanoutDependencies extends Omit<ExpandDependencies, 'settings'>
   log?: Logger;
 }
 
-export async function* handleFanout(
+export function handleFanout(
   batch: InputRecord<FanoutJob>[],
   deps: FanoutDependencies,
 ): AsyncGenerator<OutputRecord, void> {
-  for (const record of batch) {
-    const job = record.value;
-    const now = deps.now();
-    if (job.expiresAt !== null && job.expiresAt <= now) {
-      yield expiredEvent(job, now);
-      continue;
-    }
-    const slices = await sliceCount(job, deps);
-    if (slices > 1) {
-      deps.log?.info({ messageId: job.messageId, slices }, 'cutting a large audience into slices');
-      for (let id = 0; id < slices; id++) {
-        yield {
-          topic: fanoutTopicFor(job.urgency),
-          key: `${job.messageId}/${id}`,
-          value: { ...job, slice: { id, max: slices } },
-        };
-      }
-      continue;
-    }
-    const summary = yield* expandJob(job, deps);
-    deps.log?.debug(
-      { messageId: job.messageId, slice: job.slice, users: summary.users, deliveries: summary.deliveries },
-      'expanded fanout job',
-    );
+  return mergeLimit(batch, deps.settings.jobsInFlight ?? 4, (record) => handleJob(record.value, deps));
+}
+
+async function* handleJob(job: FanoutJob, deps: FanoutDependencies): AsyncGenerator<OutputRecord, void> {
+  const now = deps.now();
+  if (job.expiresAt !== null && job.expiresAt <= now) {
+    yield expiredEvent(job, now);
+    return;
   }
+  const slices = await sliceCount(job, deps);
+  if (slices > 1) {
+    deps.log?.info({ messageId: job.messageId, slices }, 'cutting a large audience into slices');
+    for (let id = 0; id < slices; id++) {
+      yield {
+        topic: fanoutTopicFor(job.urgency),
+        key: `${job.messageId}/${id}`,
+        value: { ...job, slice: { id, max: slices } },
+      };
+    }
+    return;
+  }
+  const summary = yield* expandJob(job, deps);
+  deps.log?.debug(
+    { messageId: job.messageId, slice: job.slice, users: summary.users, deliveries: summary.deliveries },
+    'expanded fanout job',
+  );
 }
 
 /** 1 unless the job is a whole audience counted above `sliceUsers`. A uid list is sized without asking the index. */

@@ -25,6 +25,7 @@ export function fanoutSettings(config: Config): FanoutHandlerSettings {
   return {
     pageSize: fanout.pageSize,
     sliceUsers: fanout.sliceUsers,
+    jobsInFlight: fanout.jobsInFlight,
     maxDevicesPerChannel: fanout.maxDevicesPerChannel,
     wsReachability: fanout.wsReachability,
     batchSizes: { ...fanout.batchSizes },

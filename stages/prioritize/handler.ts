@@ -40,6 +40,11 @@ export interface RequestGate {
    * (a redelivery); false when another record already carried the id within the window (a repeat).
    */
   admit(requestId: string, origin: string): Promise<boolean>;
+  /**
+   * `admit` over a whole chunk in input order, in as few round trips as the store can (the dedup store: one
+   * conditional batch per ingest partition, not one lightweight transaction per request).
+   */
+  admitMany?(sightings: readonly { requestId: string; origin: string }[]): Promise<boolean[]>;
 }
 
 /** The thread store's read (pipeline/store/thread.ts), usually behind a short cache; only the urgency is used. */
@@ -75,12 +80,18 @@ export async function prioritizeBatch(
     return record.value;
   });
 
-  // 2. Per record: expire, de-duplicate, hold or route. Outputs keep the input order.
+  // 2. De-duplicate every request that has not expired, the whole chunk at once.
+  const items = batch.map((record, index) => {
+    const request = requests[index] as IngestRequest;
+    return { index, request, decision: route(request, now, slack), origin: originOf(record) };
+  });
+  const admitted = await admitAll(deps, items);
+
+  // 3. Per record: expire, drop repeats, hold or route. Outputs keep the input order.
   const perRecord = await mapLimit(
-    batch.map((record, index) => ({ record, request: requests[index] as IngestRequest })),
+    items,
     deps.concurrency ?? 32,
-    async ({ record, request }): Promise<OutputRecord[]> => {
-      const decision = route(request, now, slack);
+    async ({ index, request, decision, origin }): Promise<OutputRecord[]> => {
       if (decision.action === 'expire') {
         // No dedup mark: an expired request never becomes a message, and its event id is deterministic.
         const event = requestEvent(request, 'expired', now, STAGE, {
@@ -90,8 +101,7 @@ export async function prioritizeBatch(
         return [{ topic: 'events', key: request.requestId, value: event }];
       }
 
-      const origin = originOf(record);
-      if (!(await deps.gate.admit(request.requestId, origin))) {
+      if (!admitted[index]) {
         const event = requestEvent(request, 'dropped', now, STAGE, {
           reason: 'DUPLICATE_REQUEST',
           detail: `request id already seen within ${DEDUP_WINDOW_SECONDS / 3600} h (repeat at ${origin})`,
@@ -129,4 +139,21 @@ export async function prioritizeBatch(
     },
   );
   return perRecord.flat();
+}
+
+/** Whether each item is admitted (expired ones are not asked); one chunk-wide call when the gate has one. */
+async function admitAll(
+  deps: PrioritizeDeps,
+  items: { request: IngestRequest; origin: string; decision: { action: string } }[],
+): Promise<boolean[]> {
+  const asked = items.flatMap(({ request, origin, decision }, index) =>
+    decision.action === 'expire' ? [] : [{ requestId: request.requestId, origin, index }],
+  );
+  const { gate } = deps;
+  const answers = gate.admitMany
+    ? await gate.admitMany(asked.map(({ requestId, origin }) => ({ requestId, origin })))
+    : await mapLimit(asked, deps.concurrency ?? 32, ({ requestId, origin }) => gate.admit(requestId, origin));
+  const admitted = new Array<boolean>(items.length).fill(false);
+  for (const [position, { index }] of asked.entries()) admitted[index] = answers[position] === true;
+  return admitted;
 }

@@ -170,6 +170,26 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
     }
   });
 
+  it('reads a uid list by id with the same filters, never opening a point in time for it', async () => {
+    const wanted = users.filter((_, i) => i % 2 === 1).map((u) => u.uid);
+    const before = pits.opened.length;
+    const filtered = await collect(
+      { kind: 'uids', uids: ['nobody', ...wanted] },
+      { excludeOptedOut: true, reachableOn: ['webpush'] },
+    );
+    const expected = uidsOf((u) => wanted.includes(u.uid) && u.channels[0] !== '~' && u.devices.webpush.length > 0);
+    expect(expected.length).toBeGreaterThan(PAGE);
+    expect(filtered.uids).toEqual(expected);
+    const halves = await Promise.all(
+      [0, 1].map(async (id) => (await collect({ kind: 'uids', uids: wanted }, { slice: { id, max: 2 } })).uids),
+    );
+    expect(halves.flat().sort()).toEqual([...wanted].sort());
+    expect(pits.opened.length).toBe(before);
+    // A broadcast still pages under a point in time.
+    await collect({ kind: 'everyone' });
+    expect(pits.opened.length).toBe(before + 1);
+  });
+
   it('applies every kind of change idempotently', async () => {
     const uid = 'idem-user';
     const at = Date.now();

@@ -21,6 +21,7 @@ export function createElasticsearchAdapter(options: { url: string; requestTimeou
     updateAliases: (actions) => client.indices.updateAliases({ actions }),
     index: (index, id, document, refresh) => client.index({ index, id, document, refresh }),
     get: (index, id) => client.get<Json>({ index, id }),
+    mget: (index, ids) => client.mget<Json>({ index, ids }),
     delete: (index, id, refresh) => client.delete({ index, id, refresh }),
     bulk: (lines, refresh, requireAlias) =>
       client.bulk({ operations: lines as never, refresh, require_alias: requireAlias }),

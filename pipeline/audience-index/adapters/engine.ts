@@ -16,6 +16,8 @@ export interface EngineCalls {
   updateAliases(actions: AliasAction[]): Promise<unknown>;
   index(index: string, id: string, document: Json, refresh: boolean): Promise<unknown>;
   get(index: string, id: string): Promise<unknown>;
+  /** Multi-get of documents by id from one index (or single-index alias). */
+  mget(index: string, ids: string[]): Promise<unknown>;
   delete(index: string, id: string, refresh: boolean): Promise<unknown>;
   /** `lines`: the NDJSON action/body pairs. */
   bulk(lines: Json[], refresh: boolean, requireAlias: boolean): Promise<unknown>;
@@ -30,33 +32,60 @@ export interface EngineCalls {
 
 type RawSearchResponse = { pit_id?: string; hits: { hits: { _id: string; _source?: Json; sort?: unknown[] }[] } };
 
+type Call = <T>(operation: string, run: () => Promise<unknown>) => Promise<T>;
+type Unless404 = <T>(operation: string, run: () => Promise<T>, notFound: T) => Promise<T>;
+
+/** The engine's errors as MsgxcError, except the 404s `unless404` turns into answers. */
+function requests(engine: SearchAdapter['engine']): { call: Call; unless404: Unless404 } {
+  return {
+    async call<T>(operation: string, run: () => Promise<unknown>): Promise<T> {
+      try {
+        return (await run()) as T;
+      } catch (error) {
+        throw searchError(engine, operation, error);
+      }
+    },
+    /** A request whose 404 is an answer (`notFound`) rather than a failure. */
+    async unless404<T>(operation: string, run: () => Promise<T>, notFound: T): Promise<T> {
+      try {
+        return await run();
+      } catch (error) {
+        if (statusOf(error) === 404) return notFound;
+        throw searchError(engine, operation, error);
+      }
+    },
+  };
+}
+
 export function searchAdapter(engine: SearchAdapter['engine'], tiebreaker: Json[], calls: EngineCalls): SearchAdapter {
-  async function call<T>(operation: string, run: () => Promise<unknown>): Promise<T> {
-    try {
-      return (await run()) as T;
-    } catch (error) {
-      throw searchError(engine, operation, error);
-    }
-  }
-
-  /** A request whose 404 is an answer (`notFound`) rather than a failure. */
-  async function unless404<T>(operation: string, run: () => Promise<T>, notFound: T): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (statusOf(error) === 404) return notFound;
-      throw searchError(engine, operation, error);
-    }
-  }
-
+  const { call, unless404 } = requests(engine);
   return {
     engine,
     tiebreaker,
-
     async ping() {
       await call('ping', () => calls.info());
     },
+    ...indexMethods(engine, calls, call, unless404),
+    ...documentMethods(calls, call, unless404),
+    ...searchMethods(calls, call, unless404),
+    async close() {
+      await calls.close();
+    },
+  };
+}
 
+type IndexMethods = Pick<
+  SearchAdapter,
+  'createIndex' | 'deleteIndex' | 'putMapping' | 'getMapping' | 'aliasTargets' | 'updateAliases' | 'refresh'
+>;
+
+function indexMethods(
+  engine: SearchAdapter['engine'],
+  calls: EngineCalls,
+  call: Call,
+  unless404: Unless404,
+): IndexMethods {
+  return {
     async createIndex(index, body) {
       try {
         await calls.createIndex(index, {
@@ -92,12 +121,33 @@ export function searchAdapter(engine: SearchAdapter['engine'], tiebreaker: Json[
       await call('update aliases', () => calls.updateAliases(actions));
     },
 
+    async refresh(index) {
+      await call('refresh', () => calls.refresh(index));
+    },
+  };
+}
+
+type DocumentMethods = Pick<
+  SearchAdapter,
+  'indexDocument' | 'getDocument' | 'getDocuments' | 'deleteDocument' | 'bulk'
+>;
+
+function documentMethods(calls: EngineCalls, call: Call, unless404: Unless404): DocumentMethods {
+  return {
     async indexDocument(index, id, document, { refresh = false } = {}) {
       await call('index', () => calls.index(index, id, document, refresh));
     },
 
     async getDocument(index, id) {
       return unless404('get', async () => ((await calls.get(index, id)) as { _source?: Json })._source, undefined);
+    },
+
+    async getDocuments(index, ids) {
+      if (ids.length === 0) return [];
+      const body = await call<{ docs: { found?: boolean; _source?: Json }[] }>('multi-get', () =>
+        calls.mget(index, ids),
+      );
+      return body.docs.map((doc) => (doc.found ? doc._source : undefined));
     },
 
     async deleteDocument(index, id, { refresh = false } = {}) {
@@ -118,7 +168,13 @@ export function searchAdapter(engine: SearchAdapter['engine'], tiebreaker: Json[
       );
       return body.items.map(bulkItem);
     },
+  };
+}
 
+type SearchMethods = Pick<SearchAdapter, 'openPit' | 'closePit' | 'search' | 'count'>;
+
+function searchMethods(calls: EngineCalls, call: Call, unless404: Unless404): SearchMethods {
+  return {
     async openPit(index, keepAlive) {
       return call<string>('open point in time', () => calls.openPit(index, keepAlive));
     },
@@ -149,14 +205,6 @@ export function searchAdapter(engine: SearchAdapter['engine'], tiebreaker: Json[
     async count(index, query) {
       const body = await call<{ count: number }>('count', () => calls.count(index, query));
       return body.count;
-    },
-
-    async refresh(index) {
-      await call('refresh', () => calls.refresh(index));
-    },
-
-    async close() {
-      await calls.close();
     },
   };
 }

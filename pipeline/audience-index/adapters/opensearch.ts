@@ -22,6 +22,7 @@ export function createOpenSearchAdapter(options: { url: string; requestTimeoutMs
     updateAliases: (actions) => bodyOf(client.indices.updateAliases({ body: { actions } })),
     index: (index, id, document, refresh) => bodyOf(client.index({ index, id, body: document, refresh })),
     get: (index, id) => bodyOf(client.get({ index, id })),
+    mget: (index, ids) => bodyOf(client.mget({ index, body: { ids } })),
     delete: (index, id, refresh) => bodyOf(client.delete({ index, id, refresh })),
     bulk: (lines, refresh, requireAlias) => bodyOf(client.bulk({ body: lines, refresh, require_alias: requireAlias })),
     openPit: async (index, keepAlive) =>

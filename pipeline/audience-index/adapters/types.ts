@@ -75,6 +75,8 @@ export interface SearchAdapter {
   updateAliases(actions: AliasAction[]): Promise<void>;
   indexDocument(index: string, id: string, document: Json, options?: { refresh?: boolean }): Promise<void>;
   getDocument(index: string, id: string): Promise<Json | undefined>;
+  /** Documents by id in one multi-get request, in the order asked; undefined where there is none. */
+  getDocuments(index: string, ids: string[]): Promise<(Json | undefined)[]>;
   /** True when a document was deleted, false when there was none. */
   deleteDocument(index: string, id: string, options?: { refresh?: boolean }): Promise<boolean>;
   /** `requireAlias`: every target must be an alias, so a write never auto-creates an index. */
