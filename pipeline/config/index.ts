@@ -5,6 +5,7 @@ import { port, projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
 import { type RuntimeConfig, runtimeConfig, runtimeEnv } from './runtime.ts';
+import { type SparkConfig, sparkConfig, sparkEnv } from './spark.ts';
 import { type StackConfig, stackConfig, stackEnv } from './stack.ts';
 import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
 
@@ -18,6 +19,7 @@ import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
 export { developmentJwtSecret } from './auth.ts';
 export type { FanoutConfig } from './fanout.ts';
 export type { RuntimeConfig } from './runtime.ts';
+export type { SparkConfig } from './spark.ts';
 export type { StackConfig } from './stack.ts';
 
 const generalEnv = z.object({
@@ -37,6 +39,7 @@ export const envSchema = z.object({
   ...runtimeEnv.shape,
   ...fanoutEnv.shape,
   ...authEnv.shape,
+  ...sparkEnv.shape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -60,6 +63,8 @@ export interface Config {
   fanout: FanoutConfig;
   /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
   ack: AckConfig;
+  /** The Spark jobs (`spark/`). */
+  spark: SparkConfig;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +105,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     runtime: runtimeConfig(env),
     fanout: fanoutConfig(env),
     ack: ackConfig(env),
+    spark: sparkConfig(env, stack.cacheDir),
   };
 }
 

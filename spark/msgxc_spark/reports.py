@@ -48,7 +48,7 @@ def delivery_latencies(events: DataFrame) -> DataFrame:
     return (
         events.where(is_type("delivered"))
         .join(queued, "message_id")
-        .withColumn("latency", F.greatest(F.lit(0.0), (F.col("at").cast("double") - F.col("queued_at").cast("double")) * 1000))
+        .withColumn("latency", F.greatest(F.lit(0), F.unix_millis(F.col("at")) - F.unix_millis(F.col("queued_at"))))
     )
 
 

@@ -44,7 +44,7 @@ def with_latencies(events: DataFrame, keyspace: str) -> DataFrame:
         .agg(F.min("at").alias("delivered_at"))
     )
     millis = lambda later, earlier: F.greatest(  # noqa: E731
-        F.lit(0), (F.col(later).cast("double") - F.col(earlier).cast("double")) * 1000
+        F.lit(0), F.unix_millis(F.col(later)) - F.unix_millis(F.col(earlier))
     )
     return (
         events.join(queued, "message_id", "left")

@@ -14,7 +14,12 @@ def build(settings: Settings, app: str, master: str | None = None) -> SparkSessi
     bench build their own local session, so the defaults here are the small ones the machine can spare."""
     builder = SparkSession.builder.appName(app)
     if master is not None:
-        builder = builder.master(master).config("spark.driver.memory", os.environ.get("MSGXC_SPARK_DRIVER_MEMORY", "768m"))
+        builder = (
+            builder.master(master)
+            .config("spark.driver.memory", os.environ.get("MSGXC_SPARK_DRIVER_MEMORY", "768m"))
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+        )
     return (
         builder.config("spark.jars.packages", ",".join(PACKAGES))
         .config("spark.jars.ivy", os.path.join(settings.cache_dir, "ivy"))

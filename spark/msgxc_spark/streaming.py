@@ -25,10 +25,12 @@ def batch_writer(settings: Settings, registry: wire.Registry, reader_schema: str
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         ready.wait(60)
         part = f"{query_id['id']}:{batch_id}"
-        decoded = events.from_record(wire.decode(batch, registry, reader_schema)).persist()
+        decoded = events.from_record(wire.decode(batch, registry, reader_schema))
+        decoded = first_sightings(decoded, settings.keyspace, part).persist()
         try:
             if decoded.isEmpty():
                 return
+            cassandra.write(decoded.select("event_id", F.lit(part).alias("part")), settings.keyspace, "rollup_seen_events")
             rollups.record_marks(decoded, settings.keyspace)
             partial = rollups.minute_rollups(rollups.with_latencies(decoded, settings.keyspace))
             partial = partial.withColumn("part", F.lit(part)).persist()
@@ -43,6 +45,20 @@ def batch_writer(settings: Settings, registry: wire.Registry, reader_schema: str
             decoded.unpersist()
 
     return write_batch
+
+
+def first_sightings(decoded: DataFrame, keyspace: str, part: str) -> DataFrame:
+    """Drops repeats of events counted by an earlier batch; events this same batch recorded (a replay
+    after a crash) stay."""
+    unique = decoded.dropDuplicates(["event_id"])
+    seen = cassandra.read(unique.sparkSession, keyspace, "rollup_seen_events", direct_join=True).join(
+        unique.select("event_id"), "event_id"
+    )
+    return (
+        unique.join(seen, "event_id", "left")
+        .where(F.col("part").isNull() | (F.col("part") == F.lit(part)))
+        .drop("part")
+    )
 
 
 def update_totals(spark: SparkSession, keyspace: str, minutes: list) -> None:
