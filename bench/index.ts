@@ -13,6 +13,7 @@ const benches: Record<string, Bench> = {
   'flow-fanout': () => import('./fanout.ts'),
   flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
+  'reporting-spark': () => import('./reporting-spark.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -31,7 +31,10 @@ export function startSparkStreaming(config: Config, log: Logger): SparkStreaming
   let timer: NodeJS.Timeout | undefined;
 
   const launch = () => {
-    log.info({ master: config.spark.master, driverMemory: config.spark.driverMemory }, 'starting the Spark roll-up job');
+    log.info(
+      { master: config.spark.master, driverMemory: config.spark.driverMemory },
+      'starting the Spark roll-up job',
+    );
     const started = spawn(script, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = started;
     for (const stream of [started.stdout, started.stderr]) {
@@ -45,7 +48,10 @@ export function startSparkStreaming(config: Config, log: Logger): SparkStreaming
     started.on('exit', (code, signal) => {
       child = undefined;
       if (stopping) return;
-      log.error({ code, signal, restartInMs: restartDelayMs }, 'the Spark roll-up job exited; restarting from its checkpoint');
+      log.error(
+        { code, signal, restartInMs: restartDelayMs },
+        'the Spark roll-up job exited; restarting from its checkpoint',
+      );
       timer = setTimeout(launch, restartDelayMs);
     });
   };

@@ -9,10 +9,11 @@ export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 if [[ -n "${MSGXC_JAVA_HOME:-}" ]]; then export JAVA_HOME="$MSGXC_JAVA_HOME"
 elif [[ -z "${JAVA_HOME:-}" && -d /usr/lib/jvm/java-17-openjdk-amd64 ]]; then export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64; fi
 cache="${MSGXC_CACHE_DIR:-$HOME/.cache/msgxc}"
-master="${MSGXC_SPARK_MASTER:-local[2]}"
 options=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do options+=("$1"); shift; done
 [[ $# -gt 0 ]] && shift
+# Reports take every local core; the long-running streaming job leaves room for the stages.
+if [[ " $* " == *" report "* ]]; then master="${MSGXC_SPARK_MASTER:-local[*]}"; else master="${MSGXC_SPARK_MASTER:-local[2]}"; fi
 # `npm run report -- <name> --master X` puts spark-submit's options after the job's: move them.
 args=()
 while [[ $# -gt 0 ]]; do

@@ -44,17 +44,23 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _funnels(data: ReportData) -> str:
+    """One funnel over all channels (conversions and channel-less engagement included), then one per
+    channel; the table below has every day, channel and thread."""
+    overall: dict[str, int] = defaultdict(int)
     per_channel: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in data.funnel:
         for step in FUNNEL_STEPS + ("failed",):
-            per_channel[row["channel"] or "(engagement, no channel)"][step] += row[step]
-    charts = [svg.funnel(f"Funnel · {channel}", [(s, steps[s]) for s in FUNNEL_STEPS]) for channel, steps in sorted(per_channel.items())]
+            overall[step] += row[step]
+            if row["channel"]:
+                per_channel[row["channel"]][step] += row[step]
+    charts = [svg.funnel("Funnel · all channels", [(s, overall[s]) for s in FUNNEL_STEPS])] if data.funnel else []
+    charts += [svg.funnel(f"Funnel · {channel}", [(s, steps[s]) for s in FUNNEL_STEPS]) for channel, steps in sorted(per_channel.items())]
     rows = [
         [escape(str(r["day"])), escape(r["channel"] or "–"), escape(r["tid"] or "–"), *[_num(r[s]) for s in FUNNEL_STEPS + ("failed",)]]
         for r in data.funnel[:200]
     ]
     table = _table(["day", "channel", "thread", *FUNNEL_STEPS, "failed"], rows)
-    return f'<div class="row">{"".join(charts) or ""}</div>{table}'
+    return f'<div class="row">{"".join(charts)}</div>{table}'
 
 
 def _latency(data: ReportData) -> str:
@@ -90,18 +96,25 @@ def _experiments(data: ReportData) -> str:
                 escape(r.variant), escape(r.role), _num(r.recipients), _num(r.delivered), _num(r.acked), _num(r.opened),
                 _num(r.clicked), _num(r.converted),
                 f"{_pct(r.conversion_rate)} [{_pct(r.conversion_low)}, {_pct(r.conversion_high)}]",
-                "–" if r.lift is None else f"{100 * r.lift:+.1f} %",
+                _lift(r),
                 "–" if r.diff_low is None else f"[{100 * r.diff_low:+.2f}, {100 * r.diff_high:+.2f}] pp",
                 _num(r.p_fixed, 4),
                 f'<span class="{"good" if significant else ""}">{_num(r.p_always_valid, 4)}</span>',
             ])
         table = _table(["variant", "role", "recipients", "delivered", "acked", "opened", "clicked", "converted",
-                        "conversion [95 % CI]", "lift vs control", "difference [95 % CI]", "p (fixed)", "p (always valid)"], table_rows)
+                        "conversion [95 % CI]", "conversion lift", "difference [95 % CI]", "p (fixed)", "p (always valid)"], table_rows)
         blocks.append(f"<h3>{escape(experiment_id)}</h3><div class=\"row\">{conversion}{clicks}</div>{table}")
     note = ('<p class="note">Counts are users. p (always valid) is the mSPRT p-value: it stays valid however often '
             'the read-out is looked at, so act on it rather than on p (fixed), which assumes one look at a planned '
             'sample size. The holdout row compares control with the holdout (users never messaged in the experiment).</p>')
     return "".join(blocks) + note
+
+
+def _lift(r) -> str:
+    if r.lift is None:
+        return "–"
+    compared = "control vs holdout" if r.role == "holdout" else "vs control"
+    return f"{100 * r.lift:+.1f} % <small>{compared}</small>"
 
 
 def _online(data: ReportData) -> str:

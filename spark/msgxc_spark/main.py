@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -16,6 +17,8 @@ from msgxc_spark import session  # noqa: E402
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="msgxc-spark")
+    parser.add_argument("--keyspace", help="overrides MSGXC_CASSANDRA_KEYSPACE")
+    parser.add_argument("--topic-prefix", help="overrides MSGXC_TOPIC_PREFIX")
     commands = parser.add_subparsers(dest="command", required=True)
     stream = commands.add_parser("stream", help="per-minute roll-ups of the events topic into Cassandra")
     stream.add_argument("--checkpoint", help="checkpoint directory (default: <state dir>/rollups-<keyspace>)")
@@ -32,6 +35,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     settings = settings_module.load()
+    overrides = {"keyspace": args.keyspace, "topic_prefix": args.topic_prefix}
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     spark = session.build(settings, f"msgxc-{args.command}")
     spark.sparkContext.setLogLevel(os.environ.get("MSGXC_SPARK_LOG_LEVEL", "WARN"))
     if args.command == "stream":
