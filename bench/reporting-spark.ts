@@ -33,13 +33,13 @@ const cycle = ['queued', 'sent', 'delivered', 'opened', 'sent', 'delivered', 'cl
 function eventAt(index: number, at: number, run: string): DeliveryEvent {
   return buildDeliveryEvent({
     eventId: `${run}:${index}`,
-    type: cycle[index % cycle.length] as DeliveryEvent['type'],
+    type: cycle[Math.abs(index) % cycle.length] as DeliveryEvent['type'],
     at,
     messageId: `m${Math.floor(index / cycle.length)}`,
     uid: `u${index % 50_000}`,
     tid: `t${index % 20}`,
-    channel: channels[Math.floor(index / cycle.length) % channels.length] as DeliveryEvent['channel'],
-    urgency: 1 + (index % 4),
+    channel: channels[Math.abs(Math.floor(index / cycle.length)) % channels.length] as DeliveryEvent['channel'],
+    urgency: 1 + (Math.abs(index) % 4),
     experimentId: 'e1',
     variant: index % 2 === 0 ? 'control' : 'b',
   });
@@ -103,48 +103,58 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
   await producer.connect();
   // One warm-up event: the job is up once the micro-batch holding it is committed.
   await producer.send({ topic, acks: -1, messages: [{ value: await serde.encode('events', eventAt(-1, start, id)) }] });
-  while ((await readdir(join(checkpoint, 'commits')).catch(() => [])).length === 0) await sleep(500);
-  const lags: number[] = [];
-  const sample = async () => {
-    const end = await admin.fetchTopicOffsets(topic);
-    const produced = end.reduce((sum, partition) => sum + Number(partition.high), 0);
-    lags.push(produced - (await committedOffset(checkpoint)));
-  };
-  const produceStart = Date.now();
-  const slice = Math.max(1, Math.round(rate / 10));
-  let nextSample = produceStart + 1000;
-  for (let sent = 0; sent < total; sent += slice) {
-    const due = produceStart + (sent / rate) * 1000;
-    if (due > Date.now()) await sleep(due - Date.now());
-    await producer.send({ topic, acks: 1, messages: values.slice(sent, sent + slice).map((value) => ({ value })) });
-    if (Date.now() >= nextSample) {
-      await sample();
-      nextSample += 1000;
+  try {
+    return await measure();
+  } finally {
+    if (job.child.pid && job.child.exitCode === null) process.kill(-job.child.pid, 'SIGTERM');
+    await job.exited;
+    await producer.disconnect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    const cassandra = createCassandra(config);
+    await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    await cassandra.shutdown();
+    await rm(checkpoint, { recursive: true, force: true });
+  }
+
+  async function measure() {
+    while ((await readdir(join(checkpoint, 'commits')).catch(() => [])).length === 0) {
+      if (job.child.exitCode !== null) throw new Error(`the streaming job exited (${job.child.exitCode}); see its log`);
+      await sleep(500);
     }
-  }
-  const offeredRate = total / ((Date.now() - produceStart) / 1000);
-  await sample();
-  const lagAtStop = lags.at(-1) as number;
-  const stopAt = Date.now();
-  while ((lags.at(-1) as number) > 0 && Date.now() - stopAt < 600_000) {
-    await sleep(1000);
+    const lags: number[] = [];
+    const sample = async () => {
+      const end = await admin.fetchTopicOffsets(topic);
+      const produced = end.reduce((sum, partition) => sum + Number(partition.high), 0);
+      lags.push(produced - (await committedOffset(checkpoint)));
+    };
+    const produceStart = Date.now();
+    const slice = Math.max(1, Math.round(rate / 10));
+    let nextSample = produceStart + 1000;
+    for (let sent = 0; sent < total; sent += slice) {
+      const due = produceStart + (sent / rate) * 1000;
+      if (due > Date.now()) await sleep(due - Date.now());
+      await producer.send({ topic, acks: 1, messages: values.slice(sent, sent + slice).map((value) => ({ value })) });
+      if (Date.now() >= nextSample) {
+        await sample();
+        nextSample += 1000;
+      }
+    }
+    const offeredRate = total / ((Date.now() - produceStart) / 1000);
     await sample();
+    const lagAtStop = lags.at(-1) as number;
+    const stopAt = Date.now();
+    while ((lags.at(-1) as number) > 0 && Date.now() - stopAt < 600_000) {
+      await sleep(1000);
+      await sample();
+    }
+    const drainSeconds = (Date.now() - stopAt) / 1000;
+    const jobRate = total / ((Date.now() - produceStart) / 1000);
+    const baseline = await rawConsume(kafka, topic, total);
+    const result = { round, offeredRate, peakLag: Math.max(...lags), lagAtStop, drainSeconds, jobRate, baseline };
+    console.log(JSON.stringify(result));
+    return result;
   }
-  const drainSeconds = (Date.now() - stopAt) / 1000;
-  const jobRate = total / ((Date.now() - produceStart) / 1000);
-  process.kill(-(job.child.pid as number), 'SIGTERM');
-  await job.exited;
-  const baseline = await rawConsume(kafka, topic, total);
-  await producer.disconnect();
-  await admin.deleteTopics({ topics: [topic] });
-  await admin.disconnect();
-  const cassandra = createCassandra(config);
-  await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
-  await cassandra.shutdown();
-  await rm(checkpoint, { recursive: true, force: true });
-  const result = { round, offeredRate, peakLag: Math.max(...lags), lagAtStop, drainSeconds, jobRate, baseline };
-  console.log(JSON.stringify(result));
-  return result;
 }
 
 async function rawConsume(kafka: ReturnType<typeof createKafka>, topic: string, total: number): Promise<number> {

@@ -16,7 +16,7 @@ body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .meta{color:#6b7280;margin-bottom:16px}.row{display:flex;flex-wrap:wrap;gap:24px}
 table{border-collapse:collapse;margin:8px 0 4px;font-variant-numeric:tabular-nums}
-th,td{padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:right}th{background:#f9fafb;font-weight:600}
+.scroll{overflow-x:auto;max-width:100%}th,td{padding:4px 8px;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}th{background:#f9fafb;font-weight:600}
 td:first-child,th:first-child{text-align:left}.note{color:#6b7280;font-size:12px;max-width:900px}
 svg.chart text{font-size:12px;fill:#374151}svg.chart .title{font-weight:600;font-size:13px;fill:#111827}
 svg.chart .grid{stroke:#e5e7eb}.good{color:#047857;font-weight:600}.empty{color:#6b7280;font-style:italic}
@@ -40,7 +40,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
         return '<p class="empty">No data in this window.</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _funnels(data: ReportData) -> str:
@@ -89,20 +89,25 @@ def _experiments(data: ReportData) -> str:
     for experiment_id, rows in by_experiment.items():
         conversion = svg.intervals(f"{experiment_id} · conversion rate (95 % CI)", [(r.variant, r.conversion_rate, r.conversion_low, r.conversion_high) for r in rows])
         clicks = svg.intervals(f"{experiment_id} · click rate (95 % CI)", [(r.variant, r.click_rate, r.click_low, r.click_high) for r in rows])
-        table_rows = []
+        counts = _table(
+            ["variant", "role", "recipients", "delivered", "acked", "opened", "clicked", "converted"],
+            [[escape(r.variant), escape(r.role), *[_num(v) for v in (r.recipients, r.delivered, r.acked, r.opened, r.clicked, r.converted)]] for r in rows],
+        )
+        outcome_rows = []
         for r in rows:
             significant = r.p_always_valid is not None and r.p_always_valid < 0.05
-            table_rows.append([
-                escape(r.variant), escape(r.role), _num(r.recipients), _num(r.delivered), _num(r.acked), _num(r.opened),
-                _num(r.clicked), _num(r.converted),
-                f"{_pct(r.conversion_rate)} [{_pct(r.conversion_low)}, {_pct(r.conversion_high)}]",
+            outcome_rows.append([
+                escape(r.variant),
+                f"{_pct(r.conversion_rate)} <small>({100 * r.conversion_low:.2f}–{100 * r.conversion_high:.2f})</small>",
+                f"{_pct(r.click_rate)} <small>({100 * r.click_low:.2f}–{100 * r.click_high:.2f})</small>",
                 _lift(r),
-                "–" if r.diff_low is None else f"[{100 * r.diff_low:+.2f}, {100 * r.diff_high:+.2f}] pp",
+                "–" if r.diff_low is None else f"{100 * r.diff_low:+.2f} … {100 * r.diff_high:+.2f} pp",
                 _num(r.p_fixed, 4),
                 f'<span class="{"good" if significant else ""}">{_num(r.p_always_valid, 4)}</span>',
             ])
-        table = _table(["variant", "role", "recipients", "delivered", "acked", "opened", "clicked", "converted",
-                        "conversion [95 % CI]", "conversion lift", "difference [95 % CI]", "p (fixed)", "p (always valid)"], table_rows)
+        outcomes = _table(["variant", "conversion (95 % CI)", "clicks (95 % CI)", "conversion lift", "difference (95 % CI)",
+                           "p (fixed)", "p (always valid)"], outcome_rows)
+        table = counts + outcomes
         blocks.append(f"<h3>{escape(experiment_id)}</h3><div class=\"row\">{conversion}{clicks}</div>{table}")
     note = ('<p class="note">Counts are users. p (always valid) is the mSPRT p-value: it stays valid however often '
             'the read-out is looked at, so act on it rather than on p (fixed), which assumes one look at a planned '

@@ -37,7 +37,7 @@ def funnel(title: str, steps: list[tuple[str, int]], width: int = 440) -> str:
 
 def lines(title: str, labels: list[str], series: dict[str, list[float | None]], unit: str, width: int = 900, height: int = 260) -> str:
     """A line chart over categorical x labels (e.g. hours), one line per series, with a legend."""
-    left, right, top_pad, bottom = 60, 20, 30, 40
+    left, right, top_pad, bottom = 76, 20, 30, 40
     values = [v for vs in series.values() for v in vs if v is not None]
     top = max(values, default=1) * 1.1 or 1
     plot_w, plot_h = width - left - right, height - top_pad - bottom
