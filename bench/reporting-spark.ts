@@ -19,7 +19,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCassandra, migrate } from '../pipeline/cassandra/index.ts';
+import { createCassandra, loadMigrations, replicationClause } from '../pipeline/cassandra/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import { createKafka } from '../pipeline/kafka/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
@@ -82,7 +82,7 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
     cassandra: { ...config.cassandra, keyspace },
   };
   const log = createLogger(config, 'bench');
-  await migrate(scoped, { log });
+  await createRollupTables(config, keyspace);
   const kafka = createKafka(scoped, log);
   const admin = kafka.admin();
   await admin.connect();
@@ -112,7 +112,7 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
     const cassandra = createCassandra(config);
-    await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 120_000 });
     await cassandra.shutdown();
     await rm(checkpoint, { recursive: true, force: true });
   }
@@ -154,6 +154,25 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
     const result = { round, offeredRate, peakLag: Math.max(...lags), lagAtStop, drainSeconds, jobRate, baseline };
     console.log(JSON.stringify(result));
     return result;
+  }
+}
+
+/** Only the roll-up tables (migration 010) the streaming job writes; DDL on a busy node gets a long timeout. */
+async function createRollupTables(config: Config, keyspace: string): Promise<void> {
+  const client = createCassandra(config);
+  const slow = { readTimeout: 120_000 };
+  try {
+    await client.execute(
+      `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationClause(config)}`,
+      [],
+      slow,
+    );
+    const rollups = (await loadMigrations()).find((migration) => migration.version === 10);
+    for (const statement of rollups?.statements ?? []) {
+      await client.execute(statement.replace(/(CREATE TABLE IF NOT EXISTS )(\w+)/i, `$1${keyspace}.$2`), [], slow);
+    }
+  } finally {
+    await client.shutdown();
   }
 }
 

@@ -16,6 +16,11 @@ export const sparkEnv = z.object({
   MSGXC_SPARK_TRIGGER_SECONDS: z.coerce.number().positive().default(5),
   // Checkpoints of the streaming job; on a cluster, a shared file system (hdfs://, s3a://).
   MSGXC_SPARK_STATE_DIR: z.string().optional(),
+  // Read by the Python jobs themselves (spark/msgxc_spark/settings.py); validated here so a typo fails `npm start`.
+  MSGXC_SPARK_SHUFFLE_PARTITIONS: z.coerce.number().int().min(1).default(4),
+  MSGXC_SPARK_MAX_OFFSETS_PER_TRIGGER: z.coerce.number().int().min(1).default(500_000),
+  MSGXC_SPARK_STARTING_OFFSETS: z.enum(['earliest', 'latest']).default('earliest'),
+  MSGXC_SPARK_VENV: z.string().optional(),
 });
 
 export interface SparkConfig {
