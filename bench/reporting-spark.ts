@@ -19,12 +19,14 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCassandra, loadMigrations, replicationClause } from '../pipeline/cassandra/index.ts';
+import { Client } from 'cassandra-driver';
+import { clientOptions, loadMigrations, replicationClause } from '../pipeline/cassandra/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import { createKafka } from '../pipeline/kafka/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
 import { createSerde } from '../pipeline/serde/index.ts';
 import { submitArgs } from '../pipeline/spark/index.ts';
+import { topicName } from '../pipeline/topics/index.ts';
 import { buildDeliveryEvent, type DeliveryEvent } from '../schemas/types.generated.ts';
 
 const channels = ['ws', 'fcm', 'apns', 'webpush', 'sms', 'email'] as const;
@@ -86,7 +88,7 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
   const kafka = createKafka(scoped, log);
   const admin = kafka.admin();
   await admin.connect();
-  const topic = `${prefix}events`;
+  const topic = topicName(scoped, 'events');
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
   const serde = createSerde(scoped);
   const total = rate * seconds;
@@ -111,7 +113,7 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
     await producer.disconnect();
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
-    const cassandra = createCassandra(config);
+    const cassandra = new Client(clientOptions(config, null));
     await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 120_000 });
     await cassandra.shutdown();
     await rm(checkpoint, { recursive: true, force: true });
@@ -159,7 +161,7 @@ async function streamingRun(config: Config, rate: number, seconds: number, round
 
 /** Only the roll-up tables (migration 010) the streaming job writes; DDL on a busy node gets a long timeout. */
 async function createRollupTables(config: Config, keyspace: string): Promise<void> {
-  const client = createCassandra(config);
+  const client = new Client(clientOptions(config, null));
   const slow = { readTimeout: 120_000 };
   try {
     await client.execute(

@@ -34,7 +34,8 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     def topic(self, name: str) -> str:
-        return f"{self.topic_prefix}{name}"
+        """The Kafka topic of a logical name, as pipeline/topics/topology.ts names it."""
+        return f"{self.topic_prefix}msgxc.{name}"
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
