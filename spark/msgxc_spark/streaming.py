@@ -25,7 +25,10 @@ def batch_writer(settings: Settings, registry: wire.Registry, reader_schema: str
     def write_batch(batch: DataFrame, batch_id: int) -> None:
         ready.wait(60)
         part = f"{query_id['id']}:{batch_id}"
-        decoded = events.from_record(wire.decode(batch, registry, reader_schema))
+        records = wire.decode(batch, registry, reader_schema)
+        if records is None:
+            return
+        decoded = events.from_record(records)
         decoded = first_sightings(decoded, settings.keyspace, part).persist()
         try:
             if decoded.isEmpty():

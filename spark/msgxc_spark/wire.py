@@ -83,13 +83,15 @@ def with_schema_id(frame: DataFrame) -> DataFrame:
     )
 
 
-def decode(frame: DataFrame, registry: Registry, reader_schema: str, alias: str = "record") -> DataFrame:
+def decode(frame: DataFrame, registry: Registry, reader_schema: str, alias: str = "record") -> DataFrame | None:
     """Decodes a static (micro-batch) frame of Kafka records; adds a struct column `alias` in the reader
-    schema's shape. FAILFAST: a record that does not decode fails the batch rather than vanishing."""
+    schema's shape, or returns None when no record is Confluent-framed. FAILFAST: a framed record that
+    does not decode fails the batch rather than vanishing; records without the magic byte (not written
+    through the registry) are left out."""
     framed = with_schema_id(frame)
     ids = sorted(row.schema_id for row in framed.select("schema_id").distinct().collect() if row.schema_id is not None)
     if not ids:
-        return framed.withColumn(alias, F.lit(None)).limit(0)
+        return None
     parts = [
         framed.where(F.col("schema_id") == schema_id).withColumn(
             alias, _from_avro(F.col("payload"), registry.writer_schema(schema_id), reader_schema)
