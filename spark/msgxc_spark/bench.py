@@ -34,8 +34,8 @@ def generate(spark: SparkSession, events: int, users: int) -> DataFrame:
     type_ = branches.otherwise("sent")
     return spark.range(events).select(
         F.concat(F.lit("ev"), F.col("id").cast("string")).alias("event_id"),
-        # The holdout receives nothing; only its conversions are recorded.
-        F.when(variant.isNull(), F.lit("converted")).otherwise(type_).alias("type"),
+        # The holdout receives nothing: its users are recorded as dropped, 5 % of them convert anyway.
+        F.when(variant.isNull(), F.when(draw < 0.05, "converted").otherwise("dropped")).otherwise(type_).alias("type"),
         F.timestamp_seconds(F.lit(start) + (F.col("id") * 7919) % (7 * 86400)).alias("at"),
         F.concat(F.lit("m"), (F.col("id") % 5000).cast("string")).alias("message_id"),
         F.concat(F.lit("u"), uid_number.cast("string")).alias("uid"),
@@ -48,7 +48,7 @@ def generate(spark: SparkSession, events: int, users: int) -> DataFrame:
 
 
 def run(spark: SparkSession, events: int, runs: int) -> dict:
-    directory = os.path.join(tempfile.gettempdir(), f"msgxc-bench-events-{events}")
+    directory = os.path.join(tempfile.gettempdir(), f"msgxc-bench-events-v2-{events}")
     if not os.path.exists(os.path.join(directory, "_SUCCESS")):
         generate(spark, events, min(1_000_000, max(events // 10, 1))).write.mode("overwrite").parquet(directory)
     frame = spark.read.parquet(directory)

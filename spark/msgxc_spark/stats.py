@@ -46,24 +46,30 @@ def difference_interval(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> t
     return (p1 - p2 - half, p1 - p2 + half)
 
 
-def msprt_likelihood_ratio(x1: int, n1: int, x2: int, n2: int, tau: float) -> float:
-    """Λ of the normal-mixture SPRT for H0: p1 = p2 at one look."""
+def msprt_log_likelihood_ratio(x1: int, n1: int, x2: int, n2: int, tau: float) -> float:
+    """ln Λ of the normal-mixture SPRT for H0: p1 = p2 at one look (in logs: Λ overflows a float for
+    large samples with a clear difference)."""
     if n1 == 0 or n2 == 0:
-        return 1.0
+        return 0.0
     p1, p2 = x1 / n1, x2 / n2
     variance = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
     if variance == 0:
-        return 1.0
+        return 0.0
     t2 = tau * tau
     d = p1 - p2
-    return math.sqrt(variance / (variance + t2)) * math.exp(t2 * d * d / (2 * variance * (variance + t2)))
+    return 0.5 * math.log(variance / (variance + t2)) + t2 * d * d / (2 * variance * (variance + t2))
+
+
+def msprt_likelihood_ratio(x1: int, n1: int, x2: int, n2: int, tau: float) -> float:
+    log_ratio = msprt_log_likelihood_ratio(x1, n1, x2, n2, tau)
+    return math.inf if log_ratio > 700 else math.exp(log_ratio)
 
 
 def always_valid_p(looks: list[tuple[int, int, int, int]], tau: float) -> float:
     """The always-valid p-value after a sequence of looks (cumulative x1, n1, x2, n2 at each)."""
     p = 1.0
     for x1, n1, x2, n2 in looks:
-        p = min(p, 1 / msprt_likelihood_ratio(x1, n1, x2, n2, tau))
+        p = min(p, math.exp(-msprt_log_likelihood_ratio(x1, n1, x2, n2, tau)))
     return p
 
 

@@ -45,6 +45,12 @@ def test_comparison_lift_and_difference_interval():
     assert comparison.diff_high == pytest.approx(0.057932, abs=2e-6)
 
 
+def test_an_overwhelming_difference_gives_p_zero_not_an_overflow():
+    # 900k of 1M against 100k of 1M: ln Λ is about 1.6e6, far past what exp() can hold.
+    assert stats.always_valid_p([(900_000, 1_000_000, 100_000, 1_000_000)], 0.05) == 0.0
+    assert stats.msprt_likelihood_ratio(900_000, 1_000_000, 100_000, 1_000_000, 0.05) == float("inf")
+
+
 def test_empty_and_degenerate_arms_do_not_claim_anything():
     assert stats.two_proportion_p(0, 100, 0, 100) == 1.0
     assert stats.always_valid_p([(0, 0, 0, 0)], 0.05) == 1.0
