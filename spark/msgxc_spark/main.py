@@ -8,8 +8,11 @@ import os
 import sys
 
 if __package__ in (None, ""):
-    # spark-submit runs this file as a script; the package lives beside it.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # spark-submit runs this file as a script: put the package's parent first instead of this folder,
+    # whose module names (tables, events…) must not shadow top-level packages.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    sys.path.insert(0, os.path.dirname(here))
 
 from msgxc_spark import settings as settings_module  # noqa: E402
 from msgxc_spark import session  # noqa: E402

@@ -11,7 +11,7 @@ from cassandra.cluster import Cluster
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from . import cassandra, html, readout, reports
+from . import html, readout, reports, tables
 from .settings import Settings
 
 TABLES = ("report_funnel_daily", "report_latency", "report_online_time", "report_experiment")
@@ -81,9 +81,9 @@ def store(spark: SparkSession, settings: Settings, data: ReportData, html_path: 
     for table, table_rows in rows.items():
         if table_rows:
             # The table's own schema: columns that are null in every row still get their type.
-            schema = cassandra.read(spark, settings.keyspace, table).schema
+            schema = tables.read(spark, settings.keyspace, table).schema
             frame = spark.createDataFrame([{**row, "report": data.name} for row in table_rows], schema=schema)
-            cassandra.write(frame, settings.keyspace, table)
+            tables.write(frame, settings.keyspace, table)
 
 
 def run(spark: SparkSession, settings: Settings, name: str, from_day: str | None, to_day: str | None, out: str | None, tau: float) -> str:

@@ -8,7 +8,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import cassandra, sketch
+from . import sketch, tables
 from .events import ACKED, FAILED, OPENED, is_type
 
 FUNNEL = ("sent", "delivered", "acked", "opened", "clicked", "converted", "failed")
@@ -17,7 +17,7 @@ FUNNEL = ("sent", "delivered", "acked", "opened", "clicked", "converted", "faile
 def events_between(spark: SparkSession, keyspace: str, first: dt.date, last: dt.date) -> DataFrame:
     """events_by_day for the days asked, naming every (day, hour) partition so nothing else is scanned."""
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    table = cassandra.read(spark, keyspace, "events_by_day")
+    table = tables.read(spark, keyspace, "events_by_day")
     return table.where(F.col("day").isin(days) & F.col("hour").isin(list(range(24))))
 
 
@@ -88,7 +88,7 @@ def latency_over_time(latencies: DataFrame) -> list[dict]:
 def online_time(spark: SparkSession, keyspace: str, start: dt.datetime, end: dt.datetime) -> DataFrame:
     """Per user: sessions overlapping [start, end) and their online time clipped to it. A session still
     open counts until its last heartbeat (last_seen_at)."""
-    sessions = cassandra.read(spark, keyspace, "sessions_by_user")
+    sessions = tables.read(spark, keyspace, "sessions_by_user")
     until = F.coalesce("ended_at", "last_seen_at", "started_at")
     clipped_from = F.greatest(F.col("started_at"), F.lit(start))
     clipped_to = F.least(until, F.lit(end))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from . import cassandra, sketch
+from . import sketch, tables
 from .events import ACKED, FAILED, counted, is_type, with_dimensions
 
 DIMENSIONS = ("minute", "channel", "urgency", "tid", "experiment_id", "variant")
@@ -17,13 +17,13 @@ SKETCHES = ("delivery_latency", "ack_latency")
 def record_marks(events: DataFrame, keyspace: str) -> None:
     """The start points of latency: when each message was first queued and each copy first delivered."""
     queued = events.where(is_type("queued") & F.col("message_id").isNotNull()).select("message_id", "at").distinct()
-    cassandra.write(queued, keyspace, "rollup_message_queued")
+    tables.write(queued, keyspace, "rollup_message_queued")
     delivered = (
         events.where(is_type("delivered") & F.col("message_id").isNotNull() & F.col("uid").isNotNull())
         .select("message_id", "uid", "at")
         .distinct()
     )
-    cassandra.write(delivered, keyspace, "rollup_message_delivered")
+    tables.write(delivered, keyspace, "rollup_message_delivered")
 
 
 def with_latencies(events: DataFrame, keyspace: str) -> DataFrame:
@@ -32,13 +32,13 @@ def with_latencies(events: DataFrame, keyspace: str) -> DataFrame:
     point in the same micro-batch is found; one whose event has not arrived yet leaves the latency null."""
     spark = events.sparkSession
     queued = (
-        cassandra.read(spark, keyspace, "rollup_message_queued", direct_join=True)
+        tables.read(spark, keyspace, "rollup_message_queued", direct_join=True)
         .join(events.where(is_type("delivered")).select("message_id").distinct(), "message_id")
         .groupBy("message_id")
         .agg(F.min("at").alias("queued_at"))
     )
     delivered = (
-        cassandra.read(spark, keyspace, "rollup_message_delivered", direct_join=True)
+        tables.read(spark, keyspace, "rollup_message_delivered", direct_join=True)
         .join(events.where(is_type(*ACKED)).select("message_id", "uid").distinct(), ["message_id", "uid"])
         .groupBy("message_id", "uid")
         .agg(F.min("at").alias("delivered_at"))

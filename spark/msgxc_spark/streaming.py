@@ -14,7 +14,7 @@ import threading
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import cassandra, events, rollups, wire
+from . import events, rollups, tables, wire
 from .settings import Settings
 
 
@@ -33,11 +33,11 @@ def batch_writer(settings: Settings, registry: wire.Registry, reader_schema: str
         try:
             if decoded.isEmpty():
                 return
-            cassandra.write(decoded.select("event_id", F.lit(part).alias("part")), settings.keyspace, "rollup_seen_events")
+            tables.write(decoded.select("event_id", F.lit(part).alias("part")), settings.keyspace, "rollup_seen_events")
             rollups.record_marks(decoded, settings.keyspace)
             partial = rollups.minute_rollups(rollups.with_latencies(decoded, settings.keyspace))
             partial = partial.withColumn("part", F.lit(part)).persist()
-            cassandra.write(partial, settings.keyspace, "rollup_minute_parts")
+            tables.write(partial, settings.keyspace, "rollup_minute_parts")
             if batch_id == crash_after_parts:
                 # Test hook: die like kill -9 between writing the parts and committing the batch.
                 os._exit(137)
@@ -54,7 +54,7 @@ def first_sightings(decoded: DataFrame, keyspace: str, part: str) -> DataFrame:
     """Drops repeats of events counted by an earlier batch; events this same batch recorded (a replay
     after a crash) stay."""
     unique = decoded.dropDuplicates(["event_id"])
-    seen = cassandra.read(unique.sparkSession, keyspace, "rollup_seen_events", direct_join=True).join(
+    seen = tables.read(unique.sparkSession, keyspace, "rollup_seen_events", direct_join=True).join(
         unique.select("event_id"), "event_id"
     )
     return (
@@ -65,9 +65,9 @@ def first_sightings(decoded: DataFrame, keyspace: str, part: str) -> DataFrame:
 
 
 def update_totals(spark: SparkSession, keyspace: str, minutes: list) -> None:
-    parts = cassandra.read(spark, keyspace, "rollup_minute_parts").where(F.col("minute").isin(minutes))
+    parts = tables.read(spark, keyspace, "rollup_minute_parts").where(F.col("minute").isin(minutes))
     totals = rollups.merge_parts(parts).withColumn("updated_at", F.current_timestamp())
-    cassandra.write(totals, keyspace, "rollup_minute")
+    tables.write(totals, keyspace, "rollup_minute")
 
 
 def start(spark: SparkSession, settings: Settings, checkpoint: str, once: bool = False):
