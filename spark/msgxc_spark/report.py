@@ -61,9 +61,10 @@ def compute(spark: SparkSession, settings: Settings, name: str, first: dt.date, 
 def store(spark: SparkSession, settings: Settings, data: ReportData, html_path: str) -> None:
     """Replaces the report's rows: the old partition is deleted first, so a re-run with fewer groups
     leaves no stale rows behind."""
-    cluster = Cluster(settings.cassandra_hosts, port=settings.cassandra_port)
+    cluster = Cluster(settings.cassandra_hosts, port=settings.cassandra_port, connect_timeout=60)
     try:
         db = cluster.connect(settings.keyspace)
+        db.default_timeout = 120
         for table in TABLES:
             db.execute(f"DELETE FROM {table} WHERE report = %s", (data.name,))
         db.execute(

@@ -76,12 +76,13 @@ def cql_statements(path: Path) -> list[str]:
 
 class Keyspace:
     def __init__(self, hosts: list[str], port: int, name: str):
-        self.cluster = Cluster(hosts, port=port)
+        # Generous timeouts: DDL on a Cassandra shared by a busy machine can take tens of seconds.
+        self.cluster = Cluster(hosts, port=port, connect_timeout=60, control_connection_timeout=60)
         self.name = name
         self.session = self.cluster.connect()
-        self.session.default_timeout = 30
+        self.session.default_timeout = 180
         self.session.execute(
-            f"CREATE KEYSPACE {name} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+            f"CREATE KEYSPACE IF NOT EXISTS {name} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
         )
         self.session.set_keyspace(name)
         for path in (MIGRATIONS / "006_sessions.cql", FIXTURES / "tables_009.cql", MIGRATIONS / "010_reporting_rollups.cql"):

@@ -4,6 +4,8 @@ as the Kafka Connect sink writes them), the exact funnel, latency, online time a
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,19 @@ def test_report_writes_html_and_tables(spark, settings, loaded, tmp_path: Path):
     assert len(funnel) == 3
     run_row = loaded.session.execute("SELECT * FROM report_runs WHERE report = 'weekly'").one()
     assert run_row.events == len(_events()) - 1
+
+
+def test_npm_run_report_submits_the_job(isolation, loaded, tmp_path: Path):
+    """The packaged path: `npm run report -- <name> …` → spark/bin/submit.sh → spark-submit."""
+    out = tmp_path / "submitted.html"
+    repo = Path(__file__).resolve().parents[2]
+    completed = subprocess.run(
+        ["npm", "run", "-s", "report", "--", "submitted", "--from", "2026-11-02", "--to", "2026-11-03",
+         "--out", str(out), "--master", "local[2]"],
+        cwd=repo, env={**os.environ, **isolation}, capture_output=True, text=True, timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert f"report written: {out}" in completed.stdout
+    assert "e2 · conversion rate" in out.read_text()
+    row = loaded.session.execute("SELECT events FROM report_runs WHERE report = 'submitted'").one()
+    assert row.events == len(_events()) - 1
