@@ -70,7 +70,7 @@ def intervals(title: str, rows: list[tuple[str, float, float, float]], width: in
     """A dot per row at its rate with a whisker for its interval, on a shared 0..max axis (percent)."""
     row_h, left, right = 30, 110, 70
     height = 40 + len(rows) * row_h + 24
-    top = max((high for _, _, _, high in rows), default=0.01) * 1.15 or 0.01
+    top = min(1.0, max((high for _, _, _, high in rows), default=0.01) * 1.15) or 0.01
     plot_w = width - left - right
     x = lambda v: left + plot_w * v / top  # noqa: E731
     parts = [f'<svg class="chart" width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
