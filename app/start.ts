@@ -50,6 +50,8 @@ export async function run(config: Config, _args: string[]): Promise<number> {
     );
     const running = await runStages(config, definitions, { log, services: hosted });
     closers.push(() => running.stop('shutdown'));
+    const { startSparkStreaming } = await import('../pipeline/spark/index.ts');
+    if (config.spark.streaming) closers.push(startSparkStreaming(config, log).stop);
     log.info(
       {
         api: `${http.url}/api/v1/ping`,

@@ -19,6 +19,7 @@ const benches: Record<string, Bench> = {
   channels: () => import('./channels.ts'),
   reporting: () => import('./reporting.ts'),
   'channels-messaging': () => import('./channels-messaging.ts'),
+  'reporting-spark': () => import('./reporting-spark.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv }
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
 import { type MessagingConfig, messagingConfig, messagingEnv } from './messaging.ts';
 import { type RuntimeConfig, runtimeConfig, runtimeEnv } from './runtime.ts';
+import { type SparkConfig, sparkConfig, sparkEnv } from './spark.ts';
 import { type StackConfig, stackConfig, stackEnv } from './stack.ts';
 import { type WsConfig, wsConfig, wsEnv } from './ws.ts';
 
@@ -25,6 +26,7 @@ export type { FanoutConfig } from './fanout.ts';
 export type { HttpConfig } from './http.ts';
 export type { MessagingConfig } from './messaging.ts';
 export type { RuntimeConfig } from './runtime.ts';
+export type { SparkConfig } from './spark.ts';
 export type { StackConfig } from './stack.ts';
 
 const generalEnv = z.object({
@@ -48,6 +50,7 @@ export const envSchema = z.object({
   ...messagingEnv.shape,
   ...devicesEnv.shape,
   ...deliveryEnv.shape,
+  ...sparkEnv.shape,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -78,6 +81,8 @@ export interface Config {
   messaging: MessagingConfig;
   /** Delivery stages: shared provider policy, push channels' credentials and endpoints, the sandbox. */
   delivery: DeliveryConfig;
+  /** The Spark jobs (`spark/`). */
+  spark: SparkConfig;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +127,7 @@ export function parseConfig(environment: Record<string, string | undefined>): Co
     ack: ackConfig(env),
     messaging: messagingConfig(env, env.MSGXC_ENV === 'production'),
     delivery: deliveryConfig(env),
+    spark: sparkConfig(env, stack.cacheDir),
   };
 }
 
