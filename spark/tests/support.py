@@ -17,7 +17,6 @@ from msgxc_spark import wire
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO / "pipeline" / "cassandra" / "migrations"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def local_schema(name: str) -> dict:
