@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { AwsSettings } from '../../pipeline/config/messaging.ts';
+import { awsThrottled, readAwsError } from '../../pipeline/delivery/aws.ts';
 import type { Outcome, OutgoingMessage, ProviderAdapter } from '../../pipeline/delivery/contract.ts';
 import { type ContentOptions, renderEmail } from './content.ts';
 
@@ -79,31 +80,9 @@ export function createSesAdapter(settings: AwsSettings, options: SesAdapterOptio
 
 /** An SES v2 error as an outcome (without its delivery id). */
 export function sesFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
-  const { name, message, $metadata } = error as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const status = $metadata?.httpStatusCode;
-  // 5xx by status, so the breaker sees a provider fault; otherwise AWS's error name (or the socket's code).
-  const providerCode =
-    status !== undefined && status >= 500
-      ? String(status)
-      : name && name !== 'Error'
-        ? name
-        : ((error as { code?: string }).code ?? 'NETWORK');
-  const detail = message?.slice(0, 300);
-  if (name === 'TooManyRequestsException' || name === 'LimitExceededException' || status === 429) {
-    const retryAfter = Number(
-      (error as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['retry-after'],
-    );
-    return {
-      status: 'throttled',
-      providerCode,
-      retryAfterMs: retryAfter > 0 ? retryAfter * 1000 : defaultThrottleMs,
-      detail,
-    };
-  }
+  const failure = readAwsError(error, ['TooManyRequestsException', 'LimitExceededException']);
+  if (failure.throttled) return awsThrottled(error, failure, defaultThrottleMs);
+  const { name, providerCode, detail } = failure;
   // Refusals of this message (bad address, content); account-level refusals (paused, suspended, unverified
   // sender, missing configuration set) stay transient: fixing the account lets the retries through.
   if (name === 'MessageRejected' || name === 'BadRequestException') return { status: 'rejected', providerCode, detail };

@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsSettings } from '../../pipeline/config/messaging.ts';
+import { awsThrottled, readAwsError } from '../../pipeline/delivery/aws.ts';
 import type { Outcome, OutgoingMessage, ProviderAdapter } from '../../pipeline/delivery/contract.ts';
 import { countSegments } from './segments.ts';
 import { smsText } from './text.ts';
@@ -72,30 +73,9 @@ export function createSnsAdapter(settings: AwsSettings): ProviderAdapter {
 
 /** An SNS error as an outcome (without its delivery id). */
 export function snsFailure(error: unknown): Omit<Outcome, 'deliveryId'> {
-  const { name, message, $metadata, $response } = error as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    $response?: { headers?: Record<string, string> };
-  };
-  const status = $metadata?.httpStatusCode;
-  // 5xx by status, so the breaker sees a provider fault; otherwise AWS's error name (or the socket's code).
-  const providerCode =
-    status !== undefined && status >= 500
-      ? String(status)
-      : name && name !== 'Error'
-        ? name
-        : ((error as { code?: string }).code ?? 'NETWORK');
-  const detail = message?.slice(0, 300);
-  if (name === 'ThrottledException' || name === 'ThrottlingException' || status === 429) {
-    const seconds = Number($response?.headers?.['retry-after']);
-    return {
-      status: 'throttled',
-      providerCode,
-      retryAfterMs: seconds > 0 ? seconds * 1000 : defaultThrottleMs,
-      detail,
-    };
-  }
+  const failure = readAwsError(error, ['ThrottledException', 'ThrottlingException']);
+  if (failure.throttled) return awsThrottled(error, failure, defaultThrottleMs);
+  const { name, providerCode, detail } = failure;
   if (name === 'OptedOutException') return { status: 'rejected', providerCode, suppress: true, prune: true, detail };
   if (name !== undefined && rejectedErrors.has(name)) return { status: 'rejected', providerCode, detail };
   return { status: 'failed', providerCode, detail };
