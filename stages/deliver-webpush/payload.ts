@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingMessage } from '../../pipeline/delivery/contract.ts';
+import { appData } from '../../pipeline/records/app-data.ts';
 
 /** RFC 8291 with one 4096-byte record: 4096 − 86 (header) − 16 (tag) − 1 (padding delimiter). */
 export const maxPlaintextBytes = 3_993;
@@ -14,20 +15,11 @@ export function webPushPayload(message: OutgoingMessage): Buffer {
       tid: batch.tid,
       title: message.subject,
       body: message.text,
-      data: parseData(batch.data),
+      data: appData(batch.data),
       urgency: batch.urgency,
       sentAt: batch.createdAt,
     }),
   );
-}
-
-function parseData(data: string | null): unknown {
-  if (data === null) return null;
-  try {
-    return JSON.parse(data);
-  } catch {
-    return data;
-  }
 }
 
 /** RFC 8030 Urgency from msgxc urgency: 1 very-low, 2 low, 3 normal, 4 high. */

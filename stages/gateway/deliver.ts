@@ -1,3 +1,4 @@
+import { appData } from '../../pipeline/records/app-data.ts';
 import type { DeliveryBatch, DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -110,21 +111,11 @@ export function messageFrame(fields: Omit<MessageFrame, 'type' | 'data'> & { dat
     tid: fields.tid,
     msg: fields.msg,
     subject: fields.subject,
-    data: parseData(fields.data),
+    data: appData(fields.data),
     urgency: fields.urgency,
     sentAt: fields.sentAt,
     variant: fields.variant,
   };
-}
-
-/** `data` travels as a JSON string; clients get it as JSON, or as the string when it is not JSON. */
-function parseData(data: string | null): unknown {
-  if (data === null) return null;
-  try {
-    return JSON.parse(data);
-  } catch {
-    return data;
-  }
 }
 
 function event(
