@@ -135,8 +135,26 @@ async function triage(
   if (!budget.urgent) await gate.yieldToUrgent();
 
   // 1. Refusals first, with reads only.
-  const threads = await resolveThreads(batch, deps.threads);
-  const resolved: Resolved[] = batch.map((record) => {
+  const resolved = await resolveBatch(batch, deps.threads);
+
+  // 2. Build what gets stored and emitted; expired requests only get their event.
+  const outputs: OutputRecord[][] = [];
+  const toStore: StoredMessage[] = [];
+  for (const entry of resolved) {
+    const built = buildOutputs(entry, now, planOptions);
+    if (built.message) toStore.push(built.message);
+    outputs.push(built.outputs);
+  }
+
+  // 3. Store, in slices for the low lanes so urgent work gets the connection pool between slices.
+  await storeInSlices(toStore, deps.messages, budget, gate);
+  return outputs.flat();
+}
+
+/** Every record with its thread, or the refusal of the first one that may not go on. */
+async function resolveBatch(batch: InputRecord<PrioritizedRequest>[], lookup: ThreadLookup): Promise<Resolved[]> {
+  const threads = await resolveThreads(batch, lookup);
+  return batch.map((record) => {
     if (record.value === null)
       throw new MsgxcError('INVALID_RECORD', 'a lane record without a value', { retriable: false });
     const request = record.value.request;
@@ -145,80 +163,105 @@ async function triage(
     checkRights(request, thread);
     return { record, request, thread };
   });
+}
 
-  // 2. Build what gets stored and emitted; expired requests only get their event.
-  const outputs: OutputRecord[][] = [];
-  const toStore: StoredMessage[] = [];
-  for (const { record, request, thread } of resolved) {
-    const prioritized = record.value;
-    const expiresAt = prioritized.expiresAt;
-    if (expiresAt !== null && expiresAt <= now) {
-      outputs.push([{ topic: 'events', key: request.requestId, value: expiredEvent(request, prioritized, now) }]);
-      continue;
-    }
-    const urgency = request.urgency ?? thread?.urgency ?? prioritized.urgency ?? DEFAULT_URGENCY;
-    const channels = allowedChannels(thread?.channelTypes, request.channels, request.requestId);
-    const plan = choosePlan(urgency, channels, planOptions);
-    const experiment = experimentOf(request, thread);
-    const messageId = messageIdOf(request.requestId, request.createdAt);
-    const audience = audienceOf(request);
-
-    const message: StoredMessage = {
-      messageId,
-      requestId: request.requestId,
-      kind: request.kind,
-      tid: request.tid,
-      audience,
-      sender: request.sender,
-      subject: request.subject,
-      msg: request.msg,
-      opts: request.opts,
-      data: request.data,
-      urgency,
-      channels,
-      collapseKey: request.collapseKey,
-      experimentId: experiment?.id ?? request.experimentId,
-      createdAt: request.createdAt,
-      scheduledAt: request.scheduledAt,
-      expiresAt,
-      storedAt: now,
-      trace: request.trace,
+/** One record's outputs, and the message to store unless the request expired in its lane. */
+function buildOutputs(
+  { record, request, thread }: Resolved,
+  now: number,
+  planOptions: PlanOptions,
+): { outputs: OutputRecord[]; message: StoredMessage | null } {
+  const prioritized = record.value;
+  const expiresAt = prioritized.expiresAt;
+  if (expiresAt !== null && expiresAt <= now) {
+    return {
+      outputs: [{ topic: 'events', key: request.requestId, value: expiredEvent(request, prioritized, now) }],
+      message: null,
     };
-    const job: FanoutJob = {
-      messageId,
-      requestId: request.requestId,
-      tid: request.tid,
-      audience,
-      urgency,
-      ...plan,
-      subject: request.subject,
-      msg: request.msg,
-      opts: request.opts,
-      data: request.data,
-      collapseKey: request.collapseKey,
-      expiresAt,
-      experiment,
-      slice: null,
-      sender: request.sender,
-      createdAt: request.createdAt,
-      triagedAt: now,
-      trace: request.trace,
-    };
-    toStore.push(message);
-    outputs.push([
+  }
+  const urgency = request.urgency ?? thread?.urgency ?? prioritized.urgency ?? DEFAULT_URGENCY;
+  const channels = allowedChannels(thread?.channelTypes, request.channels, request.requestId);
+  const plan = choosePlan(urgency, channels, planOptions);
+  const experiment = experimentOf(request, thread);
+  const messageId = messageIdOf(request.requestId, request.createdAt);
+  const audience = audienceOf(request);
+  const message = storedMessageOf(request, { messageId, audience, urgency, channels, experiment, expiresAt, now });
+  const job: FanoutJob = {
+    messageId,
+    requestId: request.requestId,
+    tid: request.tid,
+    audience,
+    urgency,
+    ...plan,
+    subject: request.subject,
+    msg: request.msg,
+    opts: request.opts,
+    data: request.data,
+    collapseKey: request.collapseKey,
+    expiresAt,
+    experiment,
+    slice: null,
+    sender: request.sender,
+    createdAt: request.createdAt,
+    triagedAt: now,
+    trace: request.trace,
+  };
+  return {
+    outputs: [
       { topic: fanoutTopicFor(job.urgency), key: messageId, value: job },
       { topic: 'messages', key: request.tid ?? messageId, value: message },
       { topic: 'events', key: messageId, value: queuedEvent(job, now) },
-    ]);
-  }
+    ],
+    message,
+  };
+}
 
-  // 3. Store, in slices for the low lanes so urgent work gets the connection pool between slices.
+interface Triaged {
+  messageId: string;
+  audience: Audience;
+  urgency: number;
+  channels: StoredMessage['channels'];
+  experiment: Experiment | null;
+  expiresAt: number | null;
+  now: number;
+}
+
+function storedMessageOf(request: IngestRequest, triaged: Triaged): StoredMessage {
+  const { messageId, audience, urgency, channels, experiment, expiresAt, now } = triaged;
+  return {
+    messageId,
+    requestId: request.requestId,
+    kind: request.kind,
+    tid: request.tid,
+    audience,
+    sender: request.sender,
+    subject: request.subject,
+    msg: request.msg,
+    opts: request.opts,
+    data: request.data,
+    urgency,
+    channels,
+    collapseKey: request.collapseKey,
+    experimentId: experiment?.id ?? request.experimentId,
+    createdAt: request.createdAt,
+    scheduledAt: request.scheduledAt,
+    expiresAt,
+    storedAt: now,
+    trace: request.trace,
+  };
+}
+
+async function storeInSlices(
+  toStore: StoredMessage[],
+  messages: MessageWriter,
+  budget: ReturnType<typeof budgetOf>,
+  gate: LaneGate,
+): Promise<void> {
   for (let start = 0; start < toStore.length; start += budget.slice) {
     if (start > 0 && !budget.urgent) await gate.yieldToUrgent();
     const slice = toStore.slice(start, start + budget.slice);
-    await mapLimit(slice, budget.concurrency, (message) => deps.messages.saveMessage(message));
+    await mapLimit(slice, budget.concurrency, (message) => messages.saveMessage(message));
   }
-  return outputs.flat();
 }
 
 function queuedEvent(job: FanoutJob, now: number): DeliveryEvent {
