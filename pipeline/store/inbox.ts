@@ -45,89 +45,16 @@ export type InboxStore = ReturnType<typeof createInboxStore>;
 
 export function createInboxStore(client: Client, options: { now?: () => number } = {}) {
   const now = options.now ?? Date.now;
-  const insert =
-    'INSERT INTO inbox_by_user (uid, day, message_id, kind, tid, subject, msg, data, urgency, sent_at, variant) ' +
-    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-
-  async function readDay(uid: string, day: number, after: string | null, limit: number): Promise<InboxMessage[]> {
-    const query = after
-      ? 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? AND message_id > ? LIMIT ?'
-      : 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? LIMIT ?';
-    const params = after ? [uid, day, after, limit] : [uid, day, limit];
-    const result = await execute(client, query, params, 'read the inbox', idempotent);
-    return result.rows.map(toMessage);
-  }
-
-  async function latestDay(uid: string, day: number, limit: number): Promise<InboxMessage[]> {
-    const result = await execute(
-      client,
-      'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? ORDER BY message_id DESC LIMIT ?',
-      [uid, day, limit],
-      'read the inbox',
-      idempotent,
-    );
-    return result.rows.map(toMessage);
-  }
-
   return {
     /** Idempotent upserts, one per recipient; resolves once every row is written. */
-    async write(entries: readonly InboxEntry[]): Promise<void> {
-      if (entries.length === 0) return;
-      const params = entries.map((entry) => [
-        entry.uid,
-        dayOf(timeOf(entry.messageId)),
-        entry.messageId,
-        entry.kind,
-        entry.tid,
-        entry.subject,
-        entry.msg,
-        entry.data,
-        entry.urgency,
-        new Date(entry.sentAt),
-        entry.variant,
-      ]);
-      try {
-        await concurrent.executeConcurrent(client, insert, params, {
-          concurrencyLevel: writeConcurrency,
-          executionProfile: undefined,
-          raiseOnFirstError: true,
-        });
-      } catch (error) {
-        throw cassandraError(error, 'write the inbox');
-      }
-    },
+    write: (entries: readonly InboxEntry[]): Promise<void> => writeInbox(client, entries),
 
     /** Up to `limit` messages after the cursor, oldest first; from the retention window's start without one. */
-    async after(uid: string, cursor: string | null, limit: number): Promise<InboxPage> {
-      const today = now();
-      const from =
-        cursor === null
-          ? today - inboxRetentionDays * dayMs
-          : Math.max(timeOf(cursor), today - inboxRetentionDays * dayMs);
-      const messages: InboxMessage[] = [];
-      // One day past today: a sender's clock a little ahead of ours must not hide its messages.
-      for (let at = startOfDay(from); at <= today + dayMs && messages.length < limit; at += dayMs) {
-        const day = dayOf(at);
-        const after = cursor !== null && day === dayOf(timeOf(cursor)) ? cursor : null;
-        messages.push(...(await readDay(uid, day, after, limit - messages.length)));
-      }
-      return { messages, next: messages.at(-1)?.messageId ?? cursor };
-    },
+    after: (uid: string, cursor: string | null, limit: number): Promise<InboxPage> =>
+      readAfter(client, now(), uid, cursor, limit),
 
     /** The newest `limit` messages, oldest first (what a client without a cursor starts from). */
-    async latest(uid: string, limit: number): Promise<InboxPage> {
-      const today = now();
-      const newestFirst: InboxMessage[] = [];
-      for (
-        let at = today + dayMs;
-        at >= today - inboxRetentionDays * dayMs && newestFirst.length < limit;
-        at -= dayMs
-      ) {
-        newestFirst.push(...(await latestDay(uid, dayOf(at), limit - newestFirst.length)));
-      }
-      const messages = newestFirst.reverse();
-      return { messages, next: messages.at(-1)?.messageId ?? null };
-    },
+    latest: (uid: string, limit: number): Promise<InboxPage> => readLatest(client, now(), uid, limit),
 
     /** Marks every message up to and including this id read; the marker never moves back. */
     async markRead(uid: string, upTo: string): Promise<void> {
@@ -153,6 +80,90 @@ export function createInboxStore(client: Client, options: { now?: () => number }
       return value ? value.toString() : null;
     },
   };
+}
+
+const insert =
+  'INSERT INTO inbox_by_user (uid, day, message_id, kind, tid, subject, msg, data, urgency, sent_at, variant) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+async function writeInbox(client: Client, entries: readonly InboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const params = entries.map((entry) => [
+    entry.uid,
+    dayOf(timeOf(entry.messageId)),
+    entry.messageId,
+    entry.kind,
+    entry.tid,
+    entry.subject,
+    entry.msg,
+    entry.data,
+    entry.urgency,
+    new Date(entry.sentAt),
+    entry.variant,
+  ]);
+  try {
+    await concurrent.executeConcurrent(client, insert, params, {
+      concurrencyLevel: writeConcurrency,
+      executionProfile: undefined,
+      raiseOnFirstError: true,
+    });
+  } catch (error) {
+    throw cassandraError(error, 'write the inbox');
+  }
+}
+
+async function readAfter(
+  client: Client,
+  today: number,
+  uid: string,
+  cursor: string | null,
+  limit: number,
+): Promise<InboxPage> {
+  const from =
+    cursor === null ? today - inboxRetentionDays * dayMs : Math.max(timeOf(cursor), today - inboxRetentionDays * dayMs);
+  const messages: InboxMessage[] = [];
+  // One day past today: a sender's clock a little ahead of ours must not hide its messages.
+  for (let at = startOfDay(from); at <= today + dayMs && messages.length < limit; at += dayMs) {
+    const day = dayOf(at);
+    const after = cursor !== null && day === dayOf(timeOf(cursor)) ? cursor : null;
+    messages.push(...(await readDay(client, uid, day, after, limit - messages.length)));
+  }
+  return { messages, next: messages.at(-1)?.messageId ?? cursor };
+}
+
+async function readLatest(client: Client, today: number, uid: string, limit: number): Promise<InboxPage> {
+  const newestFirst: InboxMessage[] = [];
+  for (let at = today + dayMs; at >= today - inboxRetentionDays * dayMs && newestFirst.length < limit; at -= dayMs) {
+    newestFirst.push(...(await latestDay(client, uid, dayOf(at), limit - newestFirst.length)));
+  }
+  const messages = newestFirst.reverse();
+  return { messages, next: messages.at(-1)?.messageId ?? null };
+}
+
+async function readDay(
+  client: Client,
+  uid: string,
+  day: number,
+  after: string | null,
+  limit: number,
+): Promise<InboxMessage[]> {
+  const query = after
+    ? 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? AND message_id > ? LIMIT ?'
+    : 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? LIMIT ?';
+  const params = after ? [uid, day, after, limit] : [uid, day, limit];
+  const result = await execute(client, query, params, 'read the inbox', idempotent);
+  return result.rows.map(toMessage);
+}
+
+async function latestDay(client: Client, uid: string, day: number, limit: number): Promise<InboxMessage[]> {
+  const result = await execute(
+    client,
+    'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? ORDER BY message_id DESC LIMIT ?',
+    [uid, day, limit],
+    'read the inbox',
+    idempotent,
+  );
+  return result.rows.map(toMessage);
 }
 
 /** Is this a message id (a version-1 time UUID)? Cursors from clients are checked with it. */
