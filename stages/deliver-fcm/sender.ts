@@ -32,6 +32,39 @@ export const quotaBackoffMs = 60_000;
  * the messages that got them are retried, so what FCM accepted is never sent twice (firebase-admin-node#1248).
  */
 export function createFcmAdapter(options: FcmSenderOptions): ProviderAdapter {
+  const { projectId, auth } = serviceAccountOf(options);
+  const session = new FcmSession(options.endpoint, options.caFile ? readFileSync(options.caFile) : undefined);
+  const path = `/v1/projects/${projectId}/messages:send`;
+  const concurrency = options.concurrency ?? 100;
+  return {
+    provider: 'fcm',
+    channel: 'fcm',
+    maxBatch: options.maxBatch ?? 500,
+    async send(messages, signal) {
+      const { token } = await auth.getAccessToken();
+      const authorization = `Bearer ${token}`;
+      // One abort listener per call, not per stream: thousands of listeners on one signal cost more than the sends.
+      const inFlight = new Set<ClientHttp2Stream>();
+      const abort = () => {
+        for (const stream of inFlight) stream.close(constants.NGHTTP2_CANCEL);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      try {
+        return await mapLimit(messages, concurrency, (message) =>
+          sendOne(session, path, message, authorization, inFlight),
+        );
+      } finally {
+        signal.removeEventListener('abort', abort);
+      }
+    },
+    async close() {
+      session.close();
+    },
+  };
+}
+
+/** The project id and the JWT client of the service account, its token endpoint redirected when asked. */
+function serviceAccountOf(options: FcmSenderOptions): { projectId: string; auth: JWT } {
   const credentials = JSON.parse(readFileSync(options.credentialsFile, 'utf8')) as {
     client_email: string;
     private_key: string;
@@ -53,84 +86,75 @@ export function createFcmAdapter(options: FcmSenderOptions): ProviderAdapter {
       },
     });
   }
-  const ca = options.caFile ? readFileSync(options.caFile) : undefined;
-  const path = `/v1/projects/${projectId}/messages:send`;
-  let session: ClientHttp2Session | undefined;
-  const sessionNow = () => {
+  return { projectId, auth };
+}
+
+/** The one HTTP/2 session to FCM, opened again on first use after it closed or failed. */
+class FcmSession {
+  readonly #endpoint: string;
+  readonly #ca: Buffer | undefined;
+  #session: ClientHttp2Session | undefined;
+
+  constructor(endpoint: string, ca: Buffer | undefined) {
+    this.#endpoint = endpoint;
+    this.#ca = ca;
+  }
+
+  current(): ClientHttp2Session {
+    const session = this.#session;
     if (session && !session.closed && !session.destroyed) return session;
-    const opened = connect(options.endpoint, ca ? { ca } : {});
+    const opened = connect(this.#endpoint, this.#ca ? { ca: this.#ca } : {});
     opened.on('error', () => opened.destroy());
     opened.on('goaway', () => opened.close());
-    session = opened;
+    this.#session = opened;
     return opened;
-  };
+  }
 
-  const sendOne = async (
-    message: OutgoingMessage,
-    authorization: string,
-    inFlight: Set<ClientHttp2Stream>,
-  ): Promise<Outcome> => {
-    const deliveryId = message.recipient.deliveryId;
-    const token = message.recipient.device?.token;
-    if (!token) return { deliveryId, status: 'rejected', providerCode: 'NO_TOKEN' };
-    const body = JSON.stringify({ message: fcmMessageFor(message, token) });
-    return new Promise<Outcome>((resolve) => {
-      let stream: ClientHttp2Stream;
-      try {
-        stream = sessionNow().request({
-          ':method': 'POST',
-          ':path': path,
-          authorization,
-          'content-type': 'application/json; charset=UTF-8',
-        });
-      } catch (error) {
-        resolve({ deliveryId, status: 'failed', providerCode: 'CONNECTION_ERROR', detail: (error as Error).message });
-        return;
-      }
-      inFlight.add(stream);
-      stream.on('close', () => inFlight.delete(stream));
-      let status = 0;
-      let retryAfter: string | undefined;
-      const chunks: Buffer[] = [];
-      stream.on('response', (headers) => {
-        status = Number(headers[':status']);
-        retryAfter = headers['retry-after'] as string | undefined;
+  close(): void {
+    this.#session?.close();
+  }
+}
+
+async function sendOne(
+  session: FcmSession,
+  path: string,
+  message: OutgoingMessage,
+  authorization: string,
+  inFlight: Set<ClientHttp2Stream>,
+): Promise<Outcome> {
+  const deliveryId = message.recipient.deliveryId;
+  const token = message.recipient.device?.token;
+  if (!token) return { deliveryId, status: 'rejected', providerCode: 'NO_TOKEN' };
+  const body = JSON.stringify({ message: fcmMessageFor(message, token) });
+  return new Promise<Outcome>((resolve) => {
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.current().request({
+        ':method': 'POST',
+        ':path': path,
+        authorization,
+        'content-type': 'application/json; charset=UTF-8',
       });
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () =>
-        resolve(outcomeOf(deliveryId, status, Buffer.concat(chunks).toString('utf8'), retryAfter)),
-      );
-      stream.on('error', (error: NodeJS.ErrnoException) =>
-        resolve({ deliveryId, status: 'failed', providerCode: error.code ?? 'STREAM_ERROR', detail: error.message }),
-      );
-      stream.end(body);
+    } catch (error) {
+      resolve({ deliveryId, status: 'failed', providerCode: 'CONNECTION_ERROR', detail: (error as Error).message });
+      return;
+    }
+    inFlight.add(stream);
+    stream.on('close', () => inFlight.delete(stream));
+    let status = 0;
+    let retryAfter: string | undefined;
+    const chunks: Buffer[] = [];
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+      retryAfter = headers['retry-after'] as string | undefined;
     });
-  };
-
-  const concurrency = options.concurrency ?? 100;
-  return {
-    provider: 'fcm',
-    channel: 'fcm',
-    maxBatch: options.maxBatch ?? 500,
-    async send(messages, signal) {
-      const { token } = await auth.getAccessToken();
-      const authorization = `Bearer ${token}`;
-      // One abort listener per call, not per stream: thousands of listeners on one signal cost more than the sends.
-      const inFlight = new Set<ClientHttp2Stream>();
-      const abort = () => {
-        for (const stream of inFlight) stream.close(constants.NGHTTP2_CANCEL);
-      };
-      signal.addEventListener('abort', abort, { once: true });
-      try {
-        return await mapLimit(messages, concurrency, (message) => sendOne(message, authorization, inFlight));
-      } finally {
-        signal.removeEventListener('abort', abort);
-      }
-    },
-    async close() {
-      session?.close();
-    },
-  };
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(outcomeOf(deliveryId, status, Buffer.concat(chunks).toString('utf8'), retryAfter)));
+    stream.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ deliveryId, status: 'failed', providerCode: error.code ?? 'STREAM_ERROR', detail: error.message }),
+    );
+    stream.end(body);
+  });
 }
 
 interface FcmErrorBody {
