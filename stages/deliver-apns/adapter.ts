@@ -48,10 +48,39 @@ export function createApnsAdapter(options: ApnsAdapterOptions): ProviderAdapter 
     requestTimeout: options.requestTimeoutMs,
   } as apn.ProviderOptions);
   const client = (provider as unknown as { client: ApnClient }).client;
+  const retryAfterById = captureRetryAfter(client);
+  const sendOne = (message: OutgoingMessage, request: ApnsRequest) =>
+    writeOne(client, retryAfterById, message, request);
+
+  return {
+    provider: 'apns',
+    channel: 'apns',
+    maxBatch: options.maxBatch ?? 1_000,
+    async send(messages) {
+      const requestOf = requestCache(options.topic);
+      const outcomes: Outcome[] = [];
+      // The first slice is one stream: it opens the session, whose SETTINGS then say how many may run at once.
+      let start = 0;
+      let size = client.session && !client.session.destroyed ? streamsAtOnce(client) : 1;
+      while (start < messages.length) {
+        const slice = messages.slice(start, start + size);
+        outcomes.push(...(await Promise.all(slice.map((message) => sendOne(message, requestOf(message))))));
+        start += slice.length;
+        size = streamsAtOnce(client);
+      }
+      return outcomes;
+    },
+    async close() {
+      await provider.shutdown();
+    },
+  };
+}
+
+/** Every stream of the client's sessions reports its `retry-after` into the map, by apns-id (the library drops it). */
+function captureRetryAfter(client: ApnClient): Map<string, string> {
   const retryAfterById = new Map<string, string>();
   const patched = new WeakSet<ClientHttp2Session>();
   const originalRequest = client.request.bind(client);
-  // Every stream of the session reports its `retry-after` here, by apns-id (the library drops it).
   client.request = (session, ...rest) => {
     if (!patched.has(session)) {
       patched.add(session);
@@ -67,65 +96,53 @@ export function createApnsAdapter(options: ApnsAdapterOptions): ProviderAdapter 
     }
     return originalRequest(session, ...rest);
   };
-  const streamsAtOnce = () => {
-    const advertised = client.session?.remoteSettings?.maxConcurrentStreams;
-    return Math.max(1, Math.min(advertised && advertised < 2 ** 31 - 1 ? advertised : 100, 1_000));
-  };
+  return retryAfterById;
+}
 
-  const sendOne = async (message: OutgoingMessage, request: ApnsRequest): Promise<Outcome> => {
-    const deliveryId = message.recipient.deliveryId;
-    const token = message.recipient.device?.token;
-    if (!token) return { deliveryId, status: 'rejected', providerCode: 'NO_TOKEN' };
-    const apnsId = apnsIdOf(deliveryId);
-    try {
-      await client.write(
-        { headers: { ...request.headers, 'apns-id': apnsId }, body: request.body },
-        token,
-        'device',
-        'post',
-      );
-      return { deliveryId, status: 'sent', providerCode: '200', providerMessageId: apnsId };
-    } catch (failure) {
-      const retryAfter = retryAfterById.get(apnsId);
-      retryAfterById.delete(apnsId);
-      return outcomeOf(deliveryId, failure as WriteFailure, parseRetryAfter(retryAfter));
+function streamsAtOnce(client: ApnClient): number {
+  const advertised = client.session?.remoteSettings?.maxConcurrentStreams;
+  return Math.max(1, Math.min(advertised && advertised < 2 ** 31 - 1 ? advertised : 100, 1_000));
+}
+
+/** Requests compiled once per batch and content (experiment variants differ), not once per token. */
+function requestCache(topic: string): (message: OutgoingMessage) => ApnsRequest {
+  const requests = new Map<OutgoingMessage['batch'], Map<string, ApnsRequest>>();
+  return (message) => {
+    const byContent = requests.get(message.batch) ?? new Map<string, ApnsRequest>();
+    requests.set(message.batch, byContent);
+    const key = `${message.subject}\u0000${message.text}`;
+    let request = byContent.get(key);
+    if (!request) {
+      request = apnsRequestFor(message, topic);
+      byContent.set(key, request);
     }
+    return request;
   };
+}
 
-  return {
-    provider: 'apns',
-    channel: 'apns',
-    maxBatch: options.maxBatch ?? 1_000,
-    async send(messages) {
-      // Compiled once per batch and content (experiment variants differ), not once per token.
-      const requests = new Map<OutgoingMessage['batch'], Map<string, ApnsRequest>>();
-      const requestOf = (message: OutgoingMessage) => {
-        const byContent = requests.get(message.batch) ?? new Map<string, ApnsRequest>();
-        requests.set(message.batch, byContent);
-        const key = `${message.subject}\u0000${message.text}`;
-        let request = byContent.get(key);
-        if (!request) {
-          request = apnsRequestFor(message, options.topic);
-          byContent.set(key, request);
-        }
-        return request;
-      };
-      const outcomes: Outcome[] = [];
-      // The first slice is one stream: it opens the session, whose SETTINGS then say how many may run at once.
-      let start = 0;
-      let size = client.session && !client.session.destroyed ? streamsAtOnce() : 1;
-      while (start < messages.length) {
-        const slice = messages.slice(start, start + size);
-        outcomes.push(...(await Promise.all(slice.map((message) => sendOne(message, requestOf(message))))));
-        start += slice.length;
-        size = streamsAtOnce();
-      }
-      return outcomes;
-    },
-    async close() {
-      await provider.shutdown();
-    },
-  };
+async function writeOne(
+  client: ApnClient,
+  retryAfterById: Map<string, string>,
+  message: OutgoingMessage,
+  request: ApnsRequest,
+): Promise<Outcome> {
+  const deliveryId = message.recipient.deliveryId;
+  const token = message.recipient.device?.token;
+  if (!token) return { deliveryId, status: 'rejected', providerCode: 'NO_TOKEN' };
+  const apnsId = apnsIdOf(deliveryId);
+  try {
+    await client.write(
+      { headers: { ...request.headers, 'apns-id': apnsId }, body: request.body },
+      token,
+      'device',
+      'post',
+    );
+    return { deliveryId, status: 'sent', providerCode: '200', providerMessageId: apnsId };
+  } catch (failure) {
+    const retryAfter = retryAfterById.get(apnsId);
+    retryAfterById.delete(apnsId);
+    return outcomeOf(deliveryId, failure as WriteFailure, parseRetryAfter(retryAfter));
+  }
 }
 
 /** APNs answers (developer.apple.com "Handling notification responses from APNs"). */
