@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from '../pipeline/config/index.ts';
 import { StackError } from './errors.ts';
-import { findJava } from './java.ts';
+import { findJava, type Java } from './java.ts';
 import { isAlive, launchDetached, portAnswers, portIsFree, readPid, sleep, stopProcess } from './process.ts';
 import { resolveArtifact } from './resolve.ts';
 import { cassandraServer } from './servers/cassandra.ts';
@@ -87,7 +87,28 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
   const timeoutMs = options.timeoutMs ?? 180_000;
   mkdirSync(stack.stateDir, { recursive: true });
   const java = findJava(stack);
+  const toStart = await serversToStart(stack, report);
 
+  // Resolve one at a time: parallel Maven runs would race on the shared local repository.
+  for (const server of toStart) {
+    await resolveArtifact(server.name, server.artifact, paths(stack, server).home, report);
+  }
+
+  const started = Date.now();
+  // Prepare everything before launching anything, so a configuration error leaves no half-started stack.
+  for (const server of toStart) {
+    const { home, dir } = paths(stack, server);
+    mkdirSync(dir, { recursive: true });
+    await server.prepare({ stack, java, home, dir });
+  }
+  const launcher = new Launcher(stack, java, toStart, report);
+  launcher.launchReady();
+  await waitUntilHealthy(stack, launcher, { started, timeoutMs, report });
+  return status(stack);
+}
+
+/** The servers not running yet; a port held by anything else is an error naming the port and its variable. */
+async function serversToStart(stack: StackConfig, report: (line: string) => void): Promise<ServerDefinition[]> {
   const toStart: ServerDefinition[] = [];
   for (const server of servers) {
     const { pidFile } = paths(stack, server);
@@ -107,38 +128,53 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
     }
     toStart.push(server);
   }
+  return toStart;
+}
 
-  // Resolve one at a time: parallel Maven runs would race on the shared local repository.
-  for (const server of toStart) {
-    await resolveArtifact(server.name, server.artifact, paths(stack, server).home, report);
+/** Launches a server once its requirements are healthy (Connect after Kafka). */
+class Launcher {
+  readonly #stack: StackConfig;
+  readonly #java: Java;
+  readonly #toStart: ServerDefinition[];
+  readonly #report: (line: string) => void;
+  /** Servers to start that are not launched yet. */
+  readonly unlaunched: Set<string>;
+  readonly healthyNames: Set<string>;
+
+  constructor(stack: StackConfig, java: Java, toStart: ServerDefinition[], report: (line: string) => void) {
+    this.#stack = stack;
+    this.#java = java;
+    this.#toStart = toStart;
+    this.#report = report;
+    this.unlaunched = new Set(toStart.map((server) => server.name));
+    this.healthyNames = new Set(servers.filter((server) => !toStart.includes(server)).map((server) => server.name));
   }
 
-  const started = Date.now();
-  // Prepare everything before launching anything, so a configuration error leaves no half-started stack.
-  for (const server of toStart) {
-    const { home, dir } = paths(stack, server);
-    mkdirSync(dir, { recursive: true });
-    await server.prepare({ stack, java, home, dir });
-  }
-  // A server whose requirements are not healthy yet is launched once they are (Connect after Kafka).
-  const unlaunched = new Set(toStart.map((server) => server.name));
-  const healthyNames = new Set(servers.filter((server) => !toStart.includes(server)).map((server) => server.name));
-  const launchReady = () => {
-    for (const server of toStart.filter((candidate) => unlaunched.has(candidate.name))) {
-      if (!(server.requires ?? []).every((name) => healthyNames.has(name))) continue;
-      const { home, dir, pidFile, logFile } = paths(stack, server);
-      const pid = launchDetached({ ...server.launch({ stack, java, home, dir }), logFile, pidFile });
-      unlaunched.delete(server.name);
-      report(`${server.name}: started (pid ${pid}), log ${logFile}`);
+  launchReady(): void {
+    for (const server of this.#toStart.filter((candidate) => this.unlaunched.has(candidate.name))) {
+      if (!(server.requires ?? []).every((name) => this.healthyNames.has(name))) continue;
+      const { home, dir, pidFile, logFile } = paths(this.#stack, server);
+      const pid = launchDetached({
+        ...server.launch({ stack: this.#stack, java: this.#java, home, dir }),
+        logFile,
+        pidFile,
+      });
+      this.unlaunched.delete(server.name);
+      this.#report(`${server.name}: started (pid ${pid}), log ${logFile}`);
     }
-  };
-  launchReady();
+  }
+}
 
+async function waitUntilHealthy(
+  stack: StackConfig,
+  launcher: Launcher,
+  { started, timeoutMs, report }: { started: number; timeoutMs: number; report: (line: string) => void },
+): Promise<void> {
   const waiting = new Set(servers.map((server) => server.name));
   const deadline = Date.now() + timeoutMs;
   while (waiting.size > 0) {
     for (const server of servers.filter((candidate) => waiting.has(candidate.name))) {
-      if (unlaunched.has(server.name)) continue;
+      if (launcher.unlaunched.has(server.name)) continue;
       const { pidFile, logFile } = paths(stack, server);
       const pid = readPid(pidFile);
       if (pid === undefined || !isAlive(pid)) {
@@ -149,11 +185,11 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
       }
       if (await server.healthy(stack)) {
         waiting.delete(server.name);
-        healthyNames.add(server.name);
+        launcher.healthyNames.add(server.name);
         report(`${server.name}: healthy after ${((Date.now() - started) / 1000).toFixed(1)}s`);
       }
     }
-    launchReady();
+    launcher.launchReady();
     if (waiting.size === 0) break;
     if (Date.now() > deadline) {
       throw new StackError(
@@ -163,7 +199,6 @@ export async function up(stack: StackConfig, options: UpOptions = {}): Promise<S
     }
     await sleep(500);
   }
-  return status(stack);
 }
 
 /** Stops only the servers this project started, by their recorded process ids. */
