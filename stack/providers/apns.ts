@@ -1,16 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createSecureServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import {
-  type Answer,
-  headerRecord,
-  type ProviderServer,
-  type Received,
-  readBody,
-  type Script,
-  tlsOptions,
-} from './common.ts';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { type CryptoKey, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
+import { type Answer, headerRecord, type ProviderServer, readBody } from './common.ts';
+import { closeServer, listenOnLoopback, ProviderLog, secureHttp2Server } from './server.ts';
 
 /**
  * APNs over TLS HTTP/2 on 127.0.0.1:<port> (the provider API, token auth): `POST /3/device/<token>` must carry
@@ -51,113 +43,113 @@ const pushTypes = new Set([
 ]);
 
 export async function startApnsServer(options: ApnsServerOptions): Promise<ApnsServer> {
-  const key = await importSPKI(options.publicKeyPem, 'ES256');
-  const received: Received[] = [];
-  const refused: { at: number; reason: string }[] = [];
-  const unregistered = new Map<string, number>();
-  let script: Script | undefined;
-
-  const reply = (stream: ServerHttp2Stream, apnsId: string, result: Answer) => {
-    if (stream.destroyed) return;
-    stream.respond({ ':status': result.status, 'apns-id': apnsId, ...result.headers });
-    stream.end(result.body === undefined ? undefined : JSON.stringify(result.body));
+  const apns: ApnsState = {
+    options,
+    key: await importSPKI(options.publicKeyPem, 'ES256'),
+    log: new ProviderLog(),
+    unregistered: new Map<string, number>(),
   };
-
-  const verifyToken = async (authorization: string | undefined): Promise<string | null> => {
-    const jwt = /^bearer (.+)$/i.exec(authorization ?? '')?.[1];
-    if (!jwt) return 'MissingProviderToken';
-    try {
-      if (decodeProtectedHeader(jwt).kid !== options.keyId) return 'InvalidProviderToken';
-      const { payload } = await jwtVerify(jwt, key, { algorithms: ['ES256'], issuer: options.teamId });
-      if (typeof payload.iat !== 'number' || payload.iat < Date.now() / 1000 - 3_600) return 'ExpiredProviderToken';
-      return null;
-    } catch {
-      return 'InvalidProviderToken';
-    }
-  };
-
-  const headerProblem = (headers: Record<string, string>): string | null => {
-    if (headers['apns-topic'] !== options.topic) return 'TopicDisallowed';
-    if (!pushTypes.has(headers['apns-push-type'] ?? '')) return 'InvalidPushType';
-    const priority = headers['apns-priority'];
-    if (priority !== undefined && priority !== '5' && priority !== '10') return 'BadPriority';
-    if (priority === '10' && headers['apns-push-type'] === 'background') return 'BadPriority';
-    if (headers['apns-expiration'] !== undefined && !/^\d+$/.test(headers['apns-expiration']))
-      return 'BadExpirationDate';
-    if (headers['apns-collapse-id'] !== undefined && Buffer.byteLength(headers['apns-collapse-id']) > 64)
-      return 'BadCollapseId';
-    if (headers['apns-id'] !== undefined && !uuidPattern.test(headers['apns-id'])) return 'BadMessageId';
-    return null;
-  };
-
-  const handle = async (stream: ServerHttp2Stream, raw: IncomingHttpHeaders) => {
-    const body = await readBody(stream);
-    const headers = headerRecord(raw);
-    const apnsId = headers['apns-id'] ?? randomUUID();
-    const token = /^\/3\/device\/([0-9a-fA-F]+)$/.exec(String(raw[':path']))?.[1];
-    const refuse = (status: number, reason: string) => {
-      refused.push({ at: Date.now(), reason });
-      reply(stream, apnsId, { status, body: { reason } });
-    };
-    if (raw[':method'] !== 'POST') return refuse(405, 'MethodNotAllowed');
-    if (!token) return refuse(400, 'BadDeviceToken');
-    const tokenProblem = await verifyToken(headers.authorization);
-    if (tokenProblem) return refuse(403, tokenProblem);
-    const problem = headerProblem(headers);
-    if (problem) return refuse(400, problem);
-    if (body.length > 4096) return refuse(413, 'PayloadTooLarge');
-    let payload: unknown;
-    try {
-      payload = JSON.parse(body.toString('utf8'));
-    } catch {
-      return refuse(400, 'PayloadEmpty');
-    }
-    if (typeof payload !== 'object' || payload === null || !('aps' in payload)) return refuse(400, 'PayloadEmpty');
-    const unregisteredAt = unregistered.get(token);
-    const scripted =
-      unregisteredAt !== undefined
-        ? { status: 410, body: { reason: 'Unregistered', timestamp: unregisteredAt } }
-        : script?.({ target: token, headers, payload });
-    const status = scripted?.status ?? 200;
-    received.push({ provider: 'apns', at: Date.now(), target: token, headers, payload, status });
-    reply(stream, apnsId, scripted ?? { status: 200 });
-  };
-
-  const server: Http2Server = createSecureServer({
-    ...tlsOptions(),
-    settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1_000 },
+  const { log, unregistered } = apns;
+  const { server, destroySessions } = secureHttp2Server({
+    maxConcurrentStreams: options.maxConcurrentStreams ?? 1_000,
   });
   server.on('stream', (stream, headers) => {
-    handle(stream, headers).catch((error: unknown) =>
+    handle(apns, stream, headers).catch((error: unknown) =>
       reply(stream, 'error', { status: 500, body: { reason: 'InternalServerError', detail: String(error) } }),
     );
   });
-  const sessions = new Set<import('node:http2').ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server, options.port);
   return {
     url: `https://127.0.0.1:${port}`,
     address: `127.0.0.1:${port}`,
     port,
-    received,
-    refused,
+    received: log.received,
+    refused: log.refused,
     get script() {
-      return script;
+      return log.script;
     },
     set script(value) {
-      script = value;
+      log.script = value;
     },
     unregister(token, at = Date.now()) {
       unregistered.set(token, at);
     },
-    close: () =>
-      new Promise((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      destroySessions();
+      return closeServer(server);
+    },
   };
+}
+
+interface ApnsState {
+  options: ApnsServerOptions;
+  key: CryptoKey;
+  log: ProviderLog;
+  /** Device token → when it was unregistered (ms). */
+  unregistered: Map<string, number>;
+}
+
+function reply(stream: ServerHttp2Stream, apnsId: string, result: Answer) {
+  if (stream.destroyed) return;
+  stream.respond({ ':status': result.status, 'apns-id': apnsId, ...result.headers });
+  stream.end(result.body === undefined ? undefined : JSON.stringify(result.body));
+}
+
+async function verifyToken(apns: ApnsState, authorization: string | undefined): Promise<string | null> {
+  const jwt = /^bearer (.+)$/i.exec(authorization ?? '')?.[1];
+  if (!jwt) return 'MissingProviderToken';
+  try {
+    if (decodeProtectedHeader(jwt).kid !== apns.options.keyId) return 'InvalidProviderToken';
+    const { payload } = await jwtVerify(jwt, apns.key, { algorithms: ['ES256'], issuer: apns.options.teamId });
+    if (typeof payload.iat !== 'number' || payload.iat < Date.now() / 1000 - 3_600) return 'ExpiredProviderToken';
+    return null;
+  } catch {
+    return 'InvalidProviderToken';
+  }
+}
+
+function headerProblem(headers: Record<string, string>, topic: string): string | null {
+  if (headers['apns-topic'] !== topic) return 'TopicDisallowed';
+  if (!pushTypes.has(headers['apns-push-type'] ?? '')) return 'InvalidPushType';
+  const priority = headers['apns-priority'];
+  if (priority !== undefined && priority !== '5' && priority !== '10') return 'BadPriority';
+  if (priority === '10' && headers['apns-push-type'] === 'background') return 'BadPriority';
+  if (headers['apns-expiration'] !== undefined && !/^\d+$/.test(headers['apns-expiration'])) return 'BadExpirationDate';
+  if (headers['apns-collapse-id'] !== undefined && Buffer.byteLength(headers['apns-collapse-id']) > 64)
+    return 'BadCollapseId';
+  if (headers['apns-id'] !== undefined && !uuidPattern.test(headers['apns-id'])) return 'BadMessageId';
+  return null;
+}
+
+async function handle(apns: ApnsState, stream: ServerHttp2Stream, raw: IncomingHttpHeaders) {
+  const body = await readBody(stream);
+  const headers = headerRecord(raw);
+  const apnsId = headers['apns-id'] ?? randomUUID();
+  const token = /^\/3\/device\/([0-9a-fA-F]+)$/.exec(String(raw[':path']))?.[1];
+  const refuse = (status: number, reason: string) => {
+    apns.log.refuse(reason);
+    reply(stream, apnsId, { status, body: { reason } });
+  };
+  if (raw[':method'] !== 'POST') return refuse(405, 'MethodNotAllowed');
+  if (!token) return refuse(400, 'BadDeviceToken');
+  const tokenProblem = await verifyToken(apns, headers.authorization);
+  if (tokenProblem) return refuse(403, tokenProblem);
+  const problem = headerProblem(headers, apns.options.topic);
+  if (problem) return refuse(400, problem);
+  if (body.length > 4096) return refuse(413, 'PayloadTooLarge');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString('utf8'));
+  } catch {
+    return refuse(400, 'PayloadEmpty');
+  }
+  if (typeof payload !== 'object' || payload === null || !('aps' in payload)) return refuse(400, 'PayloadEmpty');
+  const unregisteredAt = apns.unregistered.get(token);
+  const scripted =
+    unregisteredAt !== undefined
+      ? { status: 410, body: { reason: 'Unregistered', timestamp: unregisteredAt } }
+      : apns.log.script?.({ target: token, headers, payload });
+  const status = scripted?.status ?? 200;
+  apns.log.received.push({ provider: 'apns', at: Date.now(), target: token, headers, payload, status });
+  reply(stream, apnsId, scripted ?? { status: 200 });
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -6,10 +5,6 @@ import { join } from 'node:path';
  * script hook through which tests make a server answer like a provider in trouble (410, 429, 503).
  */
 export const certificateFile = join(import.meta.dirname, 'certs', 'localhost.crt');
-export const tlsOptions = () => ({
-  cert: readFileSync(certificateFile),
-  key: readFileSync(join(import.meta.dirname, 'certs', 'localhost.key')),
-});
 
 export interface Received {
   provider: 'webpush' | 'apns' | 'fcm';

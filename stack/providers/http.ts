@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './server.ts';
 
 /**
  * What every local provider server shares: a plain HTTP server on 127.0.0.1 (port 0 = a free one), the
@@ -27,20 +27,16 @@ export async function listen(handler: RequestHandler, port = 0): Promise<Provide
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const bound = (server.address() as AddressInfo).port;
+  const bound = await listenOnLoopback(server, port);
   return {
     server,
     url: `http://127.0.0.1:${bound}`,
     port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      const closing = closeServer(server);
+      server.closeAllConnections();
+      return closing;
+    },
   };
 }
 
