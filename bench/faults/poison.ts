@@ -4,7 +4,6 @@ import type { Config } from '../../pipeline/config/index.ts';
 import { topicName } from '../../pipeline/topics/index.ts';
 import type { System } from '../harness/system.ts';
 import { runSteady } from './steady.ts';
-import { settles } from './system.ts';
 import type { Fault, FaultContext } from './types.ts';
 
 /**
