@@ -29,10 +29,8 @@ const secretsOf = (devices: Device[]) =>
   devices.flatMap((item) => [item.token, item.subscription?.p256dh, item.subscription?.auth]).filter(Boolean);
 
 beforeAll(async () => {
-  world = await createWorld(
-    { MSGXC_DEVICE_KEYS: `test-key:${randomBytes(32).toString('base64')}` },
-    { cassandra: false },
-  );
+  // A migrated keyspace: fanout writes every recipient's inbox row before it emits the batches.
+  world = await createWorld({ MSGXC_DEVICE_KEYS: `test-key:${randomBytes(32).toString('base64')}` });
   // One user from a snapshot (reindex, upsert), one from a change (the audience stage).
   await world.users([{ uid: 'ann', devices: ann }]);
   await world.index.applyChange(
