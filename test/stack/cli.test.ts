@@ -11,12 +11,13 @@ const root = join(import.meta.dirname, '..', '..');
 const isolated = (extra: Record<string, string>) => ({
   ...process.env,
   MSGXC_STATE_DIR: mkdtempSync(join(tmpdir(), 'msgxc-stack-')),
-  MSGXC_KAFKA_PORT: '19092',
-  MSGXC_KAFKA_CONTROLLER_PORT: '19093',
-  MSGXC_REGISTRY_PORT: '18081',
-  MSGXC_CASSANDRA_PORT: '19042',
-  MSGXC_CASSANDRA_STORAGE_PORT: '17000',
+  MSGXC_KAFKA_PORT: '29092',
+  MSGXC_KAFKA_CONTROLLER_PORT: '29093',
+  MSGXC_REGISTRY_PORT: '28081',
+  MSGXC_CASSANDRA_PORT: '29042',
+  MSGXC_CASSANDRA_STORAGE_PORT: '27000',
   MSGXC_SEARCH_PORT: '19200',
+  MSGXC_CONNECT_PORT: '18093',
   ...extra,
 });
 
@@ -40,12 +41,12 @@ describe('npm run stack', () => {
 
   it('up names the busy port and the variable that moves it', async () => {
     holder = createServer();
-    await new Promise<void>((resolvePromise) => holder!.listen(19092, '127.0.0.1', resolvePromise));
+    await new Promise<void>((resolvePromise) => holder!.listen(29092, '127.0.0.1', resolvePromise));
     const config = parseConfig(isolated({}));
     const failure = await up(config.stack).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StackError);
     expect((failure as StackError).code).toBe('ERR_PORT_IN_USE');
-    expect((failure as StackError).message).toContain('19092');
+    expect((failure as StackError).message).toContain('29092');
     expect((failure as StackError).message).toContain('MSGXC_KAFKA_PORT');
   });
 
