@@ -5,7 +5,7 @@ import { ChunkAbandonedError } from './classify.ts';
 import { failureHeader, textHeaders } from './headers.ts';
 
 export interface PartitionBatchOptions {
-  /** false for per-instance groups: they never commit. */
+  /** Whether resolved offsets are committed (every group does; a stage runner may opt out). */
   commits: boolean;
   commitIntervalMs: number;
   heartbeatMs: number;

@@ -77,8 +77,13 @@ export class StageRunner implements RunningStage {
     this.topics = new StageTopics(config, stage, this.policy.delayedAttempts > 0);
   }
 
+  /**
+   * Per-instance groups commit too: their group id lives as long as the process, and a consumer that kafkajs
+   * restarts (a broker restart, a coordinator move) rejoins it — it must resume where it stood, not at the
+   * latest offset, or the records produced meanwhile never reach this instance's sockets.
+   */
   private get commits(): boolean {
-    return this.mode === 'shared';
+    return true;
   }
 
   async start(): Promise<void> {

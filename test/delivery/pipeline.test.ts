@@ -183,10 +183,14 @@ describe('push delivery through the pipeline', () => {
     providers.apns.script = undefined;
     // Records behind the open breaker waited: far fewer requests than messages reached the provider while down.
     expect(failedWhileDown).toBeLessThan(count);
-    const events = (await readAll<DeliveryEvent>(system.config, 'events')).map((record) => record.value);
+    // The provider answers before the stage records its outcome: wait for the last `sent` event to land.
+    const sentToErin = (events: DeliveryEvent[]) =>
+      events.filter((event) => event.uid === 'erin' && event.provider === 'apns' && event.type === 'sent');
+    const events = await eventually('a sent event per message', async () => {
+      const read = (await readAll<DeliveryEvent>(system.config, 'events')).map((record) => record.value);
+      return sentToErin(read).length >= count ? read : undefined;
+    });
     expect(events.filter((event) => event.uid === 'erin' && event.reason === 'RETRIES_EXHAUSTED')).toEqual([]);
-    expect(
-      events.filter((event) => event.uid === 'erin' && event.provider === 'apns' && event.type === 'sent').length,
-    ).toBeGreaterThanOrEqual(count);
+    expect(sentToErin(events).length).toBeGreaterThanOrEqual(count);
   });
 });
