@@ -45,7 +45,8 @@ function worstOf(runs: BenchFigure[]): BenchFigure {
   const failing = runs.filter((run) => run.met === false);
   const pool = failing.length > 0 ? failing : runs;
   const key = (run: BenchFigure) => run.ratio ?? run.value;
-  const lowerIsWorse = !(pool[0]?.goal ?? '').includes('≤');
+  // A goal of the form "≤ x" or "< x" is met by low values, so its worst run is the highest one.
+  const lowerIsWorse = !/[≤<]/.test(pool[0]?.goal ?? '');
   return [...pool].sort((a, b) => (lowerIsWorse ? key(a) - key(b) : key(b) - key(a)))[0]!;
 }
 
@@ -69,7 +70,8 @@ export function resultsMarkdown(byFigure: Map<string, BenchFigure[]>, runs: numb
     const baselines = figures.map((f) => f.baseline?.value).filter((v): v is number => v !== undefined);
     const unit = figures[0]!.unit;
     const baseline = figures[0]!.baseline;
-    const metMedian = ratios.length > 0 ? figures.filter((f) => f.met).length * 2 > figures.length : undefined;
+    const judged = figures.filter((f) => f.met !== undefined);
+    const metMedian = judged.length > 0 ? judged.filter((f) => f.met).length * 2 > judged.length : undefined;
     lines.push(
       `| ${bench} | ${figure} | ${fmt(median(values))} ${unit} | ${fmt(worst.value)} ${unit} | ${fmt(Math.min(...values))}–${fmt(Math.max(...values))} | ${
         baseline ? `${fmt(median(baselines))} ${baseline.unit} (${baseline.name})` : '—'

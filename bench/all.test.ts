@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { resultsMarkdown } from './all.ts';
+import type { BenchFigure } from './results.ts';
+
+const runs = (figure: Omit<BenchFigure, 'value' | 'ratio' | 'met'>, values: [number, boolean][]) =>
+  values.map(
+    ([value, met]): BenchFigure => ({ ...figure, value, ...(figure.goal?.includes('≥') ? { ratio: value } : {}), met }),
+  );
+
+describe('bench/RESULTS.md', () => {
+  it('judges a figure at its median and at its worst run, on the goal’s side', () => {
+    const byFigure = new Map([
+      [
+        'api\u0000ratio',
+        runs({ bench: 'api', figure: 'ratio', unit: '×', goal: '≥ 0.7' }, [
+          [0.8, true],
+          [0.5, false],
+          [0.9, true],
+        ]),
+      ],
+      [
+        'api\u0000p99',
+        runs({ bench: 'api', figure: 'p99', unit: 'ms', goal: '< 20 ms' }, [
+          [12, true],
+          [30, false],
+          [15, true],
+        ]),
+      ],
+    ]);
+    const lines = resultsMarkdown(byFigure, 3).split('\n');
+    const ratio = lines.find((line) => line.startsWith('| api | ratio'))!;
+    const p99 = lines.find((line) => line.startsWith('| api | p99'))!;
+    // Higher is better for "≥": the worst run is the lowest; most runs met the goal, the worst did not.
+    expect(ratio).toContain('| 0.80 × | 0.50 × |');
+    expect(ratio).toContain('| yes / no |');
+    // Lower is better for "<": the worst run is the highest.
+    expect(p99).toContain('| 15.00 ms | 30.00 ms |');
+    expect(p99).toContain('| yes / no |');
+  });
+});
