@@ -87,8 +87,11 @@ describe('the OpenAPI document', () => {
         String(budgetSeconds),
         '--seed',
         '20261129',
+        // One worker: with two, Hypothesis describes strategies by parsing source in both threads at once,
+        // which trips a CPython 3.11 bug (SystemError "AST constructor recursion depth mismatch",
+        // python/cpython#106905) and ends the run with a runtime error that is not about the API.
         '--workers',
-        '2',
+        '1',
         '--output-truncate',
         'false',
       ]);
