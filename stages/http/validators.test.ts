@@ -60,6 +60,23 @@ describe('seed bodies', () => {
     }
   });
 
+  it('calls blank exactly what the documented "not blank" pattern calls blank', () => {
+    const msg = (z.toJSONSchema(v.send, { io: 'input' }) as unknown as { properties: { msg: { pattern: string } } })
+      .properties.msg;
+    const pattern = new RegExp(msg.pattern, 'u');
+    for (let code = 0; code <= 0xffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const text = ` ${String.fromCharCode(code)} `;
+      expect(pattern.test(text), `U+${code.toString(16)}`).toBe(v.send.safeParse({ uid: 'u1', msg: text }).success);
+    }
+  });
+
+  it('measures a thread name as the client sent it, then trims it', () => {
+    expect(v.createThread.safeParse({ name: `${'a'.repeat(200)} ` }).success).toBe(false);
+    expect(v.createThread.safeParse({ name: '   ' }).success).toBe(false);
+    expect(parseWith(v.createThread, { name: ` ${'a'.repeat(198)} ` }).name).toBe('a'.repeat(198));
+  });
+
   it('reports every wrong field with its path', () => {
     const { status, issues } = failure(() =>
       parseWith(v.publish, { tid: 'nope', msg: '', opts: { urgency: 9, channels: ['pigeon'] }, extra: 1 }),

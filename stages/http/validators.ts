@@ -100,13 +100,21 @@ export interface TimestampWindow {
   clockSkewMs: number;
 }
 
+/**
+ * "Not blank" as the document says it: some character that String.prototype.trim keeps (JavaScript's
+ * white space and line terminators spelled out, since a client's regex engine may mean another `\s`).
+ */
+const notBlankPattern =
+  '[^\\u0009-\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+
 /** Text the contract will carry: not blank, at most `maxBytes` of UTF-8. */
 const boundedText = (maxBytes: number, what: string) =>
   z
     .string()
     .min(1)
     .refine((text) => text.trim().length > 0, `${what} must not be blank`)
-    .refine((text) => utf8Bytes(text) <= maxBytes, `${what} must be at most ${maxBytes} bytes of UTF-8`);
+    .refine((text) => utf8Bytes(text) <= maxBytes, `${what} must be at most ${maxBytes} bytes of UTF-8`)
+    .meta({ pattern: notBlankPattern });
 
 /** An id by the contract's rule (not blank, no control characters, at most `maxLength`). */
 const contractId = (what: string, maxLength: number) =>
@@ -278,7 +286,8 @@ export const experimentSchema = z
   .meta({ title: 'Experiment', description: 'An experiment: variants with weights (percent) adding up to 100.' });
 
 const threadFields = {
-  name: z.string().trim().min(1).max(200),
+  // The length is the client's (before trimming), as the document says; blank is refused either way.
+  name: z.string().max(200).trim().min(1).meta({ pattern: notBlankPattern }),
   alias: z
     .string()
     .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits and . _ - (at most 64)')
@@ -319,7 +328,10 @@ export function createValidators(limits: ValidatorLimits) {
       abort: true,
     })
     .refine((text) => text.trim().length > 0, 'the message must not be blank')
-    .meta({ description: `The message text (at most ${limits.messageMaxBytes} bytes of UTF-8, not blank).` });
+    .meta({
+      pattern: notBlankPattern,
+      description: `The message text (at most ${limits.messageMaxBytes} bytes of UTF-8, not blank).`,
+    });
 
   return {
     enlistIos: iosDeviceSchema,
