@@ -101,6 +101,8 @@ describe('endpoint guard', () => {
     ['https://rebind.example/x', 'endpoint host resolves to a private address'],
     ['https://mapped.example/x', 'endpoint host resolves to a loopback address'],
     ['https://nowhere.example/x', 'endpoint host does not resolve'],
+    [`https://${'a'.repeat(64)}.example/x`, 'endpoint host is not a valid DNS name'],
+    [`https://${'abcdefgh.'.repeat(29)}example/x`, 'endpoint host is not a valid DNS name'],
   ])('refuses %s', async (endpoint, reason) => {
     expect(await refusal(guard, endpoint)).toBe(reason);
   });

@@ -74,7 +74,17 @@ export function createEndpointGuard(options: EndpointGuardOptions = {}): Endpoin
   };
 }
 
+/** RFC 1035: a name of at most 253 characters in labels of 1 to 63 (the resolver answers EINVAL otherwise). */
+const isDnsName = (host: string) =>
+  host.replace(/\.$/, '').length <= 253 &&
+  host
+    .replace(/\.$/, '')
+    .split('.')
+    .every((label) => label.length >= 1 && label.length <= 63);
+
 async function resolveOrRefuse(resolve: Resolver, host: string): Promise<string[]> {
+  // A name no resolver could look up is the client's mistake, not a resolver outage (which is a 503).
+  if (!isDnsName(host)) throw unsafe('endpoint host is not a valid DNS name');
   let addresses: string[];
   try {
     addresses = await resolve(host);

@@ -118,6 +118,14 @@ export function buildOpenApi(specs: Router['specs']): JsonSchema {
       ...(spec.body && {
         requestBody: { required: true, content: { 'application/json': { schema: toSchema(spec.body) } } },
       }),
+      ...(spec.rawBody && {
+        requestBody: {
+          required: true,
+          content: Object.fromEntries(
+            spec.rawBody.mediaTypes.map((type) => [type, { schema: toSchema(spec.rawBody!.schema) }]),
+          ),
+        },
+      }),
       responses,
     };
   }

@@ -55,6 +55,8 @@ export interface RouteSpec<
   tags: string[];
   access: Access;
   body?: B;
+  /** A body the handler reads itself (not through readBody), documented with these media types. */
+  rawBody?: { mediaTypes: string[]; schema: Schema };
   /** Replaces `parseWith(body, value)` where one schema cannot pick the issues a client needs. */
   parseBody?: (value: unknown) => Out<B>;
   params?: P;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
-import { createValidators, parseDevice, parseWith } from './validators.ts';
+import { createValidators, parseDevice, parseWith, uidSchema } from './validators.ts';
 
 // The timestamps below are 2030: the window around now is taken at a fixed now.
 const v = createValidators({ messageMaxBytes: 64, clock: () => Date.UTC(2029, 6, 1) });
@@ -33,6 +34,47 @@ describe('seed bodies', () => {
     expect(body.opts?.urgency).toBe(4);
     expect(body.opts?.scheduledAt).toBe(Date.UTC(2030, 0, 1));
     expect((body.opts as Record<string, unknown>).icon).toBe('/i.png');
+  });
+
+  it('keeps at most 8 flat, short adapter keys in opts, as the document says', () => {
+    const eight = Object.fromEntries([...Array(8).keys()].map((n) => [`k${n}`, 'x'.repeat(64)]));
+    expect(parseWith(v.broadcast, { msg: 'm', opts: eight }).opts).toMatchObject(eight);
+    const problems = [
+      { ...eight, k8: 1 },
+      { nested: { a: 1 } },
+      { list: [1] },
+      { long: 'x'.repeat(65) },
+      { 'bad key': 'x' },
+    ];
+    for (const opts of problems) {
+      expect(failure(() => parseWith(v.broadcast, { msg: 'm', opts })).status, JSON.stringify(opts)).toBe(400);
+    }
+  });
+
+  it('refuses in a user id exactly the characters the documented pattern excludes', () => {
+    const pattern = new RegExp((z.toJSONSchema(uidSchema, { io: 'input' }) as { pattern: string }).pattern, 'u');
+    for (let code = 0; code <= 0xffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const uid = `a${String.fromCharCode(code)}b`;
+      expect(pattern.test(uid), `U+${code.toString(16)}`).toBe(uidSchema.safeParse(uid).success);
+    }
+  });
+
+  it('calls blank exactly what the documented "not blank" pattern calls blank', () => {
+    const msg = (z.toJSONSchema(v.send, { io: 'input' }) as unknown as { properties: { msg: { pattern: string } } })
+      .properties.msg;
+    const pattern = new RegExp(msg.pattern, 'u');
+    for (let code = 0; code <= 0xffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const text = ` ${String.fromCharCode(code)} `;
+      expect(pattern.test(text), `U+${code.toString(16)}`).toBe(v.send.safeParse({ uid: 'u1', msg: text }).success);
+    }
+  });
+
+  it('measures a thread name as the client sent it, then trims it', () => {
+    expect(v.createThread.safeParse({ name: `${'a'.repeat(200)} ` }).success).toBe(false);
+    expect(v.createThread.safeParse({ name: '   ' }).success).toBe(false);
+    expect(parseWith(v.createThread, { name: ` ${'a'.repeat(198)} ` }).name).toBe('a'.repeat(198));
   });
 
   it('reports every wrong field with its path', () => {

@@ -31,7 +31,12 @@ export const uidSchema = z
     (uid) => !/\s/.test(uid) && ![...uid].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f),
     'must not contain spaces or control characters',
   )
-  .meta({ description: 'A user id (the JWT `sub` of that user).' });
+  // The same rule as a pattern, so the document says it: the characters JavaScript's `\s` matches spelled
+  // out (Python's `\s`, which a client may use, differs), and the control characters.
+  .meta({
+    pattern: '^[^\\u0000-\\u0020\\u007f\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]+$',
+    description: 'A user id (the JWT `sub` of that user).',
+  });
 
 export const tidSchema = z.uuid().meta({ description: 'A thread id (UUID).' });
 export const messageIdSchema = z
@@ -95,13 +100,21 @@ export interface TimestampWindow {
   clockSkewMs: number;
 }
 
+/**
+ * "Not blank" as the document says it: some character that String.prototype.trim keeps (JavaScript's
+ * white space and line terminators spelled out, since a client's regex engine may mean another `\s`).
+ */
+const notBlankPattern =
+  '[^\\u0009-\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]';
+
 /** Text the contract will carry: not blank, at most `maxBytes` of UTF-8. */
 const boundedText = (maxBytes: number, what: string) =>
   z
     .string()
     .min(1)
     .refine((text) => text.trim().length > 0, `${what} must not be blank`)
-    .refine((text) => utf8Bytes(text) <= maxBytes, `${what} must be at most ${maxBytes} bytes of UTF-8`);
+    .refine((text) => utf8Bytes(text) <= maxBytes, `${what} must be at most ${maxBytes} bytes of UTF-8`)
+    .meta({ pattern: notBlankPattern });
 
 /** An id by the contract's rule (not blank, no control characters, at most `maxLength`). */
 const contractId = (what: string, maxLength: number) =>
@@ -116,13 +129,15 @@ const contractId = (what: string, maxLength: number) =>
 
 const jsonBytes = (value: unknown) => utf8Bytes(JSON.stringify(value));
 
-const dataKey = z
-  .string()
-  .regex(/^(?!__proto__$)[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'keys are letters, digits, _ . - (at most 64)');
+const dataKeyPattern = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+const dataKey = z.string().regex(dataKeyPattern, 'keys are letters, digits, _ . - (at most 64)');
 const dataSchema = z
   .record(dataKey, z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]))
   .refine((record) => Object.keys(record).length <= 64, 'at most 64 keys')
-  .meta({ description: 'Application payload delivered to the client (flat: strings, numbers, booleans).' });
+  .meta({
+    maxProperties: 64,
+    description: 'Application payload delivered to the client (flat: strings, numbers, booleans).',
+  });
 
 const optsFields = [
   'subject',
@@ -136,11 +151,19 @@ const optsFields = [
   'data',
 ] as const;
 
+/**
+ * Keys `opts` carries beyond the known fields, for the channel adapters: few, flat and short, so that
+ * however they are chosen they fit the contract's payload limit (8 × (64-character key + 64 characters
+ * of at most 6 JSON bytes each) < 4096) and the document can say the bound exactly.
+ */
+const extraOptsMax = 8;
+const extraOptValue = z.union([z.string().max(64), z.number(), z.boolean(), z.null()]);
+
 /** The seed's `opts`: known fields are checked, others are kept verbatim for the channel adapters. */
 export function optsSchemaFor(window: TimestampWindow) {
   const ttlMaxSeconds = 2_419_200;
   return z
-    .looseObject({
+    .object({
       subject: boundedText(contract.subjectMaxBytes, 'subject')
         .optional()
         .meta({ description: `Title or e-mail subject (at most ${contract.subjectMaxBytes} bytes).` }),
@@ -163,6 +186,7 @@ export function optsSchemaFor(window: TimestampWindow) {
         )
         .optional(),
     })
+    .catchall(extraOptValue)
     .superRefine((opts, ctx) => {
       if (opts.expiresAt !== undefined && opts.scheduledAt !== undefined && opts.expiresAt <= opts.scheduledAt) {
         ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'expiresAt must be after scheduledAt' });
@@ -170,6 +194,12 @@ export function optsSchemaFor(window: TimestampWindow) {
       const rest = Object.fromEntries(
         Object.entries(opts).filter(([key]) => !(optsFields as readonly string[]).includes(key)),
       );
+      for (const key of Object.keys(rest).filter((name) => !dataKeyPattern.test(name))) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'keys are letters, digits, _ . - (at most 64)' });
+      }
+      if (Object.keys(rest).length > extraOptsMax) {
+        ctx.addIssue({ code: 'custom', message: `at most ${extraOptsMax} keys besides the known fields` });
+      }
       if (jsonBytes(rest) > contract.payloadMaxBytes) {
         ctx.addIssue({
           code: 'custom',
@@ -179,7 +209,9 @@ export function optsSchemaFor(window: TimestampWindow) {
     })
     .meta({
       title: 'Opts',
-      description: 'Delivery options; unknown keys are passed to the channel adapters as they are.',
+      description: `Delivery options; up to ${extraOptsMax} other keys (letters, digits, _ . -; strings of at most 64 characters, numbers, booleans, null) are passed to the channel adapters as they are.`,
+      maxProperties: optsFields.length + extraOptsMax,
+      propertyNames: { pattern: dataKeyPattern.source },
     });
 }
 
@@ -254,7 +286,8 @@ export const experimentSchema = z
   .meta({ title: 'Experiment', description: 'An experiment: variants with weights (percent) adding up to 100.' });
 
 const threadFields = {
-  name: z.string().trim().min(1).max(200),
+  // The length is the client's (before trimming), as the document says; blank is refused either way.
+  name: z.string().max(200).trim().min(1).meta({ pattern: notBlankPattern }),
   alias: z
     .string()
     .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits and . _ - (at most 64)')
@@ -295,7 +328,10 @@ export function createValidators(limits: ValidatorLimits) {
       abort: true,
     })
     .refine((text) => text.trim().length > 0, 'the message must not be blank')
-    .meta({ description: `The message text (at most ${limits.messageMaxBytes} bytes of UTF-8, not blank).` });
+    .meta({
+      pattern: notBlankPattern,
+      description: `The message text (at most ${limits.messageMaxBytes} bytes of UTF-8, not blank).`,
+    });
 
   return {
     enlistIos: iosDeviceSchema,

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import twilio from 'twilio';
+import { z } from 'zod';
 import type { MessagingConfig } from '../../../pipeline/config/index.ts';
 import { MsgxcError } from '../../../pipeline/errors/index.ts';
 import { callbackSubject, feedbackPaths, verifyUnsubscribe } from '../../../pipeline/feedback/index.ts';
@@ -147,6 +148,7 @@ function addSesNotificationRoute(router: Router, feedback: FeedbackContext): voi
       description: 'SNS JSON (text/plain). Signature verified; SubscriptionConfirmation confirmed.',
       tags: ['providers'],
       access: 'public',
+      rawBody: { mediaTypes: ['text/plain', 'application/json'], schema: snsMessageSchema },
       responses: {
         200: { description: 'Confirmed or recorded.' },
         400: { description: 'Not an SNS message.' },
@@ -211,6 +213,33 @@ function addSesNotificationRoute(router: Router, feedback: FeedbackContext): voi
   );
 }
 
+/** The signed link's query (checked again, with its signature, by verifyUnsubscribe). */
+const unsubscribeQuery = z.object({
+  u: z.string().min(1).meta({ description: 'The user id.' }),
+  s: z.string().min(1).meta({ description: 'The signature (base64url HMAC of the user and thread).' }),
+  t: z.string().optional().meta({ description: 'The thread id, when the link unsubscribes from one thread.' }),
+});
+
+const unsubscribeResponses = {
+  400: { description: 'The link lacks its user or signature.' },
+  403: { description: 'The signature does not match.' },
+  404: { description: 'Unsubscribe links are not configured on this server.' },
+};
+
+/** What SNS posts (as text/plain): the fields parseSnsMessage requires; the signature is checked after. */
+const snsMessageSchema = z
+  .looseObject({
+    Type: z.enum(['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation']),
+    MessageId: z.string(),
+    TopicArn: z.string(),
+    Message: z.string(),
+    Timestamp: z.string(),
+    SignatureVersion: z.string(),
+    Signature: z.string(),
+    SigningCertURL: z.string(),
+  })
+  .meta({ title: 'SnsMessage' });
+
 function addUnsubscribeRoutes(router: Router, { deps, providers, messaging, timeout }: FeedbackContext): void {
   const unsubscribeTarget = (c: Context<Env>) => {
     const secret = messaging.unsubscribeSecret;
@@ -231,11 +260,8 @@ function addUnsubscribeRoutes(router: Router, { deps, providers, messaging, time
       description: 'The signed link from List-Unsubscribe; body `List-Unsubscribe=One-Click`.',
       tags: ['providers'],
       access: 'public',
-      responses: {
-        200: { description: 'Unsubscribed.' },
-        400: { description: 'The link lacks its user or signature.' },
-        403: { description: 'The signature does not match.' },
-      },
+      query: unsubscribeQuery,
+      responses: { 200: { description: 'Unsubscribed.' }, ...unsubscribeResponses },
     },
     async ({ c }) => {
       const target = unsubscribeTarget(c);
@@ -261,7 +287,8 @@ function addUnsubscribeRoutes(router: Router, { deps, providers, messaging, time
       description: 'GET never unsubscribes (link scanners follow links); the page asks first.',
       tags: ['providers'],
       access: 'public',
-      responses: { 200: { description: 'The page.' }, 403: { description: 'The signature does not match.' } },
+      query: unsubscribeQuery,
+      responses: { 200: { description: 'The page.' }, ...unsubscribeResponses },
     },
     async ({ c }) => {
       const target = unsubscribeTarget(c);
