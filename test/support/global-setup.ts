@@ -11,7 +11,7 @@ let startedHere = false;
 
 /** Topic prefixes the test helpers draw (`t-rt-…`, `t-fe-…`, `t-e2e-…`, `http-…`, `smoke-…`). */
 const testSubject =
-  /^(t-[a-z]+-[A-Za-z0-9]+|http-[A-Za-z0-9]+|smoke-[A-Za-z0-9]+|ct[0-9a-f]{8}|test-gw-[A-Za-z0-9]+)\.msgxc\./;
+  /^(t-[a-z0-9]+-[A-Za-z0-9]+|http-[A-Za-z0-9]+|smoke-[A-Za-z0-9]+|ct[0-9a-f]{8}|test-gw-[A-Za-z0-9]+)\.msgxc\./;
 
 export async function setup(): Promise<void> {
   const config = loadConfig();
