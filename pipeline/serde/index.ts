@@ -5,6 +5,10 @@ import type { Config } from '../config/index.ts';
 import { illFormedPath } from '../contract/text.ts';
 import { MsgxcError, permanent } from '../errors/index.ts';
 import { hasTopic, topicName, topicSpec } from '../topics/topology.ts';
+
+/** How long a schema id the registry answered 404 for is remembered as unknown. */
+const UNKNOWN_ID_MEMORY_MS = 30_000;
+
 import { createRegistryClient, registerSubject, registryError, registryStatus, subjectOf } from './registry.ts';
 
 export { registerSchemas, subjectOf } from './registry.ts';
@@ -49,7 +53,14 @@ export function createSerde(config: Config, options: { registry?: SchemaRegistry
     if (!reader) {
       reader = buildReader(registry, id);
       readers.set(id, reader);
-      reader.catch(() => readers.delete(id));
+      // An outage is retried at the next record; an id the registry does not know is remembered for a while,
+      // so a flood of records naming one (poison) costs one registry request, not one each. Not for ever:
+      // the id may be assigned to a schema registered later.
+      reader.catch((error: unknown) => {
+        const unknownId = error instanceof MsgxcError && error.code === 'UNDECODABLE';
+        if (!unknownId) readers.delete(id);
+        else setTimeout(() => readers.delete(id), UNKNOWN_ID_MEMORY_MS).unref();
+      });
     }
     return reader;
   };
