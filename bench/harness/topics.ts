@@ -30,7 +30,9 @@ export async function watchTopic<T>(config: Config, logical: string): Promise<To
 
 export interface Stamped<T> {
   at: number;
+  key: string | null;
   value: T;
+  headers: Record<string, string>;
 }
 
 /** Every record a logical topic holds now, decoded through the registry, with its Kafka timestamp. */
@@ -61,7 +63,11 @@ export async function readAll<T>(config: Config, logical: string): Promise<Stamp
             if (message.value) {
               records.push({
                 at: Number(message.timestamp),
+                key: message.key?.toString('utf8') ?? null,
                 value: (await serde.decode(message.value)) as T,
+                headers: Object.fromEntries(
+                  Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+                ),
               });
             }
             if (Number(message.offset) + 1 >= (ends.get(partition) ?? 0)) ends.delete(partition);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { types } from 'cassandra-driver';
-import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
+import { readAll } from '../../bench/harness/topics.ts';
 import { type AudienceIndex, createAudienceIndex } from '../../pipeline/audience-index/index.ts';
 import type { AudienceSnapshot } from '../../pipeline/audience-index/types.ts';
 import { createCassandra, migrate } from '../../pipeline/cassandra/index.ts';
@@ -9,7 +9,6 @@ import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createKafka, createRecordProducer, groupLag, type RecordProducer } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { type RunningStages, runStages, type StageDefinition } from '../../pipeline/runtime/index.ts';
-import { createSerde } from '../../pipeline/serde/index.ts';
 import { ensureTopics, topicName } from '../../pipeline/topics/index.ts';
 import type { Device, FanoutJob } from '../../schemas/types.generated.ts';
 
@@ -153,48 +152,9 @@ export interface ReadRecord<T> {
   headers: Record<string, string>;
 }
 
-/** Every record a logical topic holds now, decoded through the registry, partition by partition. */
+/** Every record a logical topic holds now, decoded through the registry (the harness's reader). */
 export async function readTopic<T>(config: Config, logical: string): Promise<ReadRecord<T>[]> {
-  // Quiet: fresh topics answer "not the leader" for a moment, which kafkajs logs as errors and retries.
-  const kafka = new Kafka({ brokers: config.kafka.brokers, clientId: 'flow-egress-read', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = topicName(config, logical);
-  const ends = (await admin.fetchTopicOffsets(topic)).filter((mark) => Number(mark.high) > Number(mark.low));
-  await admin.disconnect();
-  if (ends.length === 0) return [];
-  const serde = createSerde(config);
-  const consumer = kafka.consumer({ groupId: `read-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: 100 });
-  const records: ReadRecord<T>[] = [];
-  const remaining = new Map(ends.map((mark) => [mark.partition, Number(mark.high)]));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`reading ${logical} timed out`)), 60_000);
-      consumer
-        .run({
-          eachMessage: async ({ partition, message }) => {
-            records.push({
-              key: message.key?.toString('utf8') ?? null,
-              value: (message.value ? await serde.decode(message.value) : null) as T,
-              headers: Object.fromEntries(
-                Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
-              ),
-            });
-            if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
-            if (remaining.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
+  return (await readAll<T>(config, logical)).map(({ key, value, headers }) => ({ key, value, headers }));
 }
 
 export const device = {
