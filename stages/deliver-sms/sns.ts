@@ -4,8 +4,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AwsSettings } from '../../pipeline/config/messaging.ts';
 import { awsThrottled, readAwsError } from '../../pipeline/delivery/aws.ts';
 import type { Outcome, OutgoingMessage, ProviderAdapter } from '../../pipeline/delivery/contract.ts';
-import { countSegments } from './segments.ts';
-import { smsText } from './text.ts';
+import { smsOf } from './text.ts';
 
 /**
  * SMS through Amazon SNS `Publish` to a phone number, the failover of Twilio. Urgency 3–4 go as
@@ -36,11 +35,9 @@ export function createSnsAdapter(settings: AwsSettings): ProviderAdapter {
   async function sendOne(message: OutgoingMessage): Promise<Outcome> {
     const { recipient, batch } = message;
     const deliveryId = recipient.deliveryId;
-    const to = recipient.device?.address;
-    const body = smsText(message);
-    if (!to) return { deliveryId, status: 'rejected', providerCode: 'NO_ADDRESS', detail: 'the device has no number' };
-    if (body === null) return { deliveryId, status: 'rejected', providerCode: 'NO_TEXT', detail: 'nothing to text' };
-    const { segments } = countSegments(body);
+    const sms = smsOf(message);
+    if ('rejected' in sms) return sms.rejected;
+    const { to, body, segments } = sms;
     try {
       const published = await client.send(
         new PublishCommand({

@@ -6,8 +6,7 @@ import type * as TwilioResponseModule from 'twilio/lib/http/response.js';
 import type { TwilioSettings } from '../../pipeline/config/messaging.ts';
 import type { Outcome, OutgoingMessage, ProviderAdapter } from '../../pipeline/delivery/contract.ts';
 import { statusCallbackUrl } from '../../pipeline/feedback/index.ts';
-import { countSegments } from './segments.ts';
-import { smsText, validitySeconds } from './text.ts';
+import { smsOf, validitySeconds } from './text.ts';
 
 /**
  * SMS through Twilio's Messages API with the `twilio` SDK. The SDK's own retries stay off (the shared
@@ -66,11 +65,9 @@ export function createTwilioAdapter(settings: TwilioSettings, publicUrl: string)
   async function sendOne(message: OutgoingMessage): Promise<Outcome> {
     const { recipient, batch } = message;
     const deliveryId = recipient.deliveryId;
-    const to = recipient.device?.address;
-    const body = smsText(message);
-    if (!to) return { deliveryId, status: 'rejected', providerCode: 'NO_ADDRESS', detail: 'the device has no number' };
-    if (body === null) return { deliveryId, status: 'rejected', providerCode: 'NO_TEXT', detail: 'nothing to text' };
-    const { segments } = countSegments(body);
+    const sms = smsOf(message);
+    if ('rejected' in sms) return sms.rejected;
+    const { to, body, segments } = sms;
     const slot: { retryAfter?: string } = {};
     try {
       const created = await responseHeaders.run(slot, () =>
