@@ -33,10 +33,16 @@ export async function startFaultSystem(extra: Record<string, string>): Promise<F
   }
 }
 
-/** Opens a reconnecting WebSocket client per uid (their audience documents must exist already). */
+/**
+ * Opens a WebSocket client per uid (their audience documents must exist already) that reconnects and resumes
+ * from the last message it saw, as PROTOCOL.md asks of clients: without `resume`, a frame the restarted gateway
+ * consumed before the client came back is not replayed.
+ */
 export async function connectAll(target: FaultSystem, uids: string[]): Promise<Client[]> {
   for (const uid of uids) {
-    target.clients.push(await connectClient(target.system.wsUrl, uid, await tokenFor(uid), { reconnect: true }));
+    target.clients.push(
+      await connectClient(target.system.wsUrl, uid, await tokenFor(uid), { reconnect: true, resume: true }),
+    );
   }
   await pipelineReady(target.api, target.admin, target.clients[0]!);
   return target.clients;
