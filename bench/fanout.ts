@@ -16,6 +16,7 @@ import { benchUser, loadUsers, pageAll, rate, timedScan } from './audience-users
 import { asTheStageRunsIt, streamOnly } from './fanout/broadcast.ts';
 import { better, empty, type Memory, type Mode, measure } from './fanout/measure.ts';
 import { probe, probeInChild } from './fanout/probe.ts';
+import { reportFigure } from './results.ts';
 
 /**
  * Broadcast fan-out: index N users through the audience layer, then, in the same run and alternating:
@@ -105,6 +106,19 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
         memoryLine('handler as the stage runs it:', memory.handler),
       ].join('\n'),
     );
+    const figure = (name: string, mode: Mode) =>
+      reportFigure({
+        bench: 'flow-fanout',
+        figure: `${name}, ${users.toLocaleString('en-GB')} users`,
+        value: Math.round(mode.perSecond),
+        unit: 'recipients/s',
+        baseline: { name: 'audience paging', value: Math.round(best.raw), unit: 'docs/s' },
+        ratio: mode.perSecond / best.raw,
+        goal: '≥ 0.7',
+        met: mode.perSecond / best.raw >= 0.7,
+      });
+    figure('broadcast fan-out, handler as the stage runs it', best.handler);
+    if (inbox) figure('broadcast fan-out with inbox rows written', best.inbox);
     return 0;
   } finally {
     for (const target of await index.adapter.aliasTargets(index.alias)) await index.adapter.deleteIndex(target);

@@ -6,13 +6,14 @@ import { createIngestProducer, type IngestProducer, type ServiceRequest } from '
 import { createKafka, groupLag, producerConfig } from '../pipeline/kafka/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
 import { topicName } from '../pipeline/topics/index.ts';
-import { fanoutTopicFor, fanoutTopics } from '../pipeline/topics/lanes.ts';
+import { deliveryTopicFor, fanoutTopicFor, fanoutTopics } from '../pipeline/topics/lanes.ts';
 import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from '../schemas/types.generated.ts';
 import { tokenFor } from './harness/api.ts';
 import { type Client, connectClient, type MessageFrame } from './harness/client.ts';
 import { gatewayReady } from './harness/readiness.ts';
 import { createSystem, prepare, type System } from './harness/system.ts';
 import { readAll, type Stamped } from './harness/topics.ts';
+import { reportFigure } from './results.ts';
 
 /**
  * The whole flow, measured against raw Kafka in the same run. msgxc runs as production runs it (the
@@ -85,6 +86,16 @@ export async function run(base: Config, args: string[]): Promise<number> {
       'lane.3',
     );
     const slack = flow.p99 - raw.p99;
+    reportFigure({
+      bench: 'flow',
+      figure: `ingest → WebSocket p99 at ${options.rate}/s, ${options.users.toLocaleString('en-GB')} users indexed`,
+      value: flow.p99,
+      unit: 'ms',
+      baseline: { name: 'raw kafkajs produce → consume p99', value: raw.p99, unit: 'ms' },
+      ratio: slack,
+      goal: '≤ raw + 30 ms (ratio = difference in ms)',
+      met: slack <= 30 && flow.lost === 0,
+    });
     console.log(
       `  p99 difference ${slack.toFixed(1)} ms (goal ≤ 30 ms: ${slack <= 30 ? 'met' : 'NOT met'}); ` +
         `p50 ratio ${(flow.p50 / raw.p50).toFixed(1)}×`,
@@ -107,6 +118,17 @@ export async function run(base: Config, args: string[]): Promise<number> {
         `(${Math.round((options.users * options.broadcasts) / drain.seconds).toLocaleString('en-GB')} recipients/s ` +
         `through prioritize → triage.lane1 → fanout); p99 ratio busy/quiet ${(drain.urgent.p99 / quiet.p99).toFixed(1)}×`,
     );
+    const isolation = drain.urgent.p99 / quiet.p99;
+    reportFigure({
+      bench: 'flow',
+      figure: `urgency 4 p99 while a ${options.users.toLocaleString('en-GB')}-user urgency-1 broadcast drains`,
+      value: drain.urgent.p99,
+      unit: 'ms',
+      baseline: { name: 'urgency 4 p99, nothing queued', value: quiet.p99, unit: 'ms' },
+      ratio: isolation,
+      goal: '≤ 1.5× (busy / quiet)',
+      met: isolation <= 1.5 && drain.urgent.lost === 0,
+    });
     await hops(
       system.config,
       client.messages.filter((frame) => frame.msg?.startsWith('u4-busy-')),
@@ -182,14 +204,14 @@ async function paced(
 /**
  * Where the time goes: each hop from the Kafka timestamps of the records a message left on its way (set by
  * the producing process when it sent them), and the client's arrival time. `lane` is the lane topic the
- * frames' requests took.
+ * frames' requests took (urgency 4 also has its own delivery topic).
  */
-async function hops(config: Config, frames: MessageFrame[], lane: string): Promise<void> {
+async function hops(config: Config, frames: MessageFrame[], lane: 'lane.3' | 'lane.4'): Promise<void> {
   const [ingest, laned, fanout, deliver] = await Promise.all([
     readAll<IngestRequest>(config, 'ingest'),
     readAll<PrioritizedRequest>(config, lane),
     Promise.all(fanoutTopics.map((topic) => readAll<FanoutJob>(config, topic))).then((lanes) => lanes.flat()),
-    readAll<DeliveryBatch>(config, 'deliver.ws'),
+    readAll<DeliveryBatch>(config, deliveryTopicFor('ws', Number(lane.slice(5)))),
   ]);
   const firstAt = <T>(records: Stamped<T>[], key: (value: T) => string) => {
     const at = new Map<string, number>();

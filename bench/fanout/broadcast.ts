@@ -4,6 +4,7 @@ import { jsonCodec } from '../../pipeline/runtime/codec.ts';
 import { type EncodedOutput, type PendingRecord, processChunk } from '../../pipeline/runtime/process.ts';
 import type { Codec, InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import { topicSpec } from '../../pipeline/topics/index.ts';
+import { deliveryTopics } from '../../pipeline/topics/lanes.ts';
 import { schemaType } from '../../schemas/index.ts';
 import type { DeliveryBatch, FanoutJob } from '../../schemas/types.generated.ts';
 import { type FanoutDependencies, handleFanout } from '../../stages/fanout/handler.ts';
@@ -62,7 +63,7 @@ const avroCodec: Codec = {
 const outputTopics = new Set([
   'fanout',
   'events',
-  ...['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'].map((c) => `deliver.${c}`),
+  ...['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'].flatMap(deliveryTopics),
 ]);
 
 /**

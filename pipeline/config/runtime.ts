@@ -23,6 +23,8 @@ export const runtimeEnv = z.object({
   MSGXC_RUNTIME_HEARTBEAT_MS: z.coerce.number().int().min(100).default(3_000),
   MSGXC_RUNTIME_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   MSGXC_RUNTIME_LAG_SAMPLE_MS: z.coerce.number().int().min(100).default(15_000),
+  // A process hosting only bulk lanes (urgency 1–2) runs at this nice value, so the OS favours urgent lanes; 0 = off.
+  MSGXC_RUNTIME_BULK_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 
 /** Defaults for every stage the runtime runs; a stage's own `errors` policy overrides the retry fields. */
@@ -49,6 +51,8 @@ export interface RuntimeConfig {
   };
   shutdownTimeoutMs: number;
   lagSampleMs: number;
+  /** Nice value of a process whose stages all read bulk lanes (urgency 1–2); 0 leaves it alone. */
+  bulkNice: number;
 }
 
 export function runtimeConfig(env: z.infer<typeof runtimeEnv>): RuntimeConfig {
@@ -77,5 +81,6 @@ export function runtimeConfig(env: z.infer<typeof runtimeEnv>): RuntimeConfig {
     },
     shutdownTimeoutMs: env.MSGXC_RUNTIME_SHUTDOWN_TIMEOUT_MS,
     lagSampleMs: env.MSGXC_RUNTIME_LAG_SAMPLE_MS,
+    bulkNice: env.MSGXC_RUNTIME_BULK_NICE,
   };
 }

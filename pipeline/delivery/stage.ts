@@ -7,6 +7,7 @@ import type { Logger } from '../log/index.ts';
 import { createDefaultCodec } from '../runtime/codec.ts';
 import type { Codec, StageDefinition } from '../runtime/types.ts';
 import type { DeviceChannel } from '../store/user-types.ts';
+import { deliveryTopics } from '../topics/lanes.ts';
 import type { Outcome, ProviderAdapter } from './contract.ts';
 import { type DeliveryContext, deliverRecord } from './deliver.ts';
 import { createRoute } from './failover.ts';
@@ -51,14 +52,14 @@ export interface DeliveryStageDeps {
 }
 
 /**
- * A delivery stage as a declaration: `deliver.<channel>` in, outcome events and audience changes (pruned
+ * A delivery stage as a declaration: `deliver.<channel>.urgent` and `deliver.<channel>` in, outcome events and audience changes (pruned
  * devices) out. The shared provider policy (pipeline/delivery/README.md) wraps every adapter the setup returns.
  */
 export function createDeliveryStage(options: DeliveryStageOptions): StageDefinition<DeliveryBatch, DeliveryStageDeps> {
   const name = `deliver.${options.channel}`;
   return {
     name,
-    input: [name],
+    input: deliveryTopics(options.channel),
     output: ['events', 'audience'],
     async setup(config, log) {
       const channelSetup = await options.setup(config, log);

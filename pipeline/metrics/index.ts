@@ -14,6 +14,7 @@ export interface StageMetrics {
   retries: Counter<'stage' | 'kind'>;
   produceRequests: Counter<'stage'>;
   deadLetters: Counter<'stage' | 'code'>;
+  gaveWay: Counter<'stage'>;
   lag: Gauge<'stage' | 'topic' | 'partition'>;
   batchDuration: Histogram<'stage'>;
 }
@@ -60,6 +61,12 @@ export function stageMetrics(target: Registry = registry): StageMetrics {
       name: 'msgxc_stage_dead_letters_total',
       help: 'Records sent to the dead-letter topic, by error code.',
       labelNames: ['stage', 'code'],
+      registers,
+    }),
+    gaveWay: new Counter({
+      name: 'msgxc_stage_gave_way_total',
+      help: 'Times a stage of a lower lane waited before its next chunk because this process handled urgent records.',
+      labelNames: ['stage'],
       registers,
     }),
     lag: new Gauge({

@@ -9,6 +9,7 @@ import type {
 } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import type { OutputRecord } from '../runtime/types.ts';
+import { deliveryTopicFor } from '../topics/lanes.ts';
 
 /**
  * Collects recipients into DeliveryBatch records per channel (and per variant when the message is in an
@@ -152,7 +153,7 @@ function batchRecords(
     trace: job.trace,
   });
   return [
-    { topic: `deliver.${channel}`, key: batchId, value: batch },
+    { topic: deliveryTopicFor(channel, job.urgency), key: batchId, value: batch },
     { topic: 'events', key: job.messageId, value: event },
   ];
 }

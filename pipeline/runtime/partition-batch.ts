@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log/index.ts';
+import type { UrgencyRank } from '../topics/lanes.ts';
 import { ChunkAbandonedError } from './classify.ts';
 import { failureHeader, textHeaders } from './headers.ts';
 
 export interface PartitionBatchOptions {
+  /** The urgency rank of the batch's topic (urgency-gate.ts); null for topics of every urgency. */
+  rank: UrgencyRank | null;
   /** Whether resolved offsets are committed (every group does; a stage runner may opt out). */
   commits: boolean;
   commitIntervalMs: number;
@@ -29,6 +32,10 @@ export class PartitionBatch {
   constructor(payload: EachBatchPayload, options: PartitionBatchOptions) {
     this.payload = payload;
     this.options = options;
+  }
+
+  get rank(): UrgencyRank | null {
+    return this.options.rank;
   }
 
   get topic(): string {

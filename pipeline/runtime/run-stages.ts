@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { getPriority, hostname, setPriority } from 'node:os';
 import type { Config } from '../config/index.ts';
 import { createKafka, createRecordProducer } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
@@ -7,6 +7,7 @@ import { registry as processRegistry, serveMetrics, stageMetrics } from '../metr
 import { createDefaultCodec, jsonCodec } from './codec.ts';
 import { StageProcess } from './stage-process.ts';
 import type { AnyStageDefinition, RunningStages, RunOptions, StageDefinition } from './types.ts';
+import { stageRank } from './urgency-gate.ts';
 
 const stageNamePattern = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
 
@@ -49,9 +50,24 @@ export async function runStages(
   const admin = kafka.admin();
   if (stages.length > 0) await Promise.all([producer.connect(), admin.connect()]);
 
+  lowerPriorityOfBulkProcess(config, stages, log);
   const running = new StageProcess({ config, log, kafka, producer, admin, codec, metrics, instance, names });
   await running.start(stages, services);
   return { names, registry, stop: (reason) => running.stop(reason), done: running.done };
+}
+
+/**
+ * A process that hosts only bulk lanes (`msgxc run triage.lane1 fanout.bulk`, as production scales them) gives
+ * the CPU to the urgent lanes' processes on the same host: the OS scheduler is the gate across processes.
+ */
+function lowerPriorityOfBulkProcess(config: Config, stages: AnyStageDefinition[], log: Logger): void {
+  if (config.runtime.bulkNice === 0 || stages.length === 0 || !stages.every((stage) => stageRank(stage) === 0)) return;
+  try {
+    setPriority(Math.max(getPriority(), config.runtime.bulkNice));
+    log.info({ nice: getPriority() }, 'bulk lanes only: running at a lower CPU priority');
+  } catch (error) {
+    log.warn({ err: error }, 'could not lower the priority of a bulk-lane process');
+  }
 }
 
 /** SIGTERM / SIGINT stop the stages gracefully; a second signal falls through to Node's default (exit at once). */

@@ -5,6 +5,7 @@ import type { Logger } from '../log/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { type RunningStage, startStage } from './stage-runner.ts';
 import type { AnyStageDefinition, Codec, Service } from './types.ts';
+import { UrgencyGate } from './urgency-gate.ts';
 
 export interface StageProcessParts {
   config: Config;
@@ -27,6 +28,7 @@ export class StageProcess {
   readonly done: Promise<number>;
   private readonly parts: StageProcessParts;
   private readonly abort = new AbortController();
+  private readonly gate = new UrgencyGate({ maxWaitMs: 250 });
   private readonly running: RunningStage[] = [];
   private readonly started: [string, Service][] = [];
   private exitCode = 0;
@@ -69,6 +71,7 @@ export class StageProcess {
       log,
       instance,
       signal: this.abort.signal,
+      gate: this.gate,
       onFatal: (error) => {
         this.exitCode = 1;
         log.fatal({ err: error }, 'consumer crashed and will not restart');

@@ -4,6 +4,7 @@ import type { RecordProducer } from '../kafka/index.ts';
 import { groupLag, retryTransient } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
+import { urgencyRankOf } from '../topics/lanes.ts';
 import { ChunkAbandonedError, isRebalance, isShutdown } from './classify.ts';
 import { groupIdFor } from './names.ts';
 import { sendChunkResult } from './outbox.ts';
@@ -18,6 +19,7 @@ import {
 } from './process.ts';
 import { StageTopics } from './stage-topics.ts';
 import type { Codec, ErrorPolicy, StageDefinition } from './types.ts';
+import { stageRank, type UrgencyGate } from './urgency-gate.ts';
 
 export interface StageRunnerOptions {
   config: Config;
@@ -30,6 +32,8 @@ export interface StageRunnerOptions {
   log: Logger;
   instance: string;
   signal: AbortSignal;
+  /** Shared by the stages of a process: lower lanes give way while a higher one has work. */
+  gate: UrgencyGate;
   onFatal: (error: Error) => void;
 }
 
@@ -91,7 +95,9 @@ export class StageRunner implements RunningStage {
     await this.topics.ensure(this.options.admin, log);
     const deps = stage.setup ? await stage.setup(config, log) : undefined;
     this.deps = deps as typeof this.deps;
-    const context = { config, log, deps, signal };
+    const rank = stageRank(stage);
+    const giveWay = () => this.options.gate.giveWay(rank).then(() => undefined);
+    const context = { config, log, deps, signal, giveWay };
     this.handler = (records) => stage.handler(records, context);
     await this.join();
     log.info({ groupId: this.groupId, input: stage.input, output: stage.output, mode: this.mode }, 'stage running');
@@ -168,6 +174,7 @@ export class StageRunner implements RunningStage {
     if (this.topics.isRetry(topic) && this.pauses.has(partition)) return;
     const { config, signal, log } = this.options;
     const batch = new PartitionBatch(payload, {
+      rank: urgencyRankOf(this.topics.label(topic)),
       commits: this.commits,
       commitIntervalMs: config.runtime.commitIntervalMs,
       heartbeatMs: config.runtime.consumer.heartbeatMs,
@@ -175,11 +182,14 @@ export class StageRunner implements RunningStage {
       log,
     });
     let failure: unknown;
+    const release = this.options.gate.hold(batch.rank);
     try {
       await this.runBatch(batch);
     } catch (error) {
       if (isShutdown(error)) log.info({ topic, partition }, error.message);
       else failure = error;
+    } finally {
+      release();
     }
     failure = await this.commitAfter(batch, failure);
     if (failure !== undefined) throw failure;
@@ -192,7 +202,10 @@ export class StageRunner implements RunningStage {
       if (batch.ended()) break;
       const slice = batch.messages.slice(start, start + size);
       const { chunk, notDue } = fromRetry ? dueRetries(slice, Date.now()) : { chunk: slice, notDue: undefined };
-      if (chunk.length > 0) await this.handleChunk(batch, chunk);
+      if (chunk.length > 0) {
+        await this.giveWay(batch);
+        await this.handleChunk(batch, chunk);
+      }
       if (notDue !== undefined) {
         this.pauses.pauseUntil(batch.partition, notDue, batch.payload.pause);
         break;
@@ -284,9 +297,18 @@ export class StageRunner implements RunningStage {
    */
   private async flush(batch: PartitionBatch, outputs: EncodedOutput[]): Promise<void> {
     await this.send({ outputs, failed: [] });
+    await this.giveWay(batch);
     await batch
       .heartbeat()
       .catch((error: unknown) => this.options.log.debug({ err: error }, 'heartbeat during a stream failed'));
     if (this.options.signal.aborted) throw new ChunkAbandonedError();
+  }
+
+  /** Before more work of a lower lane: wait (bounded) while this process handles a higher one's records. */
+  private async giveWay(batch: PartitionBatch): Promise<void> {
+    if (await this.options.gate.giveWay(batch.rank)) {
+      this.options.metrics.gaveWay.inc({ stage: this.name });
+      await batch.heartbeat();
+    }
   }
 }

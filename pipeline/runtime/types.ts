@@ -31,6 +31,11 @@ export interface StageContext<D> {
   deps: D;
   /** Aborted when the process is shutting down: long waits inside a handler should give up. */
   signal: AbortSignal;
+  /**
+   * Waits (at most 250 ms) while this process handles records of a more urgent lane than this stage's; a
+   * handler working through a long batch calls it between slices (the runtime already does between chunks).
+   */
+  giveWay: () => Promise<void>;
 }
 
 /** How a stage treats failing records. Unset fields come from `config.runtime`. */

@@ -30,3 +30,31 @@ export const fanoutTopics: readonly FanoutTopic[] = fanoutLanes.map((lane) => la
 export function fanoutTopicFor(urgency: number): FanoutTopic {
   return fanoutLanes.find((lane) => (lane.urgencies as readonly number[]).includes(urgency))?.topic ?? 'fanout';
 }
+
+/**
+ * Deliveries of urgency 4 have topics of their own (`deliver.<channel>.urgent`), read by the same stage and the
+ * gateway beside the shared one: an urgent batch is then at the head of its own partition, never queued behind
+ * the thousands of batches a broadcast puts on `deliver.<channel>`.
+ */
+export const urgentDeliveryTopic = (channel: string) => `deliver.${channel}.urgent`;
+
+export const deliveryTopicFor = (channel: string, urgency: number) =>
+  urgency >= 4 ? urgentDeliveryTopic(channel) : `deliver.${channel}`;
+
+/** Both delivery topics of a channel, the urgent one first. */
+export const deliveryTopics = (channel: string) => [urgentDeliveryTopic(channel), `deliver.${channel}`];
+
+/** How urgent a consumer's input is: 2 urgent, 1 normal, 0 bulk; null for topics that carry every urgency. */
+export type UrgencyRank = 0 | 1 | 2;
+
+export function urgencyRankOf(logicalTopic: string): UrgencyRank | null {
+  const lane = /^lane\.(\d)$/.exec(logicalTopic);
+  if (lane) return rankOfUrgency(Number(lane[1]));
+  const fanout = fanoutLanes.find((entry) => entry.topic === logicalTopic);
+  if (fanout) return rankOfUrgency(Math.max(...fanout.urgencies));
+  if (/^deliver\.[a-z]+\.urgent$/.test(logicalTopic)) return 2;
+  if (/^deliver\.[a-z]+$/.test(logicalTopic)) return 1;
+  return null;
+}
+
+const rankOfUrgency = (urgency: number): UrgencyRank => (urgency >= 4 ? 2 : urgency === 3 ? 1 : 0);

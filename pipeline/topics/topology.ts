@@ -130,6 +130,20 @@ const pipelineTopics: TopicSpec[] = [
       description: `delivery batches for ${channel}, sized for the provider's batch API`,
     }),
   ),
+  // Urgency 4 only (lanes.ts): a broadcast's batches on deliver.<channel> never sit in front of these.
+  ...channels.map(
+    (channel): TopicSpec => ({
+      name: `deliver.${channel}.urgent`,
+      partitions: cool,
+      retentionMs: 3 * day,
+      compacted: false,
+      schema: 'dev.msgxc.DeliveryBatch',
+      key: 'batchId',
+      producers: ['fanout.urgent', 'ack'],
+      consumers: channel === 'ws' ? ['deliver.ws', 'gateway (a group per instance)'] : [`deliver.${channel}`],
+      description: `delivery batches of urgency 4 for ${channel}, read before deliver.${channel}`,
+    }),
+  ),
   {
     name: 'events',
     partitions: hot,

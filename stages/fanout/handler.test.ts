@@ -124,6 +124,10 @@ describe('fanout handler', () => {
   it('honours the channel restriction and picks one channel for nearline', async () => {
     const restricted = await fanout([input(job({ channels: ['fcm'] }))], deps(memoryAudience(threadUsers)));
     expect(deliveries(restricted)).toEqual(['fcm:ann:a1', 'fcm:ann:a2']);
+    // The job's urgency (3 here) keeps its batches on the channel's shared topic.
+    expect(restricted.filter((output) => output.topic.startsWith('deliver.')).map((output) => output.topic)).toEqual([
+      'deliver.fcm',
+    ]);
     const nearline = await fanout(
       [input(job({ plan: 'nearline', channels: ['ws', 'apns', 'email'] }))],
       deps(memoryAudience(threadUsers)),
@@ -143,6 +147,11 @@ describe('fanout handler', () => {
     // gus has no device at all: only a connected client can reach him, so ws is his only delivery.
     expect(deliveries(urgent)).toEqual(
       ['fcm:ann:a1', 'fcm:ann:a2', 'ws:ann:-', 'apns:bob:b1', 'ws:bob:-', 'apns:fay:f2', 'ws:gus:-'].sort(),
+    );
+    // Urgency 4 travels on delivery topics of its own, never behind a broadcast's batches.
+    const deliveryTopics = urgent.filter((output) => output.topic.startsWith('deliver.')).map((output) => output.topic);
+    expect(new Set(deliveryTopics)).toEqual(
+      new Set(['deliver.fcm.urgent', 'deliver.ws.urgent', 'deliver.apns.urgent']),
     );
     // With presence only (the index marks no one connected) nobody gets a ws copy and gus is unreachable.
     const presence = await fanout([input(job({ plan: 'fallback', urgency: 4, channels: ['apns', 'fcm', 'ws'] }))], {

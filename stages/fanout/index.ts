@@ -4,7 +4,7 @@ import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createInboxStore } from '../../pipeline/store/inbox.ts';
-import { fanoutLanes } from '../../pipeline/topics/lanes.ts';
+import { deliveryTopics, fanoutLanes } from '../../pipeline/topics/lanes.ts';
 import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { ChannelSymbols } from '../../schemas/types.generated.ts';
 import { audienceSourceOf } from './audience.ts';
@@ -37,7 +37,7 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
     name: lane.stage,
     input: [lane.topic],
     // Slices of a large audience go back to the job's own lane.
-    output: [lane.topic, 'events', ...ChannelSymbols.map((channel) => `deliver.${channel}`)],
+    output: [lane.topic, 'events', ...ChannelSymbols.flatMap(deliveryTopics)],
     async setup(config, log) {
       const index = createAudienceIndex(config, { log: log.child({ component: 'audience-index' }) });
       // Cassandra holds the recipients' inbox rows and, for plan-fallback jobs, escalation deadlines.

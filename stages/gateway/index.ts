@@ -7,6 +7,7 @@ import type { Logger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
 import { defineStage, type OutputRecord } from '../../pipeline/runtime/index.ts';
 import { createInboxStore, createThreadStore } from '../../pipeline/store/index.ts';
+import { deliveryTopics } from '../../pipeline/topics/lanes.ts';
 import type { DeliveryBatch } from '../../schemas/types.generated.ts';
 import { type Gateway, type GatewayDependencies, startGateway } from './gateway.ts';
 import { createThreadReadPermission } from './permissions.ts';
@@ -17,7 +18,7 @@ export { startGateway } from './gateway.ts';
 export { PROTOCOL } from './protocol.ts';
 
 /**
- * The WebSocket gateway as a stage: it consumes `deliver.ws` in a consumer group of its own per process
+ * The WebSocket gateway as a stage: it consumes `deliver.ws.urgent` and `deliver.ws` in a consumer group of its own per process
  * (every instance sees every batch and writes to the sockets it holds), so more instances carry more
  * connections. `sent` events leave through the runtime's outputs; acks, read markers and check-ins come
  * from sockets at any time, so they go through a producer of the gateway's own. A client reconnecting
@@ -42,7 +43,7 @@ interface GatewayStageDeps {
 export function createGatewayStage(options: GatewayStageOptions = {}) {
   return defineStage<DeliveryBatch, GatewayStageDeps>({
     name: 'gateway',
-    input: ['deliver.ws'],
+    input: deliveryTopics('ws'),
     output: ['events'],
     consumerGroup: 'per-instance',
     setup: (config, log) => setupGateway(config, log, options),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { UrgencyGate } from '../../pipeline/runtime/urgency-gate.ts';
 import type { FanoutJob, IngestRequest, PrioritizedRequest, StoredMessage } from '../../schemas/types.generated.ts';
 import { fixtureNow, ingestRequest, inputRecord } from '../../test/support/prioritize.ts';
 import { type ThreadView, type TriageDeps, triageBatch } from './handler.ts';
-import { createLaneGate } from './lanes.ts';
 import { messageIdOf } from './message-id.ts';
 import { allowedChannels, choosePlan } from './plan.ts';
 import { checkRights } from './rights.ts';
@@ -33,7 +33,6 @@ function fakeDeps(threads: ThreadView[] = [news]) {
   const stored = new Map<string, StoredMessage>();
   const deps: TriageDeps = {
     now: () => fixtureNow + 50,
-    gate: createLaneGate(),
     threads: { getThread: async (tid) => threads.find((thread) => thread.tid === tid) ?? null },
     messages: {
       async saveMessage(message) {
@@ -175,13 +174,17 @@ describe('triageBatch', () => {
     expect(stored.size).toBe(1);
   });
 
-  it('makes a low lane wait for urgent work in flight', async () => {
-    const gate = createLaneGate({ maxYieldMs: 5_000 });
+  it('makes a low lane wait while the process handles urgent work', async () => {
+    // The runtime's gate: it holds rank 2 while a lane.4 batch is handled and passes each stage its giveWay.
+    const gate = new UrgencyGate({ maxWaitMs: 5_000 });
     const order: string[] = [];
     let releaseUrgent: (() => void) | undefined;
     const urgentStarted = new Promise<void>((started) => {
       const { deps } = fakeDeps();
-      deps.gate = gate;
+      const handling = gate.hold(2);
+      deps.giveWay = async () => {
+        throw new Error('the urgent lane never gives way');
+      };
       deps.messages = {
         saveMessage: (message) =>
           new Promise<void>((resolve) => {
@@ -189,6 +192,7 @@ describe('triageBatch', () => {
             releaseUrgent = () => {
               order.push(`stored ${message.requestId}`);
               resolve();
+              handling();
             };
           }),
       };
@@ -196,7 +200,7 @@ describe('triageBatch', () => {
     });
     await urgentStarted;
     const { deps: lowDeps } = fakeDeps();
-    lowDeps.gate = gate;
+    lowDeps.giveWay = () => gate.giveWay(0).then(() => undefined);
     lowDeps.messages = {
       async saveMessage(message) {
         order.push(`stored ${message.requestId}`);

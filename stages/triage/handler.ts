@@ -14,7 +14,7 @@ import type {
   StoredMessage,
   Variant,
 } from '../../schemas/types.generated.ts';
-import { budgetOf, type LaneGate, processLaneGate } from './lanes.ts';
+import { budgetOf } from './lanes.ts';
 import { messageIdOf } from './message-id.ts';
 import { allowedChannels, choosePlan, defaultPlanOptions, type PlanOptions } from './plan.ts';
 import { checkRights, type ThreadRules, unknownThread } from './rights.ts';
@@ -55,7 +55,8 @@ export interface TriageDeps {
   messages: MessageWriter;
   now?: () => number;
   plan?: PlanOptions;
-  gate?: LaneGate;
+  /** The runtime's `giveWay`: waits while this process handles a more urgent lane (none in tests). */
+  giveWay?: () => Promise<void>;
 }
 
 export const UNKNOWN_EXPERIMENT = 'UNKNOWN_EXPERIMENT';
@@ -115,24 +116,20 @@ export async function triageBatch(
   lane: number,
 ): Promise<OutputRecord[]> {
   const budget = budgetOf(lane);
-  const gate = deps.gate ?? processLaneGate;
-  const leave = budget.urgent ? gate.beginUrgent() : undefined;
-  try {
-    return await triage(batch, deps, budget, gate);
-  } finally {
-    leave?.();
-  }
+  // The runtime marks an urgent lane's batch as in flight; the low lanes give way to it between slices.
+  const giveWay = budget.urgent ? async () => undefined : (deps.giveWay ?? (async () => undefined));
+  return triage(batch, deps, budget, giveWay);
 }
 
 async function triage(
   batch: InputRecord<PrioritizedRequest>[],
   deps: TriageDeps,
   budget: ReturnType<typeof budgetOf>,
-  gate: LaneGate,
+  giveWay: () => Promise<void>,
 ): Promise<OutputRecord[]> {
   const now = (deps.now ?? Date.now)();
   const planOptions = deps.plan ?? defaultPlanOptions;
-  if (!budget.urgent) await gate.yieldToUrgent();
+  await giveWay();
 
   // 1. Refusals first, with reads only.
   const resolved = await resolveBatch(batch, deps.threads);
@@ -147,7 +144,7 @@ async function triage(
   }
 
   // 3. Store, in slices for the low lanes so urgent work gets the connection pool between slices.
-  await storeInSlices(toStore, deps.messages, budget, gate);
+  await storeInSlices(toStore, deps.messages, budget, giveWay);
   return outputs.flat();
 }
 
@@ -255,10 +252,10 @@ async function storeInSlices(
   toStore: StoredMessage[],
   messages: MessageWriter,
   budget: ReturnType<typeof budgetOf>,
-  gate: LaneGate,
+  giveWay: () => Promise<void>,
 ): Promise<void> {
   for (let start = 0; start < toStore.length; start += budget.slice) {
-    if (start > 0 && !budget.urgent) await gate.yieldToUrgent();
+    if (start > 0) await giveWay();
     const slice = toStore.slice(start, start + budget.slice);
     await mapLimit(slice, budget.concurrency, (message) => messages.saveMessage(message));
   }

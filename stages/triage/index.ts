@@ -38,7 +38,7 @@ function laneStage(urgency: 1 | 2 | 3 | 4): StageDefinition<PrioritizedRequest, 
         },
       };
     },
-    handler: (batch, { deps }) => triageBatch(batch, deps, urgency),
+    handler: (batch, { deps, giveWay }) => triageBatch(batch, { ...deps, giveWay }, urgency),
   });
 }
 

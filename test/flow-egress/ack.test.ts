@@ -185,14 +185,18 @@ describe('ack stage on the real stack', () => {
       (await readTopic<DeliveryBatch>(world.config, topic))
         .map((record) => record.value)
         .filter((batch) => batch.messageId === job.messageId);
-    // Urgent messages also go to open sockets: yuri gets a ws copy beside his apns delivery.
+    // Urgent messages also go to open sockets: yuri gets a ws copy beside his apns delivery. Urgency 4 has
+    // delivery topics of its own, and the escalated batch stays on them.
+    expect(await batchesOf('deliver.ws')).toEqual([]);
     expect(
-      (await batchesOf('deliver.ws')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid)).sort(),
+      (await batchesOf('deliver.ws.urgent'))
+        .flatMap((batch) => batch.recipients.map((recipient) => recipient.uid))
+        .sort(),
     ).toEqual(['xena', 'yuri']);
     expect(
-      (await batchesOf('deliver.apns')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid)),
+      (await batchesOf('deliver.apns.urgent')).flatMap((batch) => batch.recipients.map((recipient) => recipient.uid)),
     ).toEqual(['yuri']);
-    const escalated = await batchesOf('deliver.sms');
+    const escalated = await batchesOf('deliver.sms.urgent');
     expect(
       escalated.map((batch) => [
         batch.escalatedFrom,

@@ -119,7 +119,7 @@ describe('escalation of unacknowledged urgent messages', () => {
     expect(await sweepEscalations({ ...deps, now: () => now + 10_000 })).toEqual({ escalated: 0, acknowledged: 0 });
     expect(await sweepEscalations(deps)).toEqual({ escalated: 1, acknowledged: 1 });
     expect(await sweepEscalations(deps)).toEqual({ escalated: 0, acknowledged: 0 });
-    const batch = emitted.find((output) => output.topic === 'deliver.sms')?.value as DeliveryBatch;
+    const batch = emitted.find((output) => output.topic === 'deliver.sms.urgent')?.value as DeliveryBatch;
     expect([batch.escalatedFrom, batch.attempt, batch.recipients.map((recipient) => recipient.uid)]).toEqual([
       'apns',
       1,

@@ -10,6 +10,7 @@ import { createKafka, createRecordProducer, groupLag, type RecordProducer } from
 import { createLogger } from '../../pipeline/log/index.ts';
 import { type RunningStages, runStages, type StageDefinition } from '../../pipeline/runtime/index.ts';
 import { ensureTopics, topicName } from '../../pipeline/topics/index.ts';
+import { deliveryTopics } from '../../pipeline/topics/lanes.ts';
 import type { Device, FanoutJob } from '../../schemas/types.generated.ts';
 
 /**
@@ -43,7 +44,7 @@ export const flowTopics = [
   'events',
   'acks',
   'checkins',
-  ...['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'].map((channel) => `deliver.${channel}`),
+  ...['ws', 'webpush', 'apns', 'fcm', 'sms', 'email'].flatMap(deliveryTopics),
 ];
 
 export interface World {

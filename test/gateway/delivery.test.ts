@@ -25,7 +25,7 @@ const config = testConfig({
   MSGXC_CASSANDRA_KEYSPACE: `msgxc_test_gw_${suffix}`,
   MSGXC_LOG_LEVEL: 'warn',
 });
-const topics = ['deliver.ws', 'events', 'acks', 'checkins'];
+const topics = ['deliver.ws', 'deliver.ws.urgent', 'events', 'acks', 'checkins'];
 
 interface Instance {
   gateway: Gateway;

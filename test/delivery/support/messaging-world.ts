@@ -43,7 +43,12 @@ export async function createMessagingWorld(extra: Record<string, string>): Promi
     ...extra,
   });
   const log = createLogger(config, 'messaging-test');
-  const stagesTopics = ['deliver.sms', 'deliver.email'].flatMap((name) => [name, `${name}.retry`, `${name}.dlq`]);
+  const stagesTopics = ['deliver.sms', 'deliver.email'].flatMap((name) => [
+    name,
+    `${name}.urgent`,
+    `${name}.retry`,
+    `${name}.dlq`,
+  ]);
   await ensureTopics(config, ['events', 'audience', ...stagesTopics], { log });
   await retryOutage(() => migrate(config, { log }));
   const cassandra = createCassandra(config);
