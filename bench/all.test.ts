@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resultsMarkdown } from './all.ts';
+import { quoteInReadme, resultsMarkdown } from './all.ts';
 import type { BenchFigure } from './results.ts';
 
 const runs = (figure: Omit<BenchFigure, 'value' | 'ratio' | 'met'>, values: [number, boolean][]) =>
@@ -36,5 +38,21 @@ describe('bench/RESULTS.md', () => {
     // Lower is better for "<": the worst run is the highest.
     expect(p99).toContain('| 15.00 ms | 30.00 ms |');
     expect(p99).toContain('| yes / no |');
+  });
+
+  it('quotes the results in README between its markers, replacing the previous quote', () => {
+    const start = '<!-- bench/RESULTS.md: written by `npm run bench -- all`, do not edit by hand -->';
+    const end = '<!-- end of bench/RESULTS.md -->';
+    const readme = `# msgxc\n\n## Benchmarks\n\n${start}\nold figures\n${end}\n\n## Next\n`;
+    const quoted = quoteInReadme(readme, '# Benchmark results\n\nWritten on a day.\n\n| a | b |\n');
+    expect(quoted).toBe(`# msgxc\n\n## Benchmarks\n\n${start}\nWritten on a day.\n\n| a | b |\n${end}\n\n## Next\n`);
+    expect(quoteInReadme(quoted, '# Benchmark results\n\nnew\n')).toContain(`${start}\nnew\n${end}`);
+    expect(() => quoteInReadme('# no markers', 'x')).toThrow(/markers/);
+  });
+
+  it('README quotes the bench/RESULTS.md of the repository as it is', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const results = readFileSync(join(import.meta.dirname, 'RESULTS.md'), 'utf8');
+    expect(quoteInReadme(readme, results)).toBe(readme);
   });
 });

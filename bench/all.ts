@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../pipeline/config/index.ts';
@@ -83,6 +83,19 @@ export function resultsMarkdown(byFigure: Map<string, BenchFigure[]>, runs: numb
   return `${lines.join('\n')}\n`;
 }
 
+const quoteStart = '<!-- bench/RESULTS.md: written by `npm run bench -- all`, do not edit by hand -->';
+const quoteEnd = '<!-- end of bench/RESULTS.md -->';
+
+/** README quotes RESULTS.md between two markers, so its figures are never copied by hand. */
+export function quoteInReadme(readme: string, results: string): string {
+  const start = readme.indexOf(quoteStart);
+  const end = readme.indexOf(quoteEnd);
+  if (start < 0 || end < start) throw new Error('README.md has lost the markers that quote bench/RESULTS.md');
+  // RESULTS.md's own title would break README's outline; the rest is quoted as it is.
+  const body = results.replace(/^# .*\n+/, '').trim();
+  return `${readme.slice(0, start + quoteStart.length)}\n${body}\n${readme.slice(end)}`;
+}
+
 export async function run(_config: Config, args: string[]): Promise<number> {
   const runs = Number(args.find((arg) => arg.startsWith('runs='))?.slice(5) ?? 3);
   const only = args
@@ -105,6 +118,8 @@ export async function run(_config: Config, args: string[]): Promise<number> {
   }
   const markdown = resultsMarkdown(byFigure, runs);
   writeFileSync(join(projectRoot, 'bench', 'RESULTS.md'), markdown);
-  console.log(`\n${markdown}\nwrote bench/RESULTS.md`);
+  const readme = join(projectRoot, 'README.md');
+  writeFileSync(readme, quoteInReadme(readFileSync(readme, 'utf8'), markdown));
+  console.log(`\n${markdown}\nwrote bench/RESULTS.md and its quote in README.md`);
   return failures === 0 ? 0 : 1;
 }
