@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import type { AudienceSnapshot } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import { createIngestProducer, type IngestProducer, type ServiceRequest } from '../pipeline/ingest-producer/index.ts';
@@ -10,8 +11,9 @@ import { deliveryTopicFor, fanoutTopicFor, fanoutTopics } from '../pipeline/topi
 import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from '../schemas/types.generated.ts';
 import { tokenFor } from './harness/api.ts';
 import { type Client, connectClient, type MessageFrame } from './harness/client.ts';
+import { type MsgxcProcess, spawnMsgxc } from './harness/processes.ts';
 import { gatewayReady } from './harness/readiness.ts';
-import { createSystem, prepare, type System } from './harness/system.ts';
+import { createSystem, freePort, pipelineStages, prepare, type System } from './harness/system.ts';
 import { readAll, type Stamped } from './harness/topics.ts';
 import { reportFigure } from './results.ts';
 
@@ -28,11 +30,24 @@ import { reportFigure } from './results.ts';
  * Broadcast fan-out against raw paging is `npm run bench -- flow-fanout`; 10k connections on one gateway
  * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
  *
+ * The pipeline stages run one per process (`split=1`, as production runs them: the OS schedules them, and a
+ * process of bulk lanes only runs at a lower priority) or all in one (`split=0`: the in-process urgency gate).
+ *
  *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [users=100000] [urgentRate=20] [urgentSeconds=10]
- *                         [broadcasts=1] [include=fanout,gateway]
+ *                         [broadcasts=1] [split=1] [include=fanout,gateway]
  */
 
-const defaults = { rate: 20, seconds: 20, warmup: 3, users: 100_000, urgentRate: 20, urgentSeconds: 10, broadcasts: 1 };
+const defaults = {
+  rate: 20,
+  seconds: 20,
+  warmup: 3,
+  users: 100_000,
+  urgentRate: 20,
+  urgentSeconds: 10,
+  broadcasts: 1,
+  /** 1: every pipeline stage in a process of its own, as production runs them; 0: all of them in one. */
+  split: 1,
+};
 type Options = typeof defaults & { include: string[] };
 const rtUser = 'bench-rt';
 
@@ -54,10 +69,11 @@ export async function run(base: Config, args: string[]): Promise<number> {
   });
   const producer = createIngestProducer(system.config, { service: 'bench' });
   let client: Client | undefined;
+  const stageProcesses: MsgxcProcess[] = [];
   try {
     await prepare(system);
     const indexSeconds = await indexUsers(system, options.users);
-    await Promise.all([system.start('gateway'), system.start('stages')]);
+    await Promise.all([system.start('gateway'), startStages(system, options.split === 1, stageProcesses)]);
     const arrivals = new Map<string, number>();
     client = await connectClient(system.wsUrl, rtUser, await tokenFor(rtUser), {
       onMessage: (frame: MessageFrame) => arrivals.set(frame.msg ?? '', performance.now()),
@@ -66,7 +82,10 @@ export async function run(base: Config, args: string[]): Promise<number> {
     await producer.connect();
     await pipelineProbe(producer, arrivals);
 
-    console.log(`\nflow bench — ${options.rate}/s for ${options.seconds} s (+${options.warmup} s warm-up), 2-core box`);
+    const layout = options.split === 1 ? `${stageProcesses.length} stage processes` : 'the stages in one process';
+    console.log(
+      `\nflow bench — ${options.rate}/s for ${options.seconds} s (+${options.warmup} s warm-up), ${layout}, ${cpus().length} cores`,
+    );
     const raw = await rawLatency(system.config, options);
     const flow = await paced(
       options.rate,
@@ -88,7 +107,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
     const slack = flow.p99 - raw.p99;
     reportFigure({
       bench: 'flow',
-      figure: `ingest → WebSocket p99 at ${options.rate}/s, ${options.users.toLocaleString('en-GB')} users indexed`,
+      figure: `ingest → WebSocket p99 at ${options.rate}/s, ${options.users.toLocaleString('en-GB')} users indexed, ${layout}`,
       value: flow.p99,
       unit: 'ms',
       baseline: { name: 'raw kafkajs produce → consume p99', value: raw.p99, unit: 'ms' },
@@ -121,7 +140,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
     const isolation = drain.urgent.p99 / quiet.p99;
     reportFigure({
       bench: 'flow',
-      figure: `urgency 4 p99 while a ${options.users.toLocaleString('en-GB')}-user urgency-1 broadcast drains`,
+      figure: `urgency 4 p99 while a ${options.users.toLocaleString('en-GB')}-user urgency-1 broadcast drains, ${layout}`,
       value: drain.urgent.p99,
       unit: 'ms',
       baseline: { name: 'urgency 4 p99, nothing queued', value: quiet.p99, unit: 'ms' },
@@ -134,9 +153,9 @@ export async function run(base: Config, args: string[]): Promise<number> {
       client.messages.filter((frame) => frame.msg?.startsWith('u4-busy-')),
       'lane.4',
     );
-    console.log(`  peak RSS: ${peakRss(system)}`);
+    console.log(`  peak RSS: ${peakRss([...system.processes.values(), ...stageProcesses])}`);
   } finally {
-    await Promise.allSettled([client?.close(), producer.close()]);
+    await Promise.allSettled([client?.close(), producer.close(), ...stageProcesses.map((child) => child.stop())]);
     await system.teardown();
   }
   return references(base, options.include);
@@ -345,8 +364,28 @@ async function indexUsers(system: System, users: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-function peakRss(system: System): string {
-  return [...system.processes.values()]
+/** The pipeline stages: one `msgxc run <stage>` each (split), or the harness's single `stages` process. */
+async function startStages(system: System, split: boolean, started: MsgxcProcess[]): Promise<void> {
+  if (!split) {
+    await system.start('stages');
+    return;
+  }
+  await Promise.all(
+    pipelineStages.map(async (stage) => {
+      const env = {
+        ...system.env,
+        MSGXC_METRICS_PORT: String(await freePort()),
+        MSGXC_KAFKA_CLIENT_ID: `${system.env.MSGXC_KAFKA_CLIENT_ID}-${stage}`,
+      };
+      const child = spawnMsgxc(`stage-${stage}`, ['run', stage], env, system.logDir);
+      started.push(child);
+      await child.waitForLog(/"msg":"stages running"/, 180_000);
+    }),
+  );
+}
+
+function peakRss(processes: MsgxcProcess[]): string {
+  return processes
     .map((child) => {
       const status = child.child.pid ? readFileSync(`/proc/${child.child.pid}/status`, 'utf8') : '';
       const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);

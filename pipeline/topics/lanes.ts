@@ -44,10 +44,15 @@ export const deliveryTopicFor = (channel: string, urgency: number) =>
 /** Both delivery topics of a channel, the urgent one first. */
 export const deliveryTopics = (channel: string) => [urgentDeliveryTopic(channel), `deliver.${channel}`];
 
-/** How urgent a consumer's input is: 2 urgent, 1 normal, 0 bulk; null for topics that carry every urgency. */
+/**
+ * How urgent a consumer's input is: 2 urgent, 1 normal, 0 bulk; null for topics that carry every urgency after
+ * the fact (events, acks, audience changes). `ingest` ranks with the urgent lane: every request's first hop is
+ * there, and an urgent one cannot be told apart before prioritize has read it.
+ */
 export type UrgencyRank = 0 | 1 | 2;
 
 export function urgencyRankOf(logicalTopic: string): UrgencyRank | null {
+  if (logicalTopic === 'ingest') return 2;
   const lane = /^lane\.(\d)$/.exec(logicalTopic);
   if (lane) return rankOfUrgency(Number(lane[1]));
   const fanout = fanoutLanes.find((entry) => entry.topic === logicalTopic);
