@@ -62,7 +62,7 @@ export class StageRunner implements RunningStage {
   private readonly policy: ErrorPolicy;
   private readonly topics: StageTopics;
   private readonly pauses = new RetryPauses();
-  private consumer: Consumer | undefined;
+  private readonly consumers: Consumer[] = [];
   private deps: { close?: () => Promise<void> | void } | undefined;
   private handler: ChunkDependencies['handler'] = async () => [];
   private sampler: NodeJS.Timeout | undefined;
@@ -106,15 +106,15 @@ export class StageRunner implements RunningStage {
 
   async stop(): Promise<void> {
     clearInterval(this.sampler);
-    await this.consumer?.disconnect();
+    await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
     this.pauses.clear();
     await this.deps?.close?.();
   }
 
-  private createConsumer(): Consumer {
+  private createConsumer(groupId: string): Consumer {
     const tuning = this.options.config.runtime.consumer;
     const consumer = this.options.kafka.consumer({
-      groupId: this.groupId,
+      groupId,
       sessionTimeout: tuning.sessionTimeoutMs,
       heartbeatInterval: tuning.heartbeatMs,
       maxBytesPerPartition: tuning.maxBytesPerPartition,
@@ -130,23 +130,26 @@ export class StageRunner implements RunningStage {
   }
 
   private async join(): Promise<void> {
-    const consumer = this.createConsumer();
-    this.consumer = consumer;
     try {
-      await consumer.connect();
-      // Its retry topic may have been created a moment ago: the metadata can still answer "unknown topic".
-      const topics = this.topics.subscribed;
-      await retryTransient(() => consumer.subscribe({ topics, fromBeginning: this.mode === 'shared' }));
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.options.config.runtime.consumer.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
+      for (const feed of this.topics.feeds) await this.joinFeed(`${this.groupId}${feed.groupSuffix}`, feed.topics);
     } catch (error) {
-      await Promise.allSettled([consumer.disconnect(), this.deps?.close?.()]);
+      await Promise.allSettled([...this.consumers.map((consumer) => consumer.disconnect()), this.deps?.close?.()]);
       throw error;
     }
+  }
+
+  private async joinFeed(groupId: string, topics: string[]): Promise<void> {
+    const consumer = this.createConsumer(groupId);
+    this.consumers.push(consumer);
+    await consumer.connect();
+    // Its retry topic may have been created a moment ago: the metadata can still answer "unknown topic".
+    await retryTransient(() => consumer.subscribe({ topics, fromBeginning: this.mode === 'shared' }));
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.config.runtime.consumer.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
   }
 
   /** Batches only report lag while records flow; sampling the group's commits also shows a stalled consumer. */
@@ -154,12 +157,14 @@ export class StageRunner implements RunningStage {
     if (!this.commits) return;
     const { admin, metrics, log, config } = this.options;
     this.sampler = setInterval(() => {
-      groupLag(admin, this.groupId, this.topics.subscribed).then(
-        (rows) => {
-          for (const row of rows) metrics.lag.set(this.lagLabels(row.topic, row.partition), row.lag);
-        },
-        (error: unknown) => log.debug({ err: error }, 'lag sample failed'),
-      );
+      for (const feed of this.topics.feeds) {
+        groupLag(admin, `${this.groupId}${feed.groupSuffix}`, feed.topics).then(
+          (rows) => {
+            for (const row of rows) metrics.lag.set(this.lagLabels(row.topic, row.partition), row.lag);
+          },
+          (error: unknown) => log.debug({ err: error }, 'lag sample failed'),
+        );
+      }
     }, config.runtime.lagSampleMs);
     this.sampler.unref();
   }

@@ -3,6 +3,7 @@ import type { Config } from '../config/index.ts';
 import { permanent } from '../errors/index.ts';
 import { createTopicsIfMissing, partitionCounts } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
+import { urgencyRankOf } from '../topics/lanes.ts';
 import { readPriorFailure } from './headers.ts';
 import { deadLetterTopic, failureTopicLayout, kafkaTopicName, retryTopic } from './names.ts';
 import type { OutboxTopics } from './outbox.ts';
@@ -22,6 +23,12 @@ export class StageTopics {
   /** Kafka name → logical name of the declared inputs. */
   readonly inputs: ReadonlyMap<string, string>;
   readonly subscribed: string[];
+  /**
+   * One consumer per feed. A stage that reads urgency 4's own topics beside others (a delivery stage, the
+   * gateway) reads them with a consumer of its own (group `<group>.urgent`): kafkajs works through a whole
+   * fetch response before it fetches again, so in one consumer an urgent batch would wait behind a backlog.
+   */
+  readonly feeds: { groupSuffix: string; topics: string[] }[];
 
   readonly usesRetryTopic: boolean;
   private readonly config: Config;
@@ -36,6 +43,16 @@ export class StageTopics {
     this.inputs = new Map(stage.input.map((logical) => [this.kafkaName(logical), logical]));
     this.outputs = new Set(stage.output);
     this.subscribed = [...this.inputs.keys(), ...(usesRetryTopic ? [this.retry.kafka] : [])];
+    const urgent = stage.input.filter((logical) => urgencyRankOf(logical) === 2).map((t) => this.kafkaName(t));
+    const rest = this.subscribed.filter((topic) => !urgent.includes(topic));
+    const otherInputs = [...this.inputs.keys()].filter((topic) => !urgent.includes(topic));
+    this.feeds =
+      urgent.length === 0 || otherInputs.length === 0
+        ? [{ groupSuffix: '', topics: this.subscribed }]
+        : [
+            { groupSuffix: '.urgent', topics: urgent },
+            { groupSuffix: '', topics: rest },
+          ];
   }
 
   kafkaName(logical: string): string {

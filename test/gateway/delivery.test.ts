@@ -70,10 +70,10 @@ describe('gateway stage across two instances', () => {
   let first: Instance;
   let second: Instance;
 
-  const produce = async (batch: DeliveryBatch) => {
+  const produce = async (batch: DeliveryBatch, topic: 'deliver.ws' | 'deliver.ws.urgent' = 'deliver.ws') => {
     await producer.send({
-      topic: topicName(config, 'deliver.ws'),
-      messages: [{ key: batch.batchId, value: await serde.encode('deliver.ws', batch) }],
+      topic: topicName(config, topic),
+      messages: [{ key: batch.batchId, value: await serde.encode(topic, batch) }],
     });
   };
 
@@ -171,6 +171,32 @@ describe('gateway stage across two instances', () => {
       deliveryId: `${batch.messageId}:alice:ws`,
     });
     for (const client of clients) client.socket.close();
+  });
+
+  it('reads urgency 4’s own topic with a consumer of its own per instance, and delivers from it', async () => {
+    await waitUntilBothConsume();
+    const grace = await open(first.gateway.url, await signToken('grace'));
+    await grace.next('welcome');
+    const urgent = wsBatch([{ uid: 'grace' }], { urgency: 4 });
+    // The urgent feed joins its own group beside the probed one: keep producing until it has its partitions.
+    const deadline = Date.now() + 90_000;
+    while (!grace.frames.some((frame) => frame.type === 'message' && frame.id === urgent.messageId)) {
+      if (Date.now() > deadline) throw new Error('no urgent batch reached the socket');
+      await produce(urgent, 'deliver.ws.urgent');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(grace.frames.find((frame) => frame.type === 'message')).toMatchObject({ id: urgent.messageId, urgency: 4 });
+    grace.socket.close();
+    const admin = kafka.admin();
+    await admin.connect();
+    const { groups } = await admin.listGroups();
+    await admin.disconnect();
+    const gatewayGroups = groups
+      .map((group) => group.groupId)
+      .filter((id) => id.startsWith(`${config.kafka.topicPrefix}msgxc.gateway.`));
+    // Two instances, each with its main feed and its urgent feed.
+    expect(gatewayGroups.filter((id) => id.endsWith('.urgent'))).toHaveLength(2);
+    expect(gatewayGroups).toHaveLength(4);
   });
 
   it('lets users live-subscribe only to threads the thread store says they may read', async () => {
