@@ -29,7 +29,16 @@ describe('bench/RESULTS.md', () => {
         ]),
       ],
     ]);
+    byFigure.set(
+      'flow\u0000p99',
+      runs({ bench: 'flow', figure: 'p99', unit: 'ms', goal: '≤ 30 ms' }, [
+        [25, true],
+        [28, true],
+      ]),
+    );
     const lines = resultsMarkdown(byFigure, 3).split('\n');
+    // A run that crashed gave no figure: the row says how many did, rather than passing two runs for three.
+    expect(lines.find((line) => line.startsWith('| flow |'))).toContain('| flow | p99 (2 of 3 runs gave a figure) |');
     const ratio = lines.find((line) => line.startsWith('| api | ratio'))!;
     const p99 = lines.find((line) => line.startsWith('| api | p99'))!;
     // Higher is better for "≥": the worst run is the lowest; most runs met the goal, the worst did not.

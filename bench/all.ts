@@ -73,7 +73,7 @@ export function resultsMarkdown(byFigure: Map<string, BenchFigure[]>, runs: numb
     const judged = figures.filter((f) => f.met !== undefined);
     const metMedian = judged.length > 0 ? judged.filter((f) => f.met).length * 2 > judged.length : undefined;
     lines.push(
-      `| ${bench} | ${figure} | ${fmt(median(values))} ${unit} | ${fmt(worst.value)} ${unit} | ${fmt(Math.min(...values))}–${fmt(Math.max(...values))} | ${
+      `| ${bench} | ${figure}${figures.length < runs ? ` (${figures.length} of ${runs} runs gave a figure)` : ''} | ${fmt(median(values))} ${unit} | ${fmt(worst.value)} ${unit} | ${fmt(Math.min(...values))}–${fmt(Math.max(...values))} | ${
         baseline ? `${fmt(median(baselines))} ${baseline.unit} (${baseline.name})` : '—'
       } | ${ratios.length ? `${fmt(median(ratios))} / ${fmt(worst.ratio)}` : '—'} | ${figures[0]!.goal ?? '—'} | ${
         metMedian === undefined ? '—' : `${metMedian ? 'yes' : 'no'} / ${worst.met ? 'yes' : 'no'}`

@@ -3,7 +3,7 @@ import { type AuthConfig, authConfig, authEnv } from './auth.ts';
 import { type ClustersConfig, clustersConfig, clustersEnv, usesLocalStack } from './clusters.ts';
 import { type DeliveryConfig, deliveryConfig, deliveryEnv } from './delivery.ts';
 import { type DevicesConfig, devicesConfig, devicesEnv } from './devices.ts';
-import { port, projectRoot } from './env.ts';
+import { projectRoot } from './env.ts';
 import { type AckConfig, ackConfig, type FanoutConfig, fanoutConfig, fanoutEnv } from './fanout.ts';
 import { type HttpConfig, httpConfig, httpEnv } from './http.ts';
 import { type MessagingConfig, messagingConfig, messagingEnv } from './messaging.ts';
@@ -34,7 +34,8 @@ const generalEnv = z.object({
   MSGXC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   // Prometheus `/metrics` of stage processes.
   MSGXC_METRICS_HOST: z.string().default('127.0.0.1'),
-  MSGXC_METRICS_PORT: port.default(9464),
+  // 0 = any free port (the one taken is logged at start): several processes of one host, one per stage.
+  MSGXC_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 /** Every variable msgxc reads, by name. */
