@@ -1,23 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { Registry } from 'prom-client';
 import twilio from 'twilio';
 import { mapLimit } from '../pipeline/concurrency/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import { Secret } from '../pipeline/config/messaging.ts';
 import type { ProviderAdapter } from '../pipeline/delivery/contract.ts';
-import { type DeliveryContext, deliverRecord } from '../pipeline/delivery/deliver.ts';
-import { createRoute } from '../pipeline/delivery/failover.ts';
-import { deliveryMetrics } from '../pipeline/delivery/metrics.ts';
-import { ProviderPolicy } from '../pipeline/delivery/provider-policy.ts';
 import { statusCallbackUrl } from '../pipeline/feedback/index.ts';
-import { createLogger } from '../pipeline/log/index.ts';
 import { buildDeliveryBatch, type DeliveryBatch } from '../schemas/types.generated.ts';
 import { startSesFake } from '../stack/providers/ses.ts';
 import { startTwilioFake } from '../stack/providers/twilio.ts';
 import { createSesAdapter } from '../stages/deliver-email/ses.ts';
 import { createTwilioAdapter, RoutedRequestClient } from '../stages/deliver-sms/twilio.ts';
+import { throughDeliveryStage } from './harness/delivery.ts';
 
 /**
  * `npm run bench -- channels-messaging [count=2000] [runs=3]`: SMS (Twilio) and e-mail (SES v2) messages/s
@@ -108,44 +103,11 @@ export async function messagingChannels(config: Config, options: { count: number
 }
 
 /** Messages per second through the delivery handler core: records of 50 recipients, 4 records at once. */
-async function throughStage(config: Config, adapter: ProviderAdapter, channel: 'sms' | 'email', count: number) {
-  const metrics = deliveryMetrics(new Registry());
-  const route = createRoute([
-    new ProviderPolicy(
-      adapter,
-      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs: 30_000 },
-      metrics,
-    ),
-  ]);
-  const context: DeliveryContext = {
-    stage: `deliver.${channel}`,
-    channel,
-    route,
-    disabledReason: '',
-    policy: config.delivery.policy,
-    pruner: { prune: async () => null },
-    retry: { park: async (records) => void records, close: async () => undefined },
-    metrics,
-    log: createLogger(config, 'bench'),
-  };
-  const records = Array.from({ length: Math.ceil(count / batchSize) }, (_, index) => ({
-    topic: `deliver.${channel}`,
-    partition: 0,
-    offset: String(index),
-    key: null,
-    value: batchOf(channel, index, Math.min(batchSize, count - index * batchSize)),
-    headers: {},
-    timestamp: Date.now(),
-  }));
-  let sent = 0;
-  const started = performance.now();
-  await mapLimit(records, inFlight / batchSize, async (input) => {
-    const outputs = await deliverRecord(input, context, new AbortController().signal);
-    sent += outputs.filter((output) => (output.value as { type?: string }).type === 'sent').length;
-  });
-  const seconds = (performance.now() - started) / 1000;
-  if (sent !== count) console.warn(`${channel}: ${sent} of ${count} sent`);
-  return count / seconds;
+function throughStage(config: Config, adapter: ProviderAdapter, channel: 'sms' | 'email', count: number) {
+  const batches = Array.from({ length: Math.ceil(count / batchSize) }, (_, index) =>
+    batchOf(channel, index, Math.min(batchSize, count - index * batchSize)),
+  );
+  return throughDeliveryStage(config, adapter, channel, batches, inFlight / batchSize);
 }
 
 function batchOf(channel: 'sms' | 'email', index: number, size: number): DeliveryBatch {

@@ -21,6 +21,7 @@ import { createFcmAdapter } from '../stages/deliver-fcm/sender.ts';
 import { firebaseSendEach } from './channels-fcm-sdk.ts';
 import { rawHttp2Loop } from './channels-raw.ts';
 import { webPushCpu } from './channels-webpush.ts';
+import { throughDeliveryStage } from './harness/delivery.ts';
 
 /**
  * `npm run bench -- channels [count=5000] [runs=3]`: the push channels against the local provider servers
@@ -211,53 +212,11 @@ async function broadcastMemory(config: Config, recipients: number, credentials: 
 }
 
 /** Messages per second through the stage's handler core: DeliveryBatch records of `batch` recipients, 8 at once. */
-async function throughStage(
-  config: Config,
-  adapter: ProviderAdapter,
-  channel: 'apns' | 'fcm',
-  count: number,
-  batch: number,
-) {
-  const metrics = deliveryMetrics(new Registry());
-  const route = createRoute([
-    new ProviderPolicy(
-      adapter,
-      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs: 30_000 },
-      metrics,
-    ),
-  ]);
-  let sent = 0;
-  const context: DeliveryContext = {
-    stage: `deliver.${channel}`,
-    channel,
-    route,
-    disabledReason: '',
-    policy: config.delivery.policy,
-    pruner: { prune: async () => null },
-    retry: { park: async (records) => void records, close: async () => undefined },
-    metrics,
-    log: createLogger(config, 'bench'),
-  };
-  const records = Array.from({ length: Math.ceil(count / batch) }, (_, index) => {
-    const value = batchOf(channel, index, Math.min(batch, count - index * batch));
-    return {
-      topic: `deliver.${channel}`,
-      partition: 0,
-      offset: String(index),
-      key: null,
-      value,
-      headers: {},
-      timestamp: Date.now(),
-    };
-  });
-  const started = performance.now();
-  await mapLimit(records, 8, async (record) => {
-    const outputs = await deliverRecord(record, context, new AbortController().signal);
-    sent += outputs.filter((output) => (output.value as { type?: string }).type === 'sent').length;
-  });
-  const seconds = (performance.now() - started) / 1000;
-  if (sent !== count) console.warn(`${channel}: ${sent} of ${count} sent`);
-  return count / seconds;
+function throughStage(config: Config, adapter: ProviderAdapter, channel: 'apns' | 'fcm', count: number, batch: number) {
+  const batches = Array.from({ length: Math.ceil(count / batch) }, (_, index) =>
+    batchOf(channel, index, Math.min(batch, count - index * batch)),
+  );
+  return throughDeliveryStage(config, adapter, channel, batches, 8);
 }
 
 function batchOf(channel: 'apns' | 'fcm', index: number, size: number): DeliveryBatch {

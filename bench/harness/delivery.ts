@@ -1,0 +1,62 @@
+import { Registry } from 'prom-client';
+import { mapLimit } from '../../pipeline/concurrency/index.ts';
+import type { Config } from '../../pipeline/config/index.ts';
+import type { ProviderAdapter } from '../../pipeline/delivery/contract.ts';
+import { type DeliveryContext, deliverRecord } from '../../pipeline/delivery/deliver.ts';
+import { createRoute } from '../../pipeline/delivery/failover.ts';
+import { deliveryMetrics } from '../../pipeline/delivery/metrics.ts';
+import { ProviderPolicy } from '../../pipeline/delivery/provider-policy.ts';
+import { createLogger } from '../../pipeline/log/index.ts';
+import type { DeviceChannel } from '../../pipeline/store/user-types.ts';
+import type { DeliveryBatch } from '../../schemas/types.generated.ts';
+
+/**
+ * Recipients per second through a delivery stage's handler core (the shared provider policy around `adapter`,
+ * no Kafka): `batches` as records, `concurrency` at once. Warns when not every recipient was sent.
+ */
+export async function throughDeliveryStage(
+  config: Config,
+  adapter: ProviderAdapter,
+  channel: DeviceChannel,
+  batches: DeliveryBatch[],
+  concurrency: number,
+): Promise<number> {
+  const metrics = deliveryMetrics(new Registry());
+  const route = createRoute([
+    new ProviderPolicy(
+      adapter,
+      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs: 30_000 },
+      metrics,
+    ),
+  ]);
+  const context: DeliveryContext = {
+    stage: `deliver.${channel}`,
+    channel,
+    route,
+    disabledReason: '',
+    policy: config.delivery.policy,
+    pruner: { prune: async () => null },
+    retry: { park: async (records) => void records, close: async () => undefined },
+    metrics,
+    log: createLogger(config, 'bench'),
+  };
+  const records = batches.map((value, index) => ({
+    topic: `deliver.${channel}`,
+    partition: 0,
+    offset: String(index),
+    key: null,
+    value,
+    headers: {},
+    timestamp: Date.now(),
+  }));
+  const count = batches.reduce((sum, batch) => sum + batch.recipients.length, 0);
+  let sent = 0;
+  const started = performance.now();
+  await mapLimit(records, concurrency, async (record) => {
+    const outputs = await deliverRecord(record, context, new AbortController().signal);
+    sent += outputs.filter((output) => (output.value as { type?: string }).type === 'sent').length;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (sent !== count) console.warn(`${channel}: ${sent} of ${count} sent`);
+  return count / seconds;
+}
