@@ -122,8 +122,11 @@ const brokerRestart: Fault = {
           const stoppedAt = Date.now();
           process.kill(-pid, 'SIGTERM');
           await settles(() => !alive(pid), 60_000);
+          // Long enough that consumers rejoining meanwhile run out of kafkajs's own retries (its coordinator
+          // lookup then fails for good, tulios/kafkajs#1630): the runtime must bring them back itself.
+          await sleep(ctx.scale.outageMs);
           await up(ctx.config.stack, { report: () => undefined });
-          return `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s (stopped, then started again)`;
+          return `broker down ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s (stopped, kept down ${ctx.scale.outageMs / 1000} s, started again)`;
         },
       },
       context,

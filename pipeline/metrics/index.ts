@@ -15,6 +15,7 @@ export interface StageMetrics {
   produceRequests: Counter<'stage'>;
   deadLetters: Counter<'stage' | 'code'>;
   gaveWay: Counter<'stage'>;
+  rejoins: Counter<'stage'>;
   lag: Gauge<'stage' | 'topic' | 'partition'>;
   batchDuration: Histogram<'stage'>;
 }
@@ -66,6 +67,12 @@ export function stageMetrics(target: Registry = registry): StageMetrics {
     gaveWay: new Counter({
       name: 'msgxc_stage_gave_way_total',
       help: 'Times a stage of a lower lane waited before its next chunk because this process handled urgent records.',
+      labelNames: ['stage'],
+      registers,
+    }),
+    rejoins: new Counter({
+      name: 'msgxc_stage_consumer_rejoins_total',
+      help: 'Times a consumer that crashed because the Kafka cluster was away (and that kafkajs would not restart) joined its group again.',
       labelNames: ['stage'],
       registers,
     }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MsgxcError, permanent, retriable } from '../errors/index.ts';
-import { classifyDecodeError, classifyHandlerError } from './classify.ts';
+import { classifyDecodeError, classifyHandlerError, isClusterUnavailable } from './classify.ts';
 
 describe('classifyHandlerError', () => {
   it("follows MsgxcError's retriable flag and keeps its code", () => {
@@ -49,5 +49,29 @@ describe('classifyDecodeError', () => {
     const unreachable = new MsgxcError('REGISTRY_UNAVAILABLE', 'connect ECONNREFUSED', { retriable: true });
     expect(classifyDecodeError(unreachable)).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });
     expect(classifyDecodeError(permanent('SCHEMA_UNKNOWN', 'id 99'))).toMatchObject({ retriable: false });
+  });
+});
+
+describe('isClusterUnavailable', () => {
+  it('sees a broker or coordinator that is away through kafkajs wrappers', () => {
+    const coordinator = Object.assign(new Error('Failed to find group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+    const wrapped = Object.assign(new Error('Failed to find group coordinator', { cause: coordinator }), {
+      name: 'KafkaJSNonRetriableError',
+    });
+    expect(isClusterUnavailable(wrapped)).toBe(true);
+    expect(isClusterUnavailable(Object.assign(new Error('loading'), { type: 'COORDINATOR_LOAD_IN_PROGRESS' }))).toBe(
+      true,
+    );
+    expect(isClusterUnavailable(Object.assign(new Error('refused'), { name: 'KafkaJSConnectionError' }))).toBe(true);
+  });
+
+  it('does not excuse errors that joining again would not cure', () => {
+    expect(isClusterUnavailable(Object.assign(new Error('denied'), { type: 'GROUP_AUTHORIZATION_FAILED' }))).toBe(
+      false,
+    );
+    expect(isClusterUnavailable(new TypeError('handler bug'))).toBe(false);
+    expect(isClusterUnavailable(undefined)).toBe(false);
   });
 });

@@ -79,3 +79,38 @@ export function isRebalance(error: unknown): boolean {
   const type = (error as { type?: unknown } | null)?.type;
   return typeof type === 'string' && rebalanceTypes.has(type);
 }
+
+/** Kafka error types that mean the group's coordinator or a broker is away for now. */
+const unavailableTypes = new Set([
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'NOT_COORDINATOR',
+  'BROKER_NOT_AVAILABLE',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'REQUEST_TIMED_OUT',
+]);
+const unavailableNames = new Set([
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSMetadataNotLoaded',
+]);
+
+/**
+ * The consumer crashed because the cluster is away (a broker restarting, a coordinator loading or moving),
+ * not because of anything the stage did: it can join again once the cluster is back. kafkajs marks some of
+ * these permanent (`KafkaJSGroupCoordinatorNotFound`, tulios/kafkajs#1630) and does not restart for them.
+ * Looks through kafkajs's wrappers (`cause`).
+ */
+export function isClusterUnavailable(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) return false;
+  const { type, name, cause } = error as { type?: unknown; name?: unknown; cause?: unknown };
+  if (typeof type === 'string' && unavailableTypes.has(type)) return true;
+  if (typeof name === 'string' && unavailableNames.has(name)) return true;
+  return cause !== undefined && cause !== error && isClusterUnavailable(cause, depth + 1);
+}

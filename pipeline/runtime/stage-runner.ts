@@ -1,11 +1,12 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import type { RecordProducer } from '../kafka/index.ts';
-import { groupLag, retryTransient } from '../kafka/index.ts';
+import { groupLag } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { urgencyRankOf } from '../topics/lanes.ts';
 import { ChunkAbandonedError, isRebalance, isShutdown } from './classify.ts';
+import { FeedConsumer } from './feed-consumer.ts';
 import { groupIdFor } from './names.ts';
 import { sendChunkResult } from './outbox.ts';
 import { dueRetries, PartitionBatch, RetryPauses } from './partition-batch.ts';
@@ -62,7 +63,7 @@ export class StageRunner implements RunningStage {
   private readonly policy: ErrorPolicy;
   private readonly topics: StageTopics;
   private readonly pauses = new RetryPauses();
-  private readonly consumers: Consumer[] = [];
+  private readonly feeds: FeedConsumer[] = [];
   private deps: { close?: () => Promise<void> | void } | undefined;
   private handler: ChunkDependencies['handler'] = async () => [];
   private sampler: NodeJS.Timeout | undefined;
@@ -106,50 +107,35 @@ export class StageRunner implements RunningStage {
 
   async stop(): Promise<void> {
     clearInterval(this.sampler);
-    await Promise.all(this.consumers.map((consumer) => consumer.disconnect()));
+    await Promise.all(this.feeds.map((feed) => feed.stop()));
     this.pauses.clear();
     await this.deps?.close?.();
-  }
-
-  private createConsumer(groupId: string): Consumer {
-    const tuning = this.options.config.runtime.consumer;
-    const consumer = this.options.kafka.consumer({
-      groupId,
-      sessionTimeout: tuning.sessionTimeoutMs,
-      heartbeatInterval: tuning.heartbeatMs,
-      maxBytesPerPartition: tuning.maxBytesPerPartition,
-      maxBytes: tuning.maxBytes,
-      maxWaitTimeInMs: tuning.maxWaitMs,
-      allowAutoTopicCreation: false,
-    });
-    // kafkajs restarts the consumer after a retriable crash itself; any other crash ends the process.
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.options.onFatal(payload.error);
-    });
-    return consumer;
   }
 
   private async join(): Promise<void> {
     try {
       for (const feed of this.topics.feeds) await this.joinFeed(`${this.groupId}${feed.groupSuffix}`, feed.topics);
     } catch (error) {
-      await Promise.allSettled([...this.consumers.map((consumer) => consumer.disconnect()), this.deps?.close?.()]);
+      await Promise.allSettled([...this.feeds.map((feed) => feed.stop()), this.deps?.close?.()]);
       throw error;
     }
   }
 
   private async joinFeed(groupId: string, topics: string[]): Promise<void> {
-    const consumer = this.createConsumer(groupId);
-    this.consumers.push(consumer);
-    await consumer.connect();
-    // Its retry topic may have been created a moment ago: the metadata can still answer "unknown topic".
-    await retryTransient(() => consumer.subscribe({ topics, fromBeginning: this.mode === 'shared' }));
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.config.runtime.consumer.partitionsConsumedConcurrently,
+    const { kafka, config, log, metrics, onFatal } = this.options;
+    const feed = new FeedConsumer({
+      kafka,
+      groupId,
+      topics,
+      fromBeginning: this.mode === 'shared',
+      tuning: config.runtime.consumer,
       eachBatch: (payload) => this.eachBatch(payload),
+      log,
+      onRejoin: () => metrics.rejoins.inc({ stage: this.name }),
+      onFatal,
     });
+    this.feeds.push(feed);
+    await feed.start();
   }
 
   /** Batches only report lag while records flow; sampling the group's commits also shows a stalled consumer. */

@@ -1,0 +1,123 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Config } from '../config/index.ts';
+import { retryTransient } from '../kafka/index.ts';
+import type { Logger } from '../log/index.ts';
+import { isClusterUnavailable } from './classify.ts';
+
+export interface FeedConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+  tuning: Config['runtime']['consumer'];
+  eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  log: Logger;
+  /** Called each time the consumer joins again after a crash kafkajs does not restart. */
+  onRejoin: () => void;
+  /** A crash that is the stage's own problem, not the cluster's: the process ends. */
+  onFatal: (error: Error) => void;
+  /** The wait before the n-th attempt in a row to join again. */
+  rejoinDelayMs?: (attempt: number) => number;
+}
+
+const defaultRejoinDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+
+/**
+ * One consumer group membership of a stage (a feed), kept alive across cluster outages. kafkajs restarts a
+ * consumer after a crash it deems retriable; for some crashes a broker restart causes ("Failed to find group
+ * coordinator", tulios/kafkajs#1630) it stops for good. Those crashes are the cluster's, not the stage's: a
+ * fresh consumer joins the same group after a back-off, and resumes from the group's committed offsets.
+ * Any other crash is handed to `onFatal`.
+ */
+export class FeedConsumer {
+  private readonly options: FeedConsumerOptions;
+  private consumer: Consumer | undefined;
+  private attempts = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private joining: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(options: FeedConsumerOptions) {
+    this.options = options;
+  }
+
+  /** Connects, subscribes and starts consuming; fails when the first connect or subscribe does. */
+  start(): Promise<void> {
+    return this.join();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.joining;
+    await this.consumer?.disconnect();
+  }
+
+  private async join(): Promise<void> {
+    const { topics, fromBeginning, eachBatch, tuning, log } = this.options;
+    const consumer = this.create();
+    this.consumer = consumer;
+    try {
+      await consumer.connect();
+      // Its retry topic may have been created a moment ago: the metadata can still answer "unknown topic".
+      await retryTransient(() => consumer.subscribe({ topics, fromBeginning }));
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
+        eachBatch,
+      });
+    } catch (error) {
+      if (this.consumer === consumer) this.consumer = undefined;
+      await consumer
+        .disconnect()
+        .catch((failure: unknown) => log.debug({ err: failure }, 'disconnect after a failed join failed'));
+      throw error;
+    }
+  }
+
+  private create(): Consumer {
+    const { kafka, groupId, tuning } = this.options;
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: tuning.sessionTimeoutMs,
+      heartbeatInterval: tuning.heartbeatMs,
+      maxBytesPerPartition: tuning.maxBytesPerPartition,
+      maxBytes: tuning.maxBytes,
+      maxWaitTimeInMs: tuning.maxWaitMs,
+      allowAutoTopicCreation: false,
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.attempts = 0;
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || consumer !== this.consumer || this.stopped) return;
+      if (isClusterUnavailable(payload.error)) this.rejoinLater(payload.error);
+      else this.options.onFatal(payload.error);
+    });
+    return consumer;
+  }
+
+  /** kafkajs has disconnected the crashed consumer already. */
+  private rejoinLater(cause: unknown): void {
+    const { log, groupId } = this.options;
+    this.consumer = undefined;
+    this.attempts++;
+    const delayMs = Math.round((this.options.rejoinDelayMs ?? defaultRejoinDelay)(this.attempts));
+    log.warn(
+      { err: cause, groupId, attempt: this.attempts, delayMs },
+      'consumer crashed because the Kafka cluster is unavailable; it will join its group again',
+    );
+    this.timer = setTimeout(() => {
+      this.options.onRejoin();
+      this.joining = this.join().then(
+        () => log.info({ groupId }, 'consumer joining its group again'),
+        (error: unknown) => {
+          if (this.stopped) return;
+          if (isClusterUnavailable(error)) this.rejoinLater(error);
+          else this.options.onFatal(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    }, delayMs);
+  }
+}
