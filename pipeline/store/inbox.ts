@@ -1,11 +1,20 @@
 import { type Client, concurrent, types } from 'cassandra-driver';
 import { cassandraError } from '../cassandra/index.ts';
 import { MsgxcError } from '../errors/index.ts';
+import {
+  type BroadcastEntry,
+  broadcastFilter,
+  broadcastsOfDay,
+  type DayRange,
+  rangeClause,
+  writeBroadcast,
+} from './inbox-broadcasts.ts';
 import { execute, idempotent, type Row, text } from './shared.ts';
 
 /**
  * The per-user inbox (migration 008): every message addressed to a user, whatever its audience kind.
- * Fanout writes a page of recipients' rows before it emits that page's delivery batches; the gateway's
+ * Fanout writes a page of recipients' rows before it emits that page's delivery batches (a broadcast: one row
+ * before any batch, merged in at read time, inbox-broadcasts.ts); the gateway's
  * resume and `GET /api/v1/inbox` read what lies after a cursor. The cursor is a message id (a timeuuid),
  * so the inbox is in message time order and a redelivered job writes the very same rows.
  */
@@ -48,6 +57,10 @@ export function createInboxStore(client: Client, options: { now?: () => number }
   return {
     /** Idempotent upserts, one per recipient; resolves once every row is written. */
     write: (entries: readonly InboxEntry[]): Promise<void> => writeInbox(client, entries),
+
+    /** A broadcast, once for every user it addresses (an idempotent upsert); reads merge it in. */
+    writeBroadcast: (entry: BroadcastEntry): Promise<void> =>
+      writeBroadcast(client, dayOf(timeOf(entry.messageId)), entry),
 
     /** Up to `limit` messages after the cursor, oldest first; from the retention window's start without one. */
     after: (uid: string, cursor: string | null, limit: number): Promise<InboxPage> =>
@@ -121,49 +134,80 @@ async function readAfter(
 ): Promise<InboxPage> {
   const from =
     cursor === null ? today - inboxRetentionDays * dayMs : Math.max(timeOf(cursor), today - inboxRetentionDays * dayMs);
+  const admit = broadcastFilter(client, uid);
   const messages: InboxMessage[] = [];
   // One day past today: a sender's clock a little ahead of ours must not hide its messages.
   for (let at = startOfDay(from); at <= today + dayMs && messages.length < limit; at += dayMs) {
     const day = dayOf(at);
     const after = cursor !== null && day === dayOf(timeOf(cursor)) ? cursor : null;
-    messages.push(...(await readDay(client, uid, day, after, limit - messages.length)));
+    const range: DayRange = { from: after, order: 'asc', limit: limit - messages.length };
+    messages.push(...(await readDay(client, uid, day, range, admit)));
   }
   return { messages, next: messages.at(-1)?.messageId ?? cursor };
 }
 
 async function readLatest(client: Client, today: number, uid: string, limit: number): Promise<InboxPage> {
+  const admit = broadcastFilter(client, uid);
   const newestFirst: InboxMessage[] = [];
   for (let at = today + dayMs; at >= today - inboxRetentionDays * dayMs && newestFirst.length < limit; at -= dayMs) {
-    newestFirst.push(...(await latestDay(client, uid, dayOf(at), limit - newestFirst.length)));
+    const range: DayRange = { from: null, order: 'desc', limit: limit - newestFirst.length };
+    newestFirst.push(...(await readDay(client, uid, dayOf(at), range, admit)));
   }
   const messages = newestFirst.reverse();
   return { messages, next: messages.at(-1)?.messageId ?? null };
 }
 
+/**
+ * One day of a user's inbox: their own rows merged with the day's broadcasts that addressed them. Each side
+ * is read up to the limit (broadcasts page on until that many addressed the user), so the first `limit` of
+ * the merge are the day's first `limit` messages.
+ */
 async function readDay(
   client: Client,
   uid: string,
   day: number,
-  after: string | null,
-  limit: number,
+  range: DayRange,
+  admit: (entry: BroadcastEntry) => Promise<InboxMessage | null>,
 ): Promise<InboxMessage[]> {
-  const query = after
-    ? 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? AND message_id > ? LIMIT ?'
-    : 'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? LIMIT ?';
-  const params = after ? [uid, day, after, limit] : [uid, day, limit];
-  const result = await execute(client, query, params, 'read the inbox', idempotent);
-  return result.rows.map(toMessage);
+  const { clause, params } = rangeClause(range);
+  const [own, broadcasts] = await Promise.all([
+    execute(
+      client,
+      `SELECT * FROM inbox_by_user WHERE uid = ? AND day = ?${clause}`,
+      [uid, day, ...params],
+      'read the inbox',
+      idempotent,
+    ).then((result) => result.rows.map(toMessage)),
+    addressedBroadcasts(client, day, range, admit),
+  ]);
+  return mergeDay(own, broadcasts, range).slice(0, range.limit);
 }
 
-async function latestDay(client: Client, uid: string, day: number, limit: number): Promise<InboxMessage[]> {
-  const result = await execute(
-    client,
-    'SELECT * FROM inbox_by_user WHERE uid = ? AND day = ? ORDER BY message_id DESC LIMIT ?',
-    [uid, day, limit],
-    'read the inbox',
-    idempotent,
-  );
-  return result.rows.map(toMessage);
+async function addressedBroadcasts(
+  client: Client,
+  day: number,
+  range: DayRange,
+  admit: (entry: BroadcastEntry) => Promise<InboxMessage | null>,
+): Promise<InboxMessage[]> {
+  const addressed: InboxMessage[] = [];
+  let page = await broadcastsOfDay(client, day, range);
+  for (;;) {
+    for (const entry of page) {
+      const message = await admit(entry);
+      if (message) addressed.push(message);
+    }
+    const last = page.at(-1);
+    if (addressed.length >= range.limit || page.length < range.limit || last === undefined) return addressed;
+    page = await broadcastsOfDay(client, day, { ...range, from: last.messageId });
+  }
+}
+
+/** Both sides in the range's order, one copy per id (a user's own row wins: rows written before migration 012). */
+function mergeDay(own: InboxMessage[], broadcasts: InboxMessage[], range: DayRange): InboxMessage[] {
+  const ids = new Set(own.map((message) => message.messageId));
+  const merged = [...own, ...broadcasts.filter((message) => !ids.has(message.messageId))];
+  const sign = range.order === 'asc' ? 1 : -1;
+  return merged.sort((a, b) => sign * compareInboxCursors(a.messageId, b.messageId));
 }
 
 /** Is this a message id (a version-1 time UUID)? Cursors from clients are checked with it. */

@@ -3,12 +3,13 @@ import type { Channel as IndexChannel } from '../../pipeline/audience-index/type
 import { type BatchSizes, createBatcher } from '../../pipeline/records/batcher.ts';
 import type { EscalationEntry } from '../../pipeline/records/escalation.ts';
 import { fanoutEventRecord } from '../../pipeline/records/events.ts';
+import { createVariantAssigner } from '../../pipeline/records/variants.ts';
 import type { OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { InboxEntry } from '../../pipeline/store/inbox.ts';
+import type { BroadcastEntry } from '../../pipeline/store/inbox-broadcasts.ts';
 import type { Channel, FanoutJob, Variant } from '../../schemas/types.generated.ts';
 import { type AudienceSource, audienceQueryOf } from './audience.ts';
 import { type PlanSettings, planRecipient, type RecipientPlan } from './recipients.ts';
-import { createVariantAssigner } from './variants.ts';
 
 /**
  * Expands one fanout job (or one slice of it) into delivery batches, a page of audience at a time.
@@ -34,6 +35,11 @@ export interface ExpandDependencies {
    * yielded, so no live frame is ever sent for a message its recipient's inbox does not hold yet.
    */
   recordInbox?: (entries: InboxEntry[]) => Promise<void>;
+  /**
+   * Writes a broadcast (audience `everyone`) to the inbox once, idempotently, instead of a row per recipient;
+   * awaited before the first batch. Reading a user's inbox merges it in.
+   */
+  recordBroadcast?: (entry: BroadcastEntry) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -75,10 +81,12 @@ export async function* expandJob(
   let escalations: EscalationEntry[] = [];
 
   const everyUser = deps.recordInbox !== undefined;
+  const writtenOnce = job.audience.kind === 'everyone' && deps.recordBroadcast !== undefined;
+  if (writtenOnce) await deps.recordBroadcast?.(broadcastEntry(job));
   const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal, everyUser));
   for await (const page of prefetched(pages)) {
     const plans = page.map((doc) => planRecipient(doc, context));
-    if (deps.recordInbox) await deps.recordInbox(inboxEntries(job, plans, variants));
+    if (deps.recordInbox && !writtenOnce) await deps.recordInbox(inboxEntries(job, plans, variants));
     for (const plan of plans) {
       summary.users++;
       seen?.add(plan.uid);
@@ -148,6 +156,19 @@ function inboxEntries(job: FanoutJob, plans: RecipientPlan[], variants: Readonly
     });
   }
   return entries;
+}
+
+/** A broadcast as the inbox keeps it once for all: each user's variant is worked out again when read. */
+function broadcastEntry(job: FanoutJob): BroadcastEntry {
+  return {
+    messageId: job.messageId,
+    subject: job.subject,
+    msg: job.msg,
+    data: job.data,
+    urgency: job.urgency,
+    sentAt: job.createdAt,
+    experiment: job.experiment,
+  };
 }
 
 /**

@@ -379,4 +379,36 @@ describe('fanout handler', () => {
     expect(log.filter((entry) => entry.startsWith('inbox'))).toHaveLength(4);
     expect(log[0]).toBe('inbox:7');
   });
+
+  it('writes a broadcast to the inbox once, before any delivery, and no row per recipient', async () => {
+    const many = Array.from({ length: 23 }, (_, index) =>
+      audienceDoc(`u${String(index).padStart(2, '0')}`, { devices: { fcm: [fcm(`d${index}`)] } }),
+    );
+    const log: string[] = [];
+    const dependencies: FanoutDependencies = {
+      ...deps(memoryAudience(many)),
+      recordInbox: async (entries) => {
+        log.push(`inbox:${entries.length}`);
+      },
+      recordBroadcast: async (entry) => {
+        expect(entry).toMatchObject({ messageId: 'm-1', msg: 'World', subject: 'Hello', urgency: 1, experiment: null });
+        log.push('broadcast');
+      },
+    };
+    const outputs: OutputRecord[] = [];
+    for await (const output of handleFanout(
+      [input(job({ audience: everyone, tid: null, urgency: 1 }))],
+      dependencies,
+    )) {
+      outputs.push(output);
+      if (output.topic.startsWith('deliver.')) log.push('batch');
+    }
+    expect(log[0]).toBe('broadcast');
+    expect(log.filter((step) => step === 'broadcast')).toHaveLength(1);
+    expect(log.filter((step) => step.startsWith('inbox'))).toEqual([]);
+    const recipients = outputs
+      .filter((output) => output.topic.startsWith('deliver.'))
+      .flatMap((output) => (output.value as DeliveryBatch).recipients.map((recipient) => recipient.uid));
+    expect(new Set(recipients).size).toBe(23);
+  });
 });

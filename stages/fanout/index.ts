@@ -50,6 +50,7 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
         now: Date.now,
         recordEscalations: (job, entries) => escalations.record(job, entries),
         recordInbox: (entries) => inbox.write(entries),
+        recordBroadcast: (entry) => inbox.writeBroadcast(entry),
         log,
         async close() {
           await Promise.allSettled([index.close(), cassandra.shutdown()]);

@@ -1,9 +1,9 @@
 import { type AudienceDoc, OPT_OUT } from '../../pipeline/audience-index/types.ts';
 import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
 import type { PlannedDelivery } from '../../pipeline/records/escalation.ts';
+import type { VariantAssigner } from '../../pipeline/records/variants.ts';
 import type { Channel, Device, FanoutJob, Variant } from '../../schemas/types.generated.ts';
 import { devicesOn } from './devices.ts';
-import type { VariantAssigner } from './variants.ts';
 
 /**
  * Decides, for one user of a fanout job, whether they get the message, in which variant and on which

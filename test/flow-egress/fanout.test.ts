@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVariantAssigner } from '../../pipeline/records/variants.ts';
 import type { DeliveryBatch, DeliveryEvent, Experiment, FanoutJob } from '../../schemas/types.generated.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
-import { createVariantAssigner } from '../../stages/fanout/variants.ts';
 import { audience, createWorld, device, fanoutJob, flowTopics, readTopic, type World } from './support.ts';
 
 /**
