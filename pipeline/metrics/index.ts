@@ -72,7 +72,7 @@ export function stageMetrics(target: Registry = registry): StageMetrics {
     }),
     rejoins: new Counter({
       name: 'msgxc_stage_consumer_rejoins_total',
-      help: 'Times a consumer that crashed because the Kafka cluster was away (and that kafkajs would not restart) joined its group again.',
+      help: 'Attempts to join the group again after a consumer crashed because the Kafka cluster was away (crashes kafkajs does not restart itself).',
       labelNames: ['stage'],
       registers,
     }),
