@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -10,6 +9,7 @@ import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { registerSchemas } from '../../pipeline/serde/index.ts';
 import { ensureTopics } from '../../pipeline/topics/index.ts';
+import { freePort } from './ports.ts';
 import { type MsgxcProcess, spawnMsgxc } from './processes.ts';
 
 /**
@@ -57,17 +57,7 @@ export interface System {
   teardown(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './ports.ts';
 
 export async function createSystem(extra: Record<string, string> = {}): Promise<System> {
   const suffix = randomBytes(4).toString('hex');

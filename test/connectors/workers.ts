@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../bench/harness/ports.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { findJava } from '../../stack/java.ts';
 import { resolveArtifact } from '../../stack/resolve.ts';
@@ -23,17 +23,6 @@ export interface TestWorker {
   crash(): Promise<void>;
   stop(): Promise<void>;
   log(): string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      server.close(() => resolvePromise(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function startWorker(config: Config, options: { groupId: string; port?: number }): Promise<TestWorker> {
