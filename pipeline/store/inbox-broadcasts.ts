@@ -1,6 +1,7 @@
 import type { Client, types } from 'cassandra-driver';
 import type { Experiment } from '../../schemas/types.generated.ts';
 import { createVariantAssigner } from '../records/variants.ts';
+import type { InboxMessage } from './inbox.ts';
 import { execute, idempotent, type Row, text } from './shared.ts';
 import { createUserStore, isOptedOut } from './user.ts';
 
@@ -20,19 +21,6 @@ export interface BroadcastEntry {
   urgency: number;
   sentAt: number;
   experiment: Experiment | null;
-}
-
-/** The inbox message a broadcast is for one user. */
-export interface BroadcastMessage {
-  messageId: string;
-  kind: 'everyone';
-  tid: null;
-  subject: string | null;
-  msg: string | null;
-  data: string | null;
-  urgency: number;
-  sentAt: number;
-  variant: string | null;
 }
 
 export async function writeBroadcast(client: Client, day: number, entry: BroadcastEntry): Promise<void> {
@@ -89,10 +77,7 @@ export async function broadcastsOfDay(client: Client, day: number, range: DayRan
  * Decides, for one user, which broadcasts addressed them. What it needs of the user (creation time, global
  * opt-out) is read once, on the first broadcast it is asked about.
  */
-export function broadcastFilter(
-  client: Client,
-  uid: string,
-): (entry: BroadcastEntry) => Promise<BroadcastMessage | null> {
+export function broadcastFilter(client: Client, uid: string): (entry: BroadcastEntry) => Promise<InboxMessage | null> {
   let facts: Promise<{ createdAt: number | null; optedOut: boolean }> | undefined;
   const users = createUserStore(client);
   const load = async () => {
@@ -111,7 +96,7 @@ export function broadcastFilter(
 }
 
 /** The broadcast as this user gets it: their variant's text, or nothing when the experiment holds them out. */
-export function addressedTo(entry: BroadcastEntry, uid: string): BroadcastMessage | null {
+export function addressedTo(entry: BroadcastEntry, uid: string): InboxMessage | null {
   const base = { messageId: entry.messageId, kind: 'everyone' as const, tid: null, data: entry.data };
   const common = { ...base, urgency: entry.urgency, sentAt: entry.sentAt };
   if (entry.experiment === null) return { ...common, subject: entry.subject, msg: entry.msg, variant: null };
