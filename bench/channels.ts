@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { importPKCS8, SignJWT } from 'jose';
-import { Registry } from 'prom-client';
 import { mapLimit } from '../pipeline/concurrency/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import type { ProviderAdapter } from '../pipeline/delivery/contract.ts';
-import { type DeliveryContext, deliverRecord } from '../pipeline/delivery/deliver.ts';
-import { createRoute } from '../pipeline/delivery/failover.ts';
-import { deliveryMetrics } from '../pipeline/delivery/metrics.ts';
-import { ProviderPolicy } from '../pipeline/delivery/provider-policy.ts';
-import { createLogger } from '../pipeline/log/index.ts';
+import { deliverRecord } from '../pipeline/delivery/deliver.ts';
 import { buildDeliveryBatch, type DeliveryBatch, type Device } from '../schemas/types.generated.ts';
 import { startApnsServer } from '../stack/providers/apns.ts';
 import { certificateFile } from '../stack/providers/common.ts';
@@ -21,7 +16,7 @@ import { createFcmAdapter } from '../stages/deliver-fcm/sender.ts';
 import { firebaseSendEach } from './channels-fcm-sdk.ts';
 import { rawHttp2Loop } from './channels-raw.ts';
 import { webPushCpu } from './channels-webpush.ts';
-import { throughDeliveryStage } from './harness/delivery.ts';
+import { benchDeliveryContext, deliveryRecord, throughDeliveryStage } from './harness/delivery.ts';
 
 /**
  * `npm run bench -- channels [count=5000] [runs=3]`: the push channels against the local provider servers
@@ -159,25 +154,7 @@ async function broadcastMemory(config: Config, recipients: number, credentials: 
     caFile: certificateFile,
     requestTimeoutMs: 30_000,
   });
-  const metrics = deliveryMetrics(new Registry());
-  const route = createRoute([
-    new ProviderPolicy(
-      adapter,
-      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs: 60_000 },
-      metrics,
-    ),
-  ]);
-  const context: DeliveryContext = {
-    stage: 'deliver.apns',
-    channel: 'apns',
-    route,
-    disabledReason: '',
-    policy: config.delivery.policy,
-    pruner: { prune: async () => null },
-    retry: { park: async (records) => void records, close: async () => undefined },
-    metrics,
-    log: createLogger(config, 'bench'),
-  };
+  const context = benchDeliveryContext(config, adapter, 'apns', 60_000);
   global.gc?.();
   const before = process.memoryUsage().rss;
   let peak = before;
@@ -190,16 +167,7 @@ async function broadcastMemory(config: Config, recipients: number, credentials: 
   const records = Array.from({ length: Math.ceil(recipients / 100) }, (_, index) => index);
   await mapLimit(records, 8, async (index) => {
     const value = batchOf('apns', index, Math.min(100, recipients - index * 100));
-    const record = {
-      topic: 'deliver.apns',
-      partition: 0,
-      offset: String(index),
-      key: null,
-      value,
-      headers: {},
-      timestamp: Date.now(),
-    };
-    await deliverRecord(record, context, new AbortController().signal);
+    await deliverRecord(deliveryRecord('apns', index, value), context, new AbortController().signal);
   });
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);

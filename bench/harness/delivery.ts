@@ -21,34 +21,8 @@ export async function throughDeliveryStage(
   batches: DeliveryBatch[],
   concurrency: number,
 ): Promise<number> {
-  const metrics = deliveryMetrics(new Registry());
-  const route = createRoute([
-    new ProviderPolicy(
-      adapter,
-      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs: 30_000 },
-      metrics,
-    ),
-  ]);
-  const context: DeliveryContext = {
-    stage: `deliver.${channel}`,
-    channel,
-    route,
-    disabledReason: '',
-    policy: config.delivery.policy,
-    pruner: { prune: async () => null },
-    retry: { park: async (records) => void records, close: async () => undefined },
-    metrics,
-    log: createLogger(config, 'bench'),
-  };
-  const records = batches.map((value, index) => ({
-    topic: `deliver.${channel}`,
-    partition: 0,
-    offset: String(index),
-    key: null,
-    value,
-    headers: {},
-    timestamp: Date.now(),
-  }));
+  const context = benchDeliveryContext(config, adapter, channel, 30_000);
+  const records = batches.map((value, index) => deliveryRecord(channel, index, value));
   const count = batches.reduce((sum, batch) => sum + batch.recipients.length, 0);
   let sent = 0;
   const started = performance.now();
@@ -59,4 +33,48 @@ export async function throughDeliveryStage(
   const seconds = (performance.now() - started) / 1000;
   if (sent !== count) console.warn(`${channel}: ${sent} of ${count} sent`);
   return count / seconds;
+}
+
+/**
+ * A delivery stage's handler context around one adapter, as a bench drives it: the shared provider policy
+ * with no rate limit to speak of, no pruning, and retries parked nowhere (a bench counts what was sent).
+ */
+export function benchDeliveryContext(
+  config: Config,
+  adapter: ProviderAdapter,
+  channel: DeviceChannel,
+  timeoutMs: number,
+): DeliveryContext {
+  const metrics = deliveryMetrics(new Registry());
+  const route = createRoute([
+    new ProviderPolicy(
+      adapter,
+      { perSecond: 1_000_000, breakerFailures: 5, breakerCooldownMs: 5_000, timeoutMs },
+      metrics,
+    ),
+  ]);
+  return {
+    stage: `deliver.${channel}`,
+    channel,
+    route,
+    disabledReason: '',
+    policy: config.delivery.policy,
+    pruner: { prune: async () => null },
+    retry: { park: async (records) => void records, close: async () => undefined },
+    metrics,
+    log: createLogger(config, 'bench'),
+  };
+}
+
+/** A delivery batch as the stage's consumer hands it over: the record at `offset` of `deliver.<channel>`. */
+export function deliveryRecord(channel: DeviceChannel, offset: number, value: DeliveryBatch) {
+  return {
+    topic: `deliver.${channel}`,
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value,
+    headers: {},
+    timestamp: Date.now(),
+  };
 }
