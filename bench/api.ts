@@ -1,7 +1,7 @@
 /**
  * The HTTP facade's publish against a bare Hono route, same run, same load generator:
  *
- *   npm run bench -- api [concurrency=32] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc]
+ *   npm run bench -- api [concurrency=32] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc] [platformatic]
  *
  * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
  * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
@@ -12,20 +12,20 @@
  *
  * Under each line, the serving process's own view: CPU per request (the figure a shared machine disturbs
  * least), p99 of the time inside the app, and its longest event-loop stall (a process starved of CPU
- * stalls too). The keyspace and topics it creates are dropped at the end.
+ * stalls too), and where the machine's CPU went, by process. `platformatic` serves the facade a second time with
+ * `@platformatic/kafka` behind its record producer and measures it after the first, to compare the Kafka clients
+ * where the facade spends its time. The keyspace and topics it creates are dropped at the end.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { serve } from '@hono/node-server';
-import { Hono } from 'hono';
 import { signDevelopmentToken } from '../pipeline/auth/sign.ts';
 import { createCassandra, migrate } from '../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import { createKafka } from '../pipeline/kafka/index.ts';
 import { ensureTopics } from '../pipeline/topics/index.ts';
-import { createApp, createDeps } from '../stages/http/index.ts';
+import { percentile, type ServerPorts, type ServerSample } from './api-server.ts';
+import { type CpuPhase, describeCpuPhase, startCpuPhase } from './harness/cpu-shares.ts';
 import { reportFigure } from './results.ts';
 
 interface Options {
@@ -36,6 +36,8 @@ interface Options {
   profile: string | null;
   /** Print the serving process's garbage collections. */
   traceGc: boolean;
+  /** Also serve the facade with `@platformatic/kafka` behind its producer, and compare the two clients. */
+  platformatic: boolean;
 }
 
 function parseArgs(args: string[]): Options {
@@ -51,6 +53,7 @@ function parseArgs(args: string[]): Options {
     warmup: number('warmup', 2),
     profile: named.get('profile') ?? null,
     traceGc: named.has('trace-gc'),
+    platformatic: named.has('platformatic'),
   };
 }
 
@@ -131,21 +134,9 @@ async function openLoop(target: Target, rate: number, seconds: number): Promise<
   return { completed: latencies.length, failed, seconds: (performance.now() - started) / 1000, latencies };
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-
-interface ServerSample {
-  /** CPU microseconds used by the serving process so far. */
-  cpu: number;
-  /** The longest event-loop stall since the previous sample. */
-  loopDelayMaxMs: number;
-  /** p99 of the time spent inside the app (handler and its dependencies) since the previous sample. */
-  insideP99Ms: number;
-}
-
 function describe(
   name: string,
-  result: Result & { cpuPerRequest: number; loopDelayMaxMs: number; insideP99Ms: number },
+  result: Result & { cpuPerRequest: number; loopDelayMaxMs: number; insideP99Ms: number; machine: CpuPhase },
 ) {
   const sorted = [...result.latencies].sort((a, b) => a - b);
   const rps = result.completed / result.seconds;
@@ -159,6 +150,7 @@ function describe(
   console.log(
     `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms\n${''.padEnd(29)}server: CPU ${Math.round(result.cpuPerRequest)} µs/req, p99 inside the app ${result.insideP99Ms.toFixed(2)} ms, longest event-loop stall ${result.loopDelayMaxMs.toFixed(0)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
   );
+  console.log(describeCpuPhase(result.machine, ''.padEnd(29)));
   return line;
 }
 
@@ -182,19 +174,23 @@ export async function run(_config: Config, args: string[]): Promise<number> {
   await migrate(config);
   await ensureTopics(config, ['ingest', 'audience']);
 
-  const child = fork(new URL(import.meta.url), ['--bench-api-server'], {
-    env,
-    execArgv: [
-      '--experimental-strip-types',
-      '--no-warnings=ExperimentalWarning',
-      ...(options.profile === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]),
-      ...(options.traceGc ? ['--trace-gc'] : []),
-    ],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = fork(
+    new URL('./api-server.ts', import.meta.url),
+    ['--bench-api-server', ...(options.platformatic ? ['--platformatic'] : [])],
+    {
+      env,
+      execArgv: [
+        '--experimental-strip-types',
+        '--no-warnings=ExperimentalWarning',
+        ...(options.profile === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]),
+        ...(options.traceGc ? ['--trace-gc'] : []),
+      ],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   try {
-    const ports = await new Promise<{ bare: number; facade: number }>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as { bare: number; facade: number }));
+    const ports = await new Promise<ServerPorts>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as ServerPorts));
       child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
     });
     const serverSample = () =>
@@ -205,9 +201,12 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     /** Runs a phase and adds the serving process's CPU microseconds per answered request. */
     const measured = async (phase: () => Promise<Result>) => {
       const before = await serverSample();
+      const machine = startCpuPhase();
       const result = await phase();
+      const cpu = machine();
       const after = await serverSample();
       return {
+        machine: cpu,
         ...result,
         cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, result.completed),
         loopDelayMaxMs: after.loopDelayMaxMs,
@@ -245,6 +244,25 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       await measured(() => closedLoop(facade, options.concurrency, options.seconds)),
     );
     console.log(`ratio msgxc / bare: ${(facadeLine.rps / bareLine.rps).toFixed(3)} (goal >= 0.7)`);
+    if (ports.platformatic !== undefined) {
+      const other: Target = { ...facade, port: ports.platformatic };
+      await closedLoop(other, options.concurrency, options.warmup);
+      const otherLine = describe(
+        'msgxc publish, @platformatic/kafka',
+        await measured(() => closedLoop(other, options.concurrency, options.seconds)),
+      );
+      const clients = otherLine.rps / facadeLine.rps;
+      console.log(`ratio @platformatic/kafka / kafkajs behind the facade: ${clients.toFixed(3)}`);
+      reportFigure({
+        bench: 'api',
+        figure: 'publish throughput, @platformatic/kafka ÷ kafkajs behind the facade',
+        value: otherLine.rps,
+        unit: 'req/s',
+        baseline: { name: 'the facade with kafkajs', value: facadeLine.rps, unit: 'req/s' },
+        ratio: clients,
+        goal: 'informational',
+      });
+    }
 
     const rate = Math.max(1, Math.round(facadeLine.rps * 0.7));
     console.log(`\nopen loop at 70% of the facade's peak: ${rate} req/s for ${options.seconds} s`);
@@ -299,55 +317,3 @@ async function dropBenchData(config: Config): Promise<void> {
     await Promise.allSettled([cassandra.shutdown(), admin.disconnect()]);
   }
 }
-
-/** The child: serves the bare route and the facade, reports their ports, stops on SIGTERM. */
-async function serveForBench(): Promise<void> {
-  const config = parseConfig(process.env);
-  const bareApp = new Hono().post('/api/v1/publish', async (c) => {
-    await c.req.json();
-    return c.json(true);
-  });
-  // Time inside each app (from the adapter's call to the answer): what the server itself adds, apart
-  // from the load generator and the scheduler of a shared machine.
-  let inside: number[] = [];
-  const timed =
-    (fetch: (request: Request) => Response | Promise<Response>) =>
-    async (request: Request): Promise<Response> => {
-      const started = performance.now();
-      const response = await fetch(request);
-      inside.push(performance.now() - started);
-      return response;
-    };
-  const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
-    new Promise<number>((resolve) => {
-      serve({ fetch: timed(fetch), hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
-    });
-  const deps = createDeps(config);
-  const facadeApp = createApp(deps);
-  const bare = await listen((request) => bareApp.fetch(request));
-  const facade = await listen((request) => facadeApp.fetch(request));
-  process.send?.({ bare, facade });
-  // The parent asks for this process's CPU time around each phase: CPU per request is the figure the
-  // shared machine's noise disturbs least.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  process.on('message', (message) => {
-    if (message === 'cpu') {
-      const usage = process.cpuUsage();
-      const sorted = inside.sort((a, b) => a - b);
-      const sample: ServerSample = {
-        cpu: usage.user + usage.system,
-        loopDelayMaxMs: loopDelay.max / 1e6,
-        insideP99Ms: percentile(sorted, 99),
-      };
-      loopDelay.reset();
-      inside = [];
-      process.send?.(sample);
-    }
-  });
-  process.once('SIGTERM', () => {
-    deps.close().finally(() => process.exit(0));
-  });
-}
-
-if (import.meta.main && process.argv.includes('--bench-api-server')) await serveForBench();

@@ -11,6 +11,7 @@ import { deliveryTopicFor, fanoutTopicFor, fanoutTopics } from '../pipeline/topi
 import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from '../schemas/types.generated.ts';
 import { tokenFor } from './harness/api.ts';
 import { type Client, connectClient, type MessageFrame } from './harness/client.ts';
+import { describeCpuPhase, startCpuPhase } from './harness/cpu-shares.ts';
 import { type MsgxcProcess, spawnMsgxc } from './harness/processes.ts';
 import { gatewayReady } from './harness/readiness.ts';
 import { createSystem, pipelineStages, prepare, type System } from './harness/system.ts';
@@ -125,8 +126,12 @@ export async function run(base: Config, args: string[]): Promise<number> {
       const request: ServiceRequest = { kind: 'send', uid: rtUser, msg, urgency: 4, channels: ['ws'] };
       return { msg, send: () => producer.send(request) };
     };
+    const quietCpu = startCpuPhase();
     const quiet = await paced(options.urgentRate, options.urgentSeconds, 1, urgent('quiet'), arrivals);
+    const quietPhase = quietCpu();
+    const drainCpu = startCpuPhase();
     const drain = await duringBroadcast(system, producer, options, arrivals, urgent('busy'));
+    const drainPhase = drainCpu();
     console.log(
       `\nurgency isolation — ${options.users.toLocaleString('en-GB')} users indexed in ${indexSeconds.toFixed(0)} s`,
     );
@@ -137,6 +142,10 @@ export async function run(base: Config, args: string[]): Promise<number> {
         `(${Math.round((options.users * options.broadcasts) / drain.seconds).toLocaleString('en-GB')} recipients/s ` +
         `through prioritize → triage.lane1 → fanout); p99 ratio busy/quiet ${(drain.urgent.p99 / quiet.p99).toFixed(1)}×`,
     );
+    console.log('  nothing queued:');
+    console.log(describeCpuPhase(quietPhase, '  '));
+    console.log('  while the broadcast drains:');
+    console.log(describeCpuPhase(drainPhase, '  '));
     const isolation = drain.urgent.p99 / quiet.p99;
     reportFigure({
       bench: 'flow',

@@ -10,7 +10,8 @@
  * idempotent acks=-1 producer, so the ratio is the runtime's own overhead. `avro` adds (3): a stage that
  * decodes each check-in through the registry and encodes an acknowledgement, the cost of a real stage.
  * `platformatic` adds (2b): the same pass-through stage with `@platformatic/kafka` instead of kafkajs behind the
- * runtime's record producer (consuming stays kafkajs), to compare the clients in the same run.
+ * runtime's record producer (consuming stays kafkajs), and (1b): the raw pipe (1) with `@platformatic/kafka`
+ * consuming and producing (bench/platformatic-pipe.ts), beside (1) with the ratio of the two clients, in the same run.
  * Throughput is measured on the output topic's high watermarks, from the first output to the last.
  */
 import { randomBytes } from 'node:crypto';
@@ -81,7 +82,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
   const outputs: string[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     outputs.push(`raw-out-${round}`, `stage-out-${round}`);
-    if (options.platformatic) outputs.push(`stage-pk-out-${round}`);
+    if (options.platformatic) outputs.push(`raw-pk-out-${round}`, `stage-pk-out-${round}`);
   }
   try {
     await admin.createTopics({
@@ -117,6 +118,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
     console.log(`  seed produce (raw kafkajs, encode included)      ${format(seedRate)}`);
 
     const ratios: number[] = [];
+    const clients: { kafkajs: number; platformatic: number }[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       // (1) raw kafkajs: consume → produce the same bytes → auto-commit.
       const rawOut = name(`raw-out-${round}`);
@@ -151,6 +153,28 @@ export async function run(base: Config, args: string[]): Promise<number> {
       });
       const raw = await measureOutput(admin, rawOut, options.records);
       await consumer.disconnect();
+      console.log(`  round ${round}: raw kafkajs consume→produce pipe      ${format(raw)}`);
+
+      if (options.platformatic) {
+        // (1b) the same raw pipe with @platformatic/kafka consuming and producing, a fresh group and output topic.
+        const pkRawOut = name(`raw-pk-out-${round}`);
+        const { measurePlatformaticPipe } = await import('./platformatic-pipe.ts');
+        const pipe = { groupId: `${prefix}raw-pk-${round}`, input: name('checkins'), output: pkRawOut };
+        const pkRaw = await measurePlatformaticPipe(config, pipe, () =>
+          measureOutput(admin, pkRawOut, options.records),
+        );
+        // Every record produced once, and every input offset committed by the group.
+        const [offsets] = await admin.fetchOffsets({ groupId: pipe.groupId, topics: [pipe.input] });
+        const committed = offsets!.partitions.reduce((sum, { offset }) => sum + Math.max(0, Number(offset)), 0);
+        const produced = await sizeOf(admin, pkRawOut);
+        if (produced !== options.records || committed !== options.records) {
+          throw new Error(`${pkRawOut}: ${produced} produced and ${committed} committed of ${options.records} records`);
+        }
+        clients.push({ kafkajs: raw, platformatic: pkRaw });
+        console.log(
+          `  round ${round}: raw @platformatic/kafka pipe         ${format(pkRaw)}  ÷ kafkajs raw ${(pkRaw / raw).toFixed(2)}`,
+        );
+      }
 
       // (2) the runtime, bytes in and bytes out.
       const stageOut = `stage-out-${round}`;
@@ -164,7 +188,6 @@ export async function run(base: Config, args: string[]): Promise<number> {
       const runtime = await measureOutput(admin, name(stageOut), options.records);
       await stage.stop('bench round over');
       ratios.push(runtime / raw);
-      console.log(`  round ${round}: raw kafkajs consume→produce pipe      ${format(raw)}`);
       console.log(
         `  round ${round}: runtime pass-through stage          ${format(runtime)}  ratio ${(runtime / raw).toFixed(2)} (goal ≥ 0.60)`,
       );
@@ -210,19 +233,32 @@ export async function run(base: Config, args: string[]): Promise<number> {
         );
       }
     }
-    const sorted = [...ratios].sort((a, b) => a - b);
-    const middle = sorted.length / 2;
-    const median = sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-    console.log(`  median ratio runtime / raw over ${sorted.length} round(s): ${median.toFixed(2)}`);
+    const stageRatio = median(ratios);
+    console.log(`  median ratio runtime / raw over ${ratios.length} round(s): ${stageRatio.toFixed(2)}`);
     reportFigure({
       bench: 'runtime',
       figure: 'pass-through stage ÷ raw kafkajs consume→produce (median of rounds)',
-      value: median,
+      value: stageRatio,
       unit: '×',
-      ratio: median,
+      ratio: stageRatio,
       goal: '≥ 0.6',
-      met: median >= 0.6,
+      met: stageRatio >= 0.6,
     });
+    if (clients.length > 0) {
+      const quotient = median(clients.map((c) => c.platformatic / c.kafkajs));
+      console.log(
+        `  median raw @platformatic/kafka ÷ raw kafkajs over ${clients.length} round(s): ${quotient.toFixed(2)}`,
+      );
+      reportFigure({
+        bench: 'runtime',
+        figure: 'raw consume→produce, @platformatic/kafka ÷ kafkajs (median of rounds)',
+        value: median(clients.map((c) => c.platformatic)),
+        unit: 'records/s',
+        baseline: { name: 'raw kafkajs pipe', value: median(clients.map((c) => c.kafkajs)), unit: 'records/s' },
+        ratio: quotient,
+        goal: 'informational',
+      });
+    }
     await producer.disconnect();
     return 0;
   } finally {
@@ -230,6 +266,12 @@ export async function run(base: Config, args: string[]): Promise<number> {
     if (mine.length > 0) await admin.deleteTopics({ topics: mine });
     await admin.disconnect();
   }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function sizeOf(admin: Admin, topic: string): Promise<number> {

@@ -2,7 +2,12 @@ import { createVerifier } from '../../pipeline/auth/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config, HttpConfig } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
-import { createRecordProducer, type RecordSink, type TopicProducer } from '../../pipeline/kafka/index.ts';
+import {
+  createRecordProducer,
+  type ProduceTransport,
+  type RecordSink,
+  type TopicProducer,
+} from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { registry as processRegistry } from '../../pipeline/metrics/index.ts';
 import { createEndpointGuard } from '../../pipeline/net/ssrf.ts';
@@ -30,13 +35,19 @@ export interface RealDeps extends AppDeps {
   close(): Promise<void>;
 }
 
-export function createDeps(config: Config, overrides: Partial<AppDeps> = {}): RealDeps {
+export interface DepsOptions {
+  /** The Kafka client behind the record producer (kafkajs by default); the api bench compares clients with it. */
+  produceTransport?: ProduceTransport;
+}
+
+export function createDeps(config: Config, overrides: Partial<AppDeps> = {}, options: DepsOptions = {}): RealDeps {
   const log = overrides.log ?? createLogger(config, 'http');
   const cassandra = createCassandra(config);
   const producer = createRecordProducer(config, {
     profile: 'request',
     codec: createSerde(config),
     log: log.child({ component: 'kafka' }),
+    ...(options.produceTransport ? { transport: options.produceTransport } : {}),
   });
   const limits = httpLimits(config.http);
   const events = producer.topic('events');

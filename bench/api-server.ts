@@ -1,0 +1,91 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { parseConfig } from '../pipeline/config/index.ts';
+import { createApp, createDeps } from '../stages/http/index.ts';
+
+/**
+ * The serving process of `npm run bench -- api` (bench/api.ts forks it): a bare Hono route and the real
+ * facade over the real servers, each on a port of its own, and on request its CPU time, longest event-loop
+ * stall and the p99 of the time spent inside the apps.
+ */
+
+export interface ServerPorts {
+  bare: number;
+  facade: number;
+  /** The facade with @platformatic/kafka behind its producer, when asked for. */
+  platformatic?: number;
+}
+
+export interface ServerSample {
+  /** CPU microseconds used by the serving process so far. */
+  cpu: number;
+  /** The longest event-loop stall since the previous sample. */
+  loopDelayMaxMs: number;
+  /** p99 of the time spent inside the app (handler and its dependencies) since the previous sample. */
+  insideP99Ms: number;
+}
+
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+
+/** The child: serves the bare route and the facade, reports their ports, stops on SIGTERM. */
+async function serveForBench(): Promise<void> {
+  const config = parseConfig(process.env);
+  const bareApp = new Hono().post('/api/v1/publish', async (c) => {
+    await c.req.json();
+    return c.json(true);
+  });
+  // Time inside each app (from the adapter's call to the answer): what the server itself adds, apart
+  // from the load generator and the scheduler of a shared machine.
+  let inside: number[] = [];
+  const timed =
+    (fetch: (request: Request) => Response | Promise<Response>) =>
+    async (request: Request): Promise<Response> => {
+      const started = performance.now();
+      const response = await fetch(request);
+      inside.push(performance.now() - started);
+      return response;
+    };
+  const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
+    new Promise<number>((resolve) => {
+      serve({ fetch: timed(fetch), hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
+    });
+  const deps = createDeps(config);
+  const facadeApp = createApp(deps);
+  const bare = await listen((request) => bareApp.fetch(request));
+  const facade = await listen((request) => facadeApp.fetch(request));
+  const ports: ServerPorts = { bare, facade };
+  const closing = [deps.close];
+  if (process.argv.includes('--platformatic')) {
+    const { platformaticTransport } = await import('./platformatic-transport.ts');
+    const other = createDeps(config, {}, { produceTransport: platformaticTransport(config) });
+    const otherApp = createApp(other);
+    ports.platformatic = await listen((request) => otherApp.fetch(request));
+    closing.push(other.close);
+  }
+  process.send?.(ports);
+  // The parent asks for this process's CPU time around each phase: CPU per request is the figure the
+  // shared machine's noise disturbs least.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  process.on('message', (message) => {
+    if (message === 'cpu') {
+      const usage = process.cpuUsage();
+      const sorted = inside.sort((a, b) => a - b);
+      const sample: ServerSample = {
+        cpu: usage.user + usage.system,
+        loopDelayMaxMs: loopDelay.max / 1e6,
+        insideP99Ms: percentile(sorted, 99),
+      };
+      loopDelay.reset();
+      inside = [];
+      process.send?.(sample);
+    }
+  });
+  process.once('SIGTERM', () => {
+    Promise.allSettled(closing.map((close) => close())).finally(() => process.exit(0));
+  });
+}
+
+if (import.meta.main && process.argv.includes('--bench-api-server')) await serveForBench();

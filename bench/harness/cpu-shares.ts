@@ -1,0 +1,110 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/**
+ * Where the machine's CPU went during a phase of a bench, by process: the servers, each msgxc process, the
+ * bench itself. On a small machine the figures of a phase say as much about what else ran as about msgxc;
+ * this says what else ran. Linux only (reads /proc); elsewhere it reports nothing.
+ */
+
+export interface CpuShare {
+  name: string;
+  /** Cores used on average over the phase (1 = one core busy all the time). */
+  cores: number;
+}
+
+export interface CpuPhase {
+  seconds: number;
+  /** Cores the machine has, and the share of them left idle. */
+  cores: number;
+  idleCores: number;
+  shares: CpuShare[];
+}
+
+const ticksPerSecond = 100;
+
+function processTicks(): Map<number, { name: string; ticks: number }> {
+  const result = new Map<number, { name: string; ticks: number }>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return result;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The command name may hold spaces and brackets: the fields start after its last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (ticks === 0) continue;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      result.set(Number(pid), { name: nameOf(Number(pid), cmdline), ticks });
+    } catch {
+      // The process ended between listing and reading: it has nothing more to count.
+    }
+  }
+  return result;
+}
+
+function nameOf(pid: number, cmdline: string): string {
+  if (pid === process.pid) return 'bench (this process: load and clients)';
+  if (cmdline.includes('java')) {
+    if (cmdline.includes('opensearch')) return 'opensearch';
+    if (cmdline.includes('cassandra')) return 'cassandra';
+    if (cmdline.includes('org.apache.kafka.connect')) return 'kafka connect';
+    if (cmdline.includes('apicurio') || cmdline.includes('registry')) return 'schema registry';
+    if (cmdline.includes('kafka')) return 'kafka';
+    return 'java (other)';
+  }
+  const run = cmdline.trim().match(/msgxc\.ts run (.+)$/);
+  if (run) return `msgxc ${run[1]!.trim()}`;
+  if (cmdline.includes('--bench-api-server')) return 'api bench server (facade)';
+  if (cmdline.includes('node')) return 'node (other)';
+  return 'other';
+}
+
+function idleTicks(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    return Number(fields[4]) + Number(fields[5]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Starts counting; the returned function ends the phase and says where the CPU went. */
+export function startCpuPhase(): () => CpuPhase {
+  const before = processTicks();
+  const idleBefore = idleTicks();
+  const started = performance.now();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const after = processTicks();
+    const byName = new Map<string, number>();
+    for (const [pid, { name, ticks }] of after) {
+      const used = ticks - (before.get(pid)?.ticks ?? 0);
+      if (used > 0) byName.set(name, (byName.get(name) ?? 0) + used);
+    }
+    const cores = (ticks: number) => ticks / ticksPerSecond / Math.max(seconds, 1e-3);
+    return {
+      seconds,
+      cores: cpus().length,
+      idleCores: cores(idleTicks() - idleBefore),
+      shares: [...byName].map(([name, ticks]) => ({ name, cores: cores(ticks) })).sort((a, b) => b.cores - a.cores),
+    };
+  };
+}
+
+/** One line per process group that used at least 2 % of a core, and the machine's idle share. */
+export function describeCpuPhase(phase: CpuPhase, indent = '  '): string {
+  if (phase.shares.length === 0) return `${indent}CPU by process: not available on this system`;
+  const percent = (cores: number) => `${Math.round(cores * 100)} %`.padStart(6);
+  const lines = phase.shares
+    .filter((share) => share.cores >= 0.02)
+    .map((share) => `${indent}  ${percent(share.cores)}  ${share.name}`);
+  return [
+    `${indent}CPU by process over ${phase.seconds.toFixed(0)} s (100 % = one core; ${phase.cores} cores, ${percent(phase.idleCores).trim()} idle):`,
+    ...lines,
+  ].join('\n');
+}
