@@ -140,7 +140,8 @@ export async function run(base: Config, args: string[]): Promise<number> {
     console.log(
       `  broadcast: fanout done ${drain.seconds.toFixed(1)} s after produce ` +
         `(${Math.round((options.users * options.broadcasts) / drain.seconds).toLocaleString('en-GB')} recipients/s ` +
-        `through prioritize → triage.lane1 → fanout); p99 ratio busy/quiet ${(drain.urgent.p99 / quiet.p99).toFixed(1)}×`,
+        `through prioritize → triage.lane1 → fanout, bulk pacing ${pacingOf(system)}); ` +
+        `p99 ratio busy/quiet ${(drain.urgent.p99 / quiet.p99).toFixed(1)}×`,
     );
     console.log('  nothing queued:');
     console.log(describeCpuPhase(quietPhase, '  '));
@@ -168,6 +169,12 @@ export async function run(base: Config, args: string[]): Promise<number> {
     await system.teardown();
   }
   return references(base, options.include);
+}
+
+/** The bulk lane's pacing as the stage processes run it (MSGXC_FANOUT_BULK_PACING; 0 turns it off). */
+function pacingOf(system: System): string {
+  const pacing = system.config.fanout.bulkPacing;
+  return pacing ? `${pacing.tolerance}× (max pause ${pacing.maxPauseMs} ms)` : 'off';
 }
 
 interface Latencies {

@@ -104,7 +104,7 @@ export function describeCpuPhase(phase: CpuPhase, indent = '  '): string {
     .filter((share) => share.cores >= 0.02)
     .map((share) => `${indent}  ${percent(share.cores)}  ${share.name}`);
   return [
-    `${indent}CPU by process over ${phase.seconds.toFixed(0)} s (100 % = one core; ${phase.cores} cores, ${percent(phase.idleCores).trim()} idle):`,
+    `${indent}CPU by process over ${phase.seconds.toFixed(0)} s (100 % = one core of ${phase.cores}; ${Math.round((phase.idleCores / phase.cores) * 100)} % of the machine idle):`,
     ...lines,
   ].join('\n');
 }

@@ -214,6 +214,7 @@ async function* pitPages(
     keepAlive: pageOptions.keepAlive ?? keepAlive,
     resumeWithinMs,
     signal: pageOptions.signal,
+    pacer: pageOptions.pacer,
     log,
   });
   for await (const hits of walk) yield hits.map((hit) => hit.source ?? {});

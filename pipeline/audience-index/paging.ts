@@ -1,3 +1,4 @@
+import type { Pacer } from '../concurrency/pacer.ts';
 import { MsgxcError, permanent } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Json, SearchAdapter, SearchHit } from './adapters/types.ts';
@@ -24,6 +25,8 @@ export interface PitWalk {
    * on after the last hit it yielded: the sort is a total order on uid, so nothing is skipped or repeated.
    */
   resumeWithinMs?: number;
+  /** Waited on before each page and told how long each took (see concurrency/pacer.ts). */
+  pacer?: Pacer | undefined;
 }
 
 const resumeBackoffMs = [250, 500, 1_000, 2_000, 5_000];
@@ -71,6 +74,8 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
         let response: Awaited<ReturnType<SearchAdapter['search']>>;
         try {
           pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
+          await walk.pacer?.before(signal);
+          const asked = performance.now();
           response = await adapter.search({
             pit: { id: pitId, keepAlive: walk.keepAlive },
             query,
@@ -79,6 +84,7 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
             searchAfter,
             source: walk.source,
           });
+          walk.pacer?.after(performance.now() - asked);
         } catch (error) {
           failingSince ??= Date.now();
           if (!resumable(error) || Date.now() - failingSince > (walk.resumeWithinMs ?? 0)) throw error;

@@ -1,5 +1,6 @@
 import type { AudienceSlice, Channel, Device } from '../../schemas/types.generated.ts';
 import { ChannelSymbols } from '../../schemas/types.generated.ts';
+import type { Pacer } from '../concurrency/pacer.ts';
 
 /**
  * The audience document: everything fanout needs to pick and reach one user, so a page of audience
@@ -98,4 +99,6 @@ export interface PageOptions {
   keepAlive?: string;
   /** Stop paging (closing the point in time) when aborted. */
   signal?: AbortSignal;
+  /** Paces the walk's requests: background walks (bulk broadcasts) back off while the engine is contended. */
+  pacer?: Pacer;
 }

@@ -21,6 +21,14 @@ export const fanoutEnv = z.object({
   MSGXC_FANOUT_BATCH_SMS: z.coerce.number().int().min(1).default(100),
   MSGXC_FANOUT_BATCH_EMAIL: z.coerce.number().int().min(1).max(50).default(50),
   MSGXC_ESCALATION_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
+  // The bulk lane's audience walks pause while search pages come back slower than this many times their
+  // usual time (concurrency/pacer.ts): a broadcast of urgency 1–2 yields the machines to urgent work. 0: off.
+  MSGXC_FANOUT_BULK_PACING: z.coerce
+    .number()
+    .min(0)
+    .default(2)
+    .refine((value) => value === 0 || value > 1, 'must be 0 (off) or above 1'),
+  MSGXC_FANOUT_BULK_MAX_PAUSE_MS: z.coerce.number().int().min(1).default(1_000),
 });
 
 type FanoutEnv = z.infer<typeof fanoutEnv>;
@@ -39,6 +47,8 @@ export interface FanoutConfig {
   wsReachability: 'always' | 'presence';
   /** Recipients per DeliveryBatch, per channel. */
   batchSizes: { ws: number; webpush: number; apns: number; fcm: number; sms: number; email: number };
+  /** The bulk lane's walks pause while pages take more than this many times their usual time; null: never. */
+  bulkPacing: { tolerance: number; maxPauseMs: number } | null;
 }
 
 /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
@@ -53,6 +63,10 @@ export function fanoutConfig(env: FanoutEnv): FanoutConfig {
     jobsInFlight: env.MSGXC_FANOUT_JOBS_IN_FLIGHT,
     maxDevicesPerChannel: env.MSGXC_FANOUT_MAX_DEVICES,
     wsReachability: env.MSGXC_FANOUT_WS_REACHABILITY,
+    bulkPacing:
+      env.MSGXC_FANOUT_BULK_PACING === 0
+        ? null
+        : { tolerance: env.MSGXC_FANOUT_BULK_PACING, maxPauseMs: env.MSGXC_FANOUT_BULK_MAX_PAUSE_MS },
     batchSizes: {
       ws: env.MSGXC_FANOUT_BATCH_WS,
       webpush: env.MSGXC_FANOUT_BATCH_WEBPUSH,

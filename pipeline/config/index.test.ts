@@ -26,6 +26,13 @@ describe('parseConfig', () => {
     expect(parseConfig({ MSGXC_KAFKA_BROKERS: 'k1:9092', MSGXC_START_STACK: 'true' }).usesLocalStack).toBe(true);
   });
 
+  it("paces the bulk lane's audience walks by default, and not at all with 0", () => {
+    expect(parseConfig({}).fanout.bulkPacing).toEqual({ tolerance: 2, maxPauseMs: 1_000 });
+    expect(parseConfig({ MSGXC_FANOUT_BULK_PACING: '0' }).fanout.bulkPacing).toBeNull();
+    // A tolerance of 1 would read every page as contention.
+    expect(() => parseConfig({ MSGXC_FANOUT_BULK_PACING: '1' })).toThrow(/MSGXC_FANOUT_BULK_PACING/);
+  });
+
   it('names the variable and the reason when a value is wrong', () => {
     expect(() => parseConfig({ MSGXC_KAFKA_PORT: 'ninety' })).toThrow(ConfigError);
     try {

@@ -1,5 +1,6 @@
 import { bucketOf, sliceRange } from '../../pipeline/audience-index/bucket.ts';
 import type { Channel as IndexChannel } from '../../pipeline/audience-index/types.ts';
+import type { Pacer } from '../../pipeline/concurrency/pacer.ts';
 import { type BatchSizes, createBatcher } from '../../pipeline/records/batcher.ts';
 import type { EscalationEntry } from '../../pipeline/records/escalation.ts';
 import { fanoutEventRecord } from '../../pipeline/records/events.ts';
@@ -40,6 +41,8 @@ export interface ExpandDependencies {
    * awaited before the first batch. Reading a user's inbox merges it in.
    */
   recordBroadcast?: (entry: BroadcastEntry) => Promise<void>;
+  /** Paces the audience walks of this stage (the bulk lane's): they back off while the search engine is contended. */
+  pacer?: Pacer;
   signal?: AbortSignal;
 }
 
@@ -83,7 +86,7 @@ export async function* expandJob(
   const everyUser = deps.recordInbox !== undefined;
   const writtenOnce = job.audience.kind === 'everyone' && deps.recordBroadcast !== undefined;
   if (writtenOnce) await deps.recordBroadcast?.(broadcastEntry(job));
-  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps.signal, everyUser));
+  const pages = deps.audience.pages(audienceQueryOf(job.audience), pageOptions(job, settings, deps, everyUser));
   for await (const page of prefetched(pages)) {
     const plans = page.map((doc) => planRecipient(doc, context));
     if (deps.recordInbox && !writtenOnce) await deps.recordInbox(inboxEntries(job, plans, variants));
@@ -203,7 +206,12 @@ export async function* prefetched<T>(source: AsyncIterable<T>): AsyncGenerator<T
  * reason. With an inbox (`everyUser`) reachability is not filtered in the query: a user no channel reaches
  * still gets the message in their inbox.
  */
-function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSignal | undefined, everyUser: boolean) {
+function pageOptions(
+  job: FanoutJob,
+  settings: FanoutSettings,
+  { signal, pacer }: Pick<ExpandDependencies, 'signal' | 'pacer'>,
+  everyUser: boolean,
+) {
   const allowed = new Set<Channel>(job.channels);
   for (const variant of job.experiment?.variants ?? [])
     for (const channel of variant.channels ?? []) allowed.add(channel);
@@ -219,6 +227,7 @@ function pageOptions(job: FanoutJob, settings: FanoutSettings, signal: AbortSign
       ? {}
       : { reachableOn: [...allowed] as IndexChannel[] }),
     ...(signal ? { signal } : {}),
+    ...(pacer ? { pacer } : {}),
   };
 }
 

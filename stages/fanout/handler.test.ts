@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { PageOptions } from '../../pipeline/audience-index/types.ts';
+import { createPacer } from '../../pipeline/concurrency/pacer.ts';
 import { defaultBatchSizes } from '../../pipeline/records/batcher.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { DeliveryBatch, DeliveryEvent, FanoutJob } from '../../schemas/types.generated.ts';
@@ -306,6 +308,33 @@ describe('fanout handler', () => {
     for (const slice of slices)
       reached.push(...deliveries(await fanout([input(slice)], deps(source, { sliceUsers: 20 }))));
     expect(reached.sort()).toEqual(users.map((user) => `fcm:${user.uid}:${user.uid}`).sort());
+  });
+
+  it("hands the stage's pacer to every audience walk, so a bulk broadcast's paging can give way", async () => {
+    const users = [
+      audienceDoc('p1', { devices: { fcm: [fcm('p1')] } }),
+      audienceDoc('p2', { devices: { fcm: [fcm('p2')] } }),
+    ];
+    const source = memoryAudience(users);
+    const seen: (PageOptions['pacer'] | undefined)[] = [];
+    const watched: typeof source = {
+      ...source,
+      pages(query, options) {
+        seen.push(options.pacer);
+        return source.pages(query, options);
+      },
+    };
+    const pacer = createPacer({ tolerance: 1.5, maxPauseMs: 100 });
+    const outputs = await fanout([input(job({ tid: null, audience: everyone, channels: ['fcm'] }))], {
+      ...deps(watched),
+      pacer,
+    });
+    expect(deliveries(outputs)).toEqual(['fcm:p1:p1', 'fcm:p2:p2']);
+    expect(seen).toEqual([pacer]);
+    // Without one (the urgent and normal lanes), walks are not paced.
+    seen.length = 0;
+    await fanout([input(job({ tid: null, audience: everyone, channels: ['fcm'] }))], deps(watched));
+    expect(seen).toEqual([undefined]);
   });
 
   it('streams a large audience through one call: the first batch comes out after a page or two, not the audience', async () => {

@@ -1,10 +1,11 @@
 import { createAudienceIndex } from '../../pipeline/audience-index/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import { createPacer } from '../../pipeline/concurrency/pacer.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createInboxStore } from '../../pipeline/store/inbox.ts';
-import { deliveryTopics, fanoutLanes } from '../../pipeline/topics/lanes.ts';
+import { deliveryTopics, fanoutLanes, urgencyRankOf } from '../../pipeline/topics/lanes.ts';
 import type { FanoutJob } from '../../schemas/types.generated.ts';
 import { ChannelSymbols } from '../../schemas/types.generated.ts';
 import { audienceSourceOf } from './audience.ts';
@@ -44,6 +45,9 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
       const cassandra = createCassandra(config);
       const escalations = createEscalationStore(cassandra);
       const inbox = createInboxStore(cassandra);
+      // One pacer for the process's walks: they all page the same engine.
+      const pacing = config.fanout.bulkPacing;
+      const pacer = pacing && urgencyRankOf(lane.topic) === 0 ? createPacer(pacing) : undefined;
       return {
         audience: audienceSourceOf(index),
         settings: fanoutSettings(config),
@@ -51,6 +55,7 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
         recordEscalations: (job, entries) => escalations.record(job, entries),
         recordInbox: (entries) => inbox.write(entries),
         recordBroadcast: (entry) => inbox.writeBroadcast(entry),
+        ...(pacer ? { pacer } : {}),
         log,
         async close() {
           await Promise.allSettled([index.close(), cassandra.shutdown()]);

@@ -9,6 +9,7 @@ import {
   type PageOptions,
   type SearchAdapter,
 } from '../../pipeline/audience-index/index.ts';
+import type { Pacer } from '../../pipeline/concurrency/pacer.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { apnsDevice, change, changesOf, type FixtureUser, population, snapshotOf, webPushDevice } from './fixtures.ts';
@@ -168,6 +169,29 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
       });
       await expect(search).rejects.toBeInstanceOf(MsgxcError);
     }
+  });
+
+  it('waits on a pacer before each page of a walk and tells it how long each page took', async () => {
+    const calls: string[] = [];
+    const latencies: number[] = [];
+    const pacer: Pacer = {
+      pauseMs: 0,
+      pausedMs: 0,
+      async before() {
+        calls.push('before');
+      },
+      after(latencyMs) {
+        calls.push('after');
+        latencies.push(latencyMs);
+      },
+    };
+    const { pages, uids } = await collect({ kind: 'everyone' }, { pacer });
+    expect(uids).toEqual(uidsOf(() => true));
+    // One search per full page and one more that comes back short (or empty): each asked after `before`.
+    const searches = Math.floor(USERS / PAGE) + 1;
+    expect(pages).toHaveLength(Math.ceil(USERS / PAGE));
+    expect(calls).toEqual(Array.from({ length: searches }, () => ['before', 'after']).flat());
+    for (const latency of latencies) expect(latency).toBeGreaterThan(0);
   });
 
   it('reads a uid list by id with the same filters, never opening a point in time for it', async () => {
