@@ -1,4 +1,4 @@
-import type { Pacer } from '../concurrency/pacer.ts';
+import { type Pacer, pause } from '../concurrency/pacer.ts';
 import { MsgxcError, permanent } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Json, SearchAdapter, SearchHit } from './adapters/types.ts';
@@ -37,21 +37,6 @@ function resumable(error: unknown): boolean {
   if (error.retriable) return true;
   const details = error.details as { status?: number; type?: string } | undefined;
   return details?.status === 404 || details?.type === 'search_context_missing_exception';
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', aborted);
-      resolve();
-    }
-    function aborted() {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', aborted, { once: true });
-  });
 }
 
 export const MAX_PAGE_SIZE = 10_000;

@@ -77,19 +77,24 @@ export function createPacer(options: PacerOptions): Pacer {
       signal?.throwIfAborted();
       if (pauseMs === 0) return;
       const wait = pauseMs;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(done, wait);
-        function done() {
-          signal?.removeEventListener('abort', aborted);
-          resolve();
-        }
-        function aborted() {
-          clearTimeout(timer);
-          reject(signal?.reason);
-        }
-        signal?.addEventListener('abort', aborted, { once: true });
-      });
+      await pause(wait, signal);
       pausedMs += wait;
     },
   };
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted() {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
 }
