@@ -56,10 +56,11 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
       let searchAfter: unknown[] | undefined;
       for (;;) {
         signal?.throwIfAborted();
+        // Outside the try: an abort while pacing ends the walk, it is not an engine failure to ride out.
+        await walk.pacer?.before(signal);
         let response: Awaited<ReturnType<SearchAdapter['search']>>;
         try {
           pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
-          await walk.pacer?.before(signal);
           const asked = performance.now();
           response = await adapter.search({
             pit: { id: pitId, keepAlive: walk.keepAlive },

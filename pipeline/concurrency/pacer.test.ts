@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPacer } from './pacer.ts';
+import { createPacer, pause } from './pacer.ts';
 
 const options = { tolerance: 1.5, maxPauseMs: 400, windowMs: 10_000 };
 
@@ -76,6 +76,12 @@ describe('createPacer', () => {
     const waiting = pacer.before(abort.signal);
     abort.abort(new Error('shutting down'));
     await expect(waiting).rejects.toThrow('shutting down');
+  });
+
+  it('does not wait at all once the walk was aborted', async () => {
+    const abort = new AbortController();
+    abort.abort(new Error('gone'));
+    await expect(pause(60_000, abort.signal)).rejects.toThrow('gone');
   });
 
   it('refuses a tolerance that would read every request as contention', () => {

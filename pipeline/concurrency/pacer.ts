@@ -85,6 +85,7 @@ export function createPacer(options: PacerOptions): Pacer {
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */
 export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(done, ms);
     function done() {

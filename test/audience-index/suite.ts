@@ -9,7 +9,7 @@ import {
   type PageOptions,
   type SearchAdapter,
 } from '../../pipeline/audience-index/index.ts';
-import type { Pacer } from '../../pipeline/concurrency/pacer.ts';
+import { type Pacer, pause } from '../../pipeline/concurrency/pacer.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { apnsDevice, change, changesOf, type FixtureUser, population, snapshotOf, webPushDevice } from './fixtures.ts';
@@ -192,6 +192,33 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
     expect(pages).toHaveLength(Math.ceil(USERS / PAGE));
     expect(calls).toEqual(Array.from({ length: searches }, () => ['before', 'after']).flat());
     for (const latency of latencies) expect(latency).toBeGreaterThan(0);
+  });
+
+  it('ends a walk aborted while it is paced, at once and with its point in time closed', async () => {
+    const abort = new AbortController();
+    let asked = 0;
+    const pacer: Pacer = {
+      pauseMs: 0,
+      pausedMs: 0,
+      async before(signal) {
+        // The second page waits; the stage shuts down meanwhile.
+        if (++asked === 2) {
+          setTimeout(() => abort.abort(new Error('stage stopping')), 10);
+          await pause(60_000, signal);
+        }
+      },
+      after() {
+        // Latencies do not matter here: the walk is cut short before its second page.
+      },
+    };
+    const before = pits.opened.length;
+    const started = performance.now();
+    const walk = collect({ kind: 'everyone' }, { pacer, signal: abort.signal });
+    await expect(walk).rejects.toThrow('stage stopping');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const opened = pits.opened.slice(before);
+    expect(opened).toHaveLength(1);
+    expect(pits.closed).toEqual(expect.arrayContaining(opened));
   });
 
   it('reads a uid list by id with the same filters, never opening a point in time for it', async () => {
