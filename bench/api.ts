@@ -201,12 +201,12 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     /** Runs a phase and adds the serving process's CPU microseconds per answered request. */
     const measured = async (phase: () => Promise<Result>) => {
       const before = await serverSample();
-      const machine = startCpuPhase();
+      const endCpuPhase = startCpuPhase();
       const result = await phase();
-      const cpu = machine();
+      const machine = endCpuPhase();
       const after = await serverSample();
       return {
-        machine: cpu,
+        machine,
         ...result,
         cpuPerRequest: (after.cpu - before.cpu) / Math.max(1, result.completed),
         loopDelayMaxMs: after.loopDelayMaxMs,

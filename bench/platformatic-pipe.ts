@@ -5,7 +5,7 @@ import { splitByBytes } from '../pipeline/kafka/index.ts';
 /**
  * The raw `@platformatic/kafka` consume→produce pipe of `npm run bench -- runtime platformatic`: the exact
  * counterpart of the raw kafkajs pipe there, so the two clients are compared without the runtime in between.
- * Bytes in, bytes out (no deserialisation); what one fetch delivered is taken as a batch, its partitions are
+ * Bytes in, bytes out (no deserialisation); records are gathered until the stream holds no more, its partitions
  * handled concurrently (config.runtime.consumer.partitionsConsumedConcurrently, as kafkajs's eachBatch), each
  * partition's records are produced one send per `handlerBatch` records (and under maxProduceBytes) by an
  * idempotent acks=-1 producer without compression, then that partition's offset is committed and awaited:
@@ -67,8 +67,8 @@ export async function measurePlatformaticPipe(
     await messages.at(-1)!.commit();
   };
 
-  // Records are taken as the stream yields them; when it holds no more (the fetch in hand is used up) or a
-  // partition has `handlerBatch` of them, the partitions gathered so far are produced, concurrently.
+  // Records are taken as the stream yields them; when it holds no more (the fetch in hand is used up), or as
+  // many are gathered as the concurrent partitions would send in one round, they are produced, concurrently.
   const stopping = new AbortController();
   const loop = (async () => {
     let byPartition = new Map<number, Message[]>();

@@ -1,4 +1,5 @@
-import { type Pacer, pause } from '../concurrency/pacer.ts';
+import { pause } from '../concurrency/index.ts';
+import type { Pacer } from '../concurrency/pacer.ts';
 import { MsgxcError, permanent } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Json, SearchAdapter, SearchHit } from './adapters/types.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPacer, pause } from './pacer.ts';
+import { pause } from './index.ts';
+import { createPacer } from './pacer.ts';
 
 const options = { tolerance: 1.5, maxPauseMs: 400, windowMs: 10_000 };
 

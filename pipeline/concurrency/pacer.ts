@@ -1,3 +1,5 @@
+import { pause } from './index.ts';
+
 /**
  * Background work that shares a server with urgent work backs off when the server's answers slow down.
  *
@@ -81,21 +83,4 @@ export function createPacer(options: PacerOptions): Pacer {
       pausedMs += wait;
     },
   };
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */
-export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', aborted);
-      resolve();
-    }
-    function aborted() {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', aborted, { once: true });
-  });
 }

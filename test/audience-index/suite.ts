@@ -9,7 +9,8 @@ import {
   type PageOptions,
   type SearchAdapter,
 } from '../../pipeline/audience-index/index.ts';
-import { type Pacer, pause } from '../../pipeline/concurrency/pacer.ts';
+import { pause } from '../../pipeline/concurrency/index.ts';
+import type { Pacer } from '../../pipeline/concurrency/pacer.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import { apnsDevice, change, changesOf, type FixtureUser, population, snapshotOf, webPushDevice } from './fixtures.ts';
