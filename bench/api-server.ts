@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { parseConfig } from '../pipeline/config/index.ts';
+import { platformaticTransport } from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -58,7 +59,6 @@ async function serveForBench(): Promise<void> {
   const ports: ServerPorts = { bare, facade };
   const closing = [deps.close];
   if (process.argv.includes('--platformatic')) {
-    const { platformaticTransport } = await import('./platformatic-transport.ts');
     const other = createDeps(config, {}, { produceTransport: platformaticTransport(config) });
     const otherApp = createApp(other);
     ports.platformatic = await listen((request) => otherApp.fetch(request));

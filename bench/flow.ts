@@ -25,7 +25,9 @@ import { reportFigure } from './results.ts';
  *
  * 1. latency: IngestRequests (`send` to one user, urgency 3) produced with the typed ingest producer at a
  *    fixed rate → the WebSocket client; against raw kafkajs produce → consume of one topic at the same rate.
- *    Both include the producer's acknowledgement round trip (acks = all). Goal: p99 within raw p99 + 30 ms.
+ *    Both include the producer's acknowledgement round trip (acks = all). Measured twice, in the two situations
+ *    issue 12 sets goals for: with `baseUsers` (2,000) users indexed, goal p99 ≤ raw p99 + 30 ms; and right
+ *    after the other `users` were indexed, while the engine still refreshes and merges, goal ≤ raw + 60 ms.
  * 2. urgency isolation: urgency-4 `send`s (channel ws) at a fixed rate with nothing else queued, then while
  *    an urgency-1 broadcast to `users` indexed users (ws-reachable) drains through triage, fanout and the gateway.
  * Broadcast fan-out against raw paging is `npm run bench -- flow-fanout`; 10k connections on one gateway
@@ -34,8 +36,8 @@ import { reportFigure } from './results.ts';
  * The pipeline stages run one per process (`split=1`, as production runs them: the OS schedules them, and a
  * process of bulk lanes only runs at a lower priority) or all in one (`split=0`: the in-process urgency gate).
  *
- *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [users=100000] [urgentRate=20] [urgentSeconds=10]
- *                         [broadcasts=1] [split=1] [include=fanout,gateway]
+ *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [users=100000] [baseUsers=2000] [urgentRate=20]
+ *                         [urgentSeconds=10] [broadcasts=1] [split=1] [include=fanout,gateway]
  */
 
 const defaults = {
@@ -43,6 +45,8 @@ const defaults = {
   seconds: 20,
   warmup: 3,
   users: 100_000,
+  /** Users indexed for the first latency figure; the rest are indexed just before the second. */
+  baseUsers: 2_000,
   urgentRate: 20,
   urgentSeconds: 10,
   broadcasts: 1,
@@ -73,7 +77,8 @@ export async function run(base: Config, args: string[]): Promise<number> {
   const stageProcesses: MsgxcProcess[] = [];
   try {
     await prepare(system);
-    const indexSeconds = await indexUsers(system, options.users);
+    const baseUsers = Math.min(options.baseUsers, options.users);
+    await indexUsers(system, 0, baseUsers);
     await Promise.all([system.start('gateway'), startStages(system, options.split === 1, stageProcesses)]);
     const arrivals = new Map<string, number>();
     client = await connectClient(system.wsUrl, rtUser, await tokenFor(rtUser), {
@@ -88,38 +93,53 @@ export async function run(base: Config, args: string[]): Promise<number> {
       `\nflow bench — ${options.rate}/s for ${options.seconds} s (+${options.warmup} s warm-up), ${layout}, ${cpus().length} cores`,
     );
     const raw = await rawLatency(system.config, options);
-    const flow = await paced(
-      options.rate,
-      options.seconds,
-      options.warmup,
-      (n) => {
-        const msg = `lat-${n}`;
-        return { msg, send: () => producer.send({ kind: 'send', uid: rtUser, msg, urgency: 3 }) };
-      },
-      arrivals,
-    );
     line('raw kafkajs produce → consume', raw);
-    line('ingest → WebSocket client', flow);
-    await hops(
-      system.config,
-      client.messages.filter((frame) => frame.msg?.startsWith('lat-')),
-      'lane.3',
-    );
-    const slack = flow.p99 - raw.p99;
-    reportFigure({
-      bench: 'flow',
-      figure: `ingest → WebSocket p99 at ${options.rate}/s, ${options.users.toLocaleString('en-GB')} users indexed, ${layout}`,
-      value: flow.p99,
-      unit: 'ms',
-      baseline: { name: 'raw kafkajs produce → consume p99', value: raw.p99, unit: 'ms' },
-      ratio: slack,
-      goal: '≤ raw + 30 ms (ratio = difference in ms)',
-      met: slack <= 30 && flow.lost === 0,
-    });
-    console.log(
-      `  p99 difference ${slack.toFixed(1)} ms (goal ≤ 30 ms: ${slack <= 30 ? 'met' : 'NOT met'}); ` +
-        `p50 ratio ${(flow.p50 / raw.p50).toFixed(1)}×`,
-    );
+    const latency = async (tag: string, label: string) => {
+      const measured = await paced(
+        options.rate,
+        options.seconds,
+        options.warmup,
+        (n) => {
+          const msg = `${tag}-${n}`;
+          return { msg, send: () => producer.send({ kind: 'send', uid: rtUser, msg, urgency: 3 }) };
+        },
+        arrivals,
+      );
+      line(label, measured);
+      await hops(
+        system.config,
+        client!.messages.filter((frame) => frame.msg?.startsWith(`${tag}-`)),
+        'lane.3',
+      );
+      return measured;
+    };
+    const reportLatency = (measured: Latencies, situation: string, allowanceMs: number) => {
+      const slack = measured.p99 - raw.p99;
+      reportFigure({
+        bench: 'flow',
+        figure: `ingest → WebSocket p99 at ${options.rate}/s, ${situation}, ${layout}`,
+        value: measured.p99,
+        unit: 'ms',
+        baseline: { name: 'raw kafkajs produce → consume p99', value: raw.p99, unit: 'ms' },
+        ratio: slack,
+        goal: `≤ raw + ${allowanceMs} ms (ratio = difference in ms)`,
+        met: slack <= allowanceMs && measured.lost === 0,
+      });
+      console.log(
+        `  p99 difference ${slack.toFixed(1)} ms (goal ≤ ${allowanceMs} ms: ${slack <= allowanceMs ? 'met' : 'NOT met'}); ` +
+          `p50 ratio ${(measured.p50 / raw.p50).toFixed(1)}×`,
+      );
+    };
+    const settled = await latency('lat', `ingest → WebSocket, ${baseUsers.toLocaleString('en-GB')} users`);
+    reportLatency(settled, `${baseUsers.toLocaleString('en-GB')} users indexed`, 30);
+
+    // The issue's second situation: the index has just taken a large write (refreshing, merging segments).
+    const indexSeconds = await indexUsers(system, baseUsers, options.users);
+    if (options.users > baseUsers) {
+      const label = `right after indexing ${options.users.toLocaleString('en-GB')}`;
+      const fresh = await latency('fresh', `ingest → WebSocket, ${label}`);
+      reportLatency(fresh, `${label} users`, 60);
+    }
 
     const urgent = (tag: string) => (n: number) => {
       const msg = `u4-${tag}-${n}`;
@@ -365,17 +385,18 @@ async function pipelineProbe(producer: IngestProducer, arrivals: Map<string, num
 }
 
 /** The rt user and `users` others, all with a realtime client (ws-reachable on every plan), through the index layer. */
-async function indexUsers(system: System, users: number): Promise<number> {
+/** Indexes users `bench-u<from>` … `bench-u<to - 1>` (and the realtime client's user once), then refreshes. */
+async function indexUsers(system: System, from: number, to: number): Promise<number> {
   const started = performance.now();
   const at = Date.now();
   const user = (uid: string): AudienceSnapshot => ({ uid, devices: { ws: true }, channels: [], updatedAt: at });
-  await system.index.upsert(user(rtUser));
-  for (let start = 0; start < users; start += 2_000) {
-    const chunk = Array.from({ length: Math.min(2_000, users - start) }, (_, i) => user(`bench-u${start + i}`));
+  if (from === 0) await system.index.upsert(user(rtUser));
+  for (let start = from; start < to; start += 2_000) {
+    const chunk = Array.from({ length: Math.min(2_000, to - start) }, (_, i) => user(`bench-u${start + i}`));
     await system.index.upsertMany(chunk);
-    process.stderr.write(`\rindexed ${start + chunk.length}/${users}`);
+    process.stderr.write(`\rindexed ${start + chunk.length}/${to}`);
   }
-  process.stderr.write('\n');
+  if (to > from) process.stderr.write('\n');
   await system.index.refresh();
   return (performance.now() - started) / 1000;
 }

@@ -1,17 +1,18 @@
 /**
  * The stage runtime against raw kafkajs, same records, same run:
  *
- *   npm run bench -- runtime [records=200000] [partitions=3] [rounds=1] [avro] [platformatic]
+ *   npm run bench -- runtime [records=200000] [partitions=3] [rounds=1] [avro] [clients]
  *
  * Seeds `records` pre-encoded Avro check-ins (~70 bytes) once, then per round, one after the other so they
  * do not share the CPU: (1) a raw kafkajs consume→produce pipe (eachBatch, one send per `handlerBatch`
  * records as the runtime does, auto-commit per fetched batch), (2) a pass-through stage through the runtime (consume → handler → produce → commit) with
- * bytes in and bytes out. Both use the same consumer tuning (config.runtime.consumer) and the same
- * idempotent acks=-1 producer, so the ratio is the runtime's own overhead. `avro` adds (3): a stage that
- * decodes each check-in through the registry and encodes an acknowledgement, the cost of a real stage.
- * `platformatic` adds (2b): the same pass-through stage with `@platformatic/kafka` instead of kafkajs behind the
- * runtime's record producer (consuming stays kafkajs), and (1b): the raw pipe (1) with `@platformatic/kafka`
- * consuming and producing (bench/platformatic-pipe.ts), beside (1) with the ratio of the two clients, in the same run.
+ * bytes in and bytes out. Both use the same consumer tuning (config.runtime.consumer) and an idempotent
+ * acks=-1 producer; the stage's is the client production uses (`MSGXC_KAFKA_PRODUCER_CLIENT`, `@platformatic/kafka`
+ * by default), so the ratio is the runtime's overhead net of what its producer client wins over kafkajs's.
+ * `avro` adds (3): a stage that decodes each check-in through the registry and encodes an acknowledgement, the
+ * cost of a real stage. `clients` compares the Kafka clients in the same run: (2b) the same pass-through stage
+ * with the other client behind the runtime's record producer (consuming stays kafkajs), and (1b) the raw pipe (1)
+ * with `@platformatic/kafka` consuming and producing (bench/platformatic-pipe.ts), beside (1).
  * Throughput is measured on the output topic's high watermarks, from the first output to the last.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, CompressionTypes, type Message } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { Config } from '../pipeline/config/index.ts';
-import { createKafka, producerConfig, splitByBytes } from '../pipeline/kafka/index.ts';
+import {
+  createKafka,
+  kafkajsTransport,
+  platformaticTransport,
+  producerConfig,
+  splitByBytes,
+} from '../pipeline/kafka/index.ts';
 import { createLogger } from '../pipeline/log/index.ts';
 import { defineStage, rawCodec, runStages } from '../pipeline/runtime/index.ts';
 import { kafkaTopicName } from '../pipeline/runtime/names.ts';
@@ -32,7 +39,8 @@ interface Options {
   partitions: number;
   rounds: number;
   avro: boolean;
-  platformatic: boolean;
+  /** Also measure the stage with the other producer client, and a raw pipe written with `@platformatic/kafka`. */
+  clients: boolean;
 }
 
 function parseArgs(args: string[]): Options {
@@ -47,7 +55,7 @@ function parseArgs(args: string[]): Options {
     partitions: number('partitions', 3),
     rounds: number('rounds', 1),
     avro: named.has('avro'),
-    platformatic: named.has('platformatic'),
+    clients: named.has('clients'),
   };
 }
 
@@ -82,7 +90,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
   const outputs: string[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     outputs.push(`raw-out-${round}`, `stage-out-${round}`);
-    if (options.platformatic) outputs.push(`raw-pk-out-${round}`, `stage-pk-out-${round}`);
+    if (options.clients) outputs.push(`raw-pk-out-${round}`, `stage-pk-out-${round}`);
   }
   try {
     await admin.createTopics({
@@ -155,7 +163,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
       await consumer.disconnect();
       console.log(`  round ${round}: raw kafkajs consume→produce pipe      ${format(raw)}`);
 
-      if (options.platformatic) {
+      if (options.clients) {
         // (1b) the same raw pipe with @platformatic/kafka consuming and producing, a fresh group and output topic.
         const pkRawOut = name(`raw-pk-out-${round}`);
         const { measurePlatformaticPipe } = await import('./platformatic-pipe.ts');
@@ -189,29 +197,32 @@ export async function run(base: Config, args: string[]): Promise<number> {
       await stage.stop('bench round over');
       ratios.push(runtime / raw);
       console.log(
-        `  round ${round}: runtime pass-through stage          ${format(runtime)}  ratio ${(runtime / raw).toFixed(2)} (goal ≥ 0.60)`,
+        `  round ${round}: runtime pass-through stage (${config.kafka.producerClient}) ${format(runtime)}  ratio ${(runtime / raw).toFixed(2)} (goal ≥ 0.60)`,
       );
 
-      if (options.platformatic) {
-        const pkOut = `stage-pk-out-${round}`;
-        const pkStage = defineStage<Buffer, unknown>({
-          name: `bench-pass-pk-${round}`,
+      if (options.clients) {
+        const other = config.kafka.producerClient === 'platformatic' ? 'kafkajs' : 'platformatic';
+        const otherOut = `stage-pk-out-${round}`;
+        const otherStage = defineStage<Buffer, unknown>({
+          name: `bench-pass-other-${round}`,
           input: ['checkins'],
-          output: [pkOut],
-          handler: async (batch) => batch.map((record) => ({ topic: pkOut, key: record.key, value: record.value })),
+          output: [otherOut],
+          handler: async (batch) => batch.map((record) => ({ topic: otherOut, key: record.key, value: record.value })),
         });
-        // Loaded only for this variant, so the default bench does not need the package.
-        const { platformaticTransport } = await import('./platformatic-transport.ts');
-        const running = await runStages(config, [pkStage], {
+        const running = await runStages(config, [otherStage], {
           codec: rawCodec,
           registry: new Registry(),
           log,
-          producerTransport: platformaticTransport(config),
+          producerTransport:
+            other === 'kafkajs'
+              ? kafkajsTransport(createKafka(config, log).producer(producerConfig))
+              : platformaticTransport(config, log),
         });
-        const pk = await measureOutput(admin, name(pkOut), options.records);
+        const otherRate = await measureOutput(admin, name(otherOut), options.records);
         await running.stop('bench round over');
+        const [pk, kj] = other === 'kafkajs' ? [runtime, otherRate] : [otherRate, runtime];
         console.log(
-          `  round ${round}: same stage, @platformatic/kafka producer ${format(pk)}  ratio ${(pk / raw).toFixed(2)} · vs kafkajs ${(pk / runtime).toFixed(2)}`,
+          `  round ${round}: same stage, ${other} producer${' '.repeat(Math.max(1, 14 - other.length))}${format(otherRate)}  ratio ${(otherRate / raw).toFixed(2)} · stage @platformatic/kafka ÷ kafkajs ${(pk / kj).toFixed(2)}`,
         );
       }
 

@@ -6,6 +6,8 @@ import type { StackConfig } from './stack.ts';
 export const clustersEnv = z.object({
   MSGXC_KAFKA_BROKERS: list.optional(),
   MSGXC_KAFKA_CLIENT_ID: z.string().default('msgxc'),
+  // The client behind the stages' producer (pipeline/kafka/README.md); the HTTP facade and consumers use kafkajs.
+  MSGXC_KAFKA_PRODUCER_CLIENT: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
   MSGXC_SCHEMA_REGISTRY_URL: z.url().optional(),
   MSGXC_CASSANDRA_CONTACT_POINTS: list.optional(),
   MSGXC_CASSANDRA_KEYSPACE: z
@@ -48,7 +50,13 @@ export const clustersEnv = z.object({
 type ClustersEnv = z.infer<typeof clustersEnv>;
 
 export interface ClustersConfig {
-  kafka: { brokers: string[]; clientId: string; topicPrefix: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topicPrefix: string;
+    /** The client behind the `pipeline` producer profile (stages, gateway, scheduler, ack sweep, retry queue). */
+    producerClient: 'platformatic' | 'kafkajs';
+  };
   registry: { url: string };
   cassandra: {
     contactPoints: string[];
@@ -94,6 +102,7 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
       brokers: env.MSGXC_KAFKA_BROKERS ?? [`127.0.0.1:${stack.ports.kafka}`],
       clientId: env.MSGXC_KAFKA_CLIENT_ID,
       topicPrefix: env.MSGXC_TOPIC_PREFIX,
+      producerClient: env.MSGXC_KAFKA_PRODUCER_CLIENT,
     },
     registry: { url: env.MSGXC_SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${stack.ports.registry}/apis/ccompat/v7` },
     cassandra: {

@@ -13,6 +13,12 @@ describe('parseConfig', () => {
     expect(config.search).toMatchObject({ url: 'http://127.0.0.1:9200', engine: 'opensearch' });
   });
 
+  it('produces from the stages with @platformatic/kafka unless told kafkajs, and refuses another client', () => {
+    expect(parseConfig({}).kafka.producerClient).toBe('platformatic');
+    expect(parseConfig({ MSGXC_KAFKA_PRODUCER_CLIENT: 'kafkajs' }).kafka.producerClient).toBe('kafkajs');
+    expect(() => parseConfig({ MSGXC_KAFKA_PRODUCER_CLIENT: 'rdkafka' })).toThrow(/MSGXC_KAFKA_PRODUCER_CLIENT/);
+  });
+
   it('moves client defaults with the local ports', () => {
     const config = parseConfig({ MSGXC_KAFKA_PORT: '19092', MSGXC_REGISTRY_PORT: '18081' });
     expect(config.kafka.brokers).toEqual(['127.0.0.1:19092']);

@@ -12,9 +12,11 @@ export {
   producerConfig,
   requestProducerConfig,
 } from './client.ts';
+export { platformaticTransport } from './platformatic.ts';
 export {
   createRecordProducer,
   type EncodedRecord,
+  kafkajsTransport,
   type PreparedRecord,
   type ProducerProfile,
   type ProduceTransport,

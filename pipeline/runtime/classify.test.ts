@@ -67,6 +67,27 @@ describe('isClusterUnavailable', () => {
     expect(isClusterUnavailable(Object.assign(new Error('refused'), { name: 'KafkaJSConnectionError' }))).toBe(true);
   });
 
+  it("sees @platformatic/kafka's network errors, also inside its aggregates", () => {
+    const network = Object.assign(new Error('Connection closed'), { code: 'PLT_KFK_NETWORK' });
+    expect(isClusterUnavailable(network)).toBe(true);
+    const leader = Object.assign(new Error('not the leader'), {
+      code: 'PLT_KFK_PROTOCOL',
+      apiId: 'NOT_LEADER_OR_FOLLOWER',
+    });
+    expect(isClusterUnavailable(leader)).toBe(true);
+    const moved = Object.assign(new Error('leader moving'), {
+      code: 'PLT_KFK_PROTOCOL',
+      apiId: 'LEADER_NOT_AVAILABLE',
+    });
+    const aggregate = Object.assign(new AggregateError([moved], 'Produce failed'), { code: 'PLT_KFK_MULTIPLE' });
+    expect(isClusterUnavailable(aggregate)).toBe(true);
+    const refused = Object.assign(new Error('denied'), {
+      code: 'PLT_KFK_PROTOCOL',
+      apiId: 'TOPIC_AUTHORIZATION_FAILED',
+    });
+    expect(isClusterUnavailable(new AggregateError([refused], 'Produce failed'))).toBe(false);
+  });
+
   it('does not excuse errors that joining again would not cure', () => {
     expect(isClusterUnavailable(Object.assign(new Error('denied'), { type: 'GROUP_AUTHORIZATION_FAILED' }))).toBe(
       false,

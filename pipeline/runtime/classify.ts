@@ -89,6 +89,7 @@ const unavailableTypes = new Set([
   'BROKER_NOT_AVAILABLE',
   'LEADER_NOT_AVAILABLE',
   'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
   'REQUEST_TIMED_OUT',
 ]);
 const unavailableNames = new Set([
@@ -101,16 +102,22 @@ const unavailableNames = new Set([
   'KafkaJSMetadataNotLoaded',
 ]);
 
+/** `@platformatic/kafka`'s (the stages' producer): a connection lost or refused, a request timed out. */
+const unavailableCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+
 /**
  * The consumer crashed because the cluster is away (a broker restarting, a coordinator loading or moving),
  * not because of anything the stage did: it can join again once the cluster is back. kafkajs marks some of
  * these permanent (`KafkaJSGroupCoordinatorNotFound`, tulios/kafkajs#1630) and does not restart for them.
- * Looks through kafkajs's wrappers (`cause`).
+ * Looks through the clients' wrappers (`cause`, and the errors of `@platformatic/kafka`'s aggregates).
  */
 export function isClusterUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 5) return false;
-  const { type, name, cause } = error as { type?: unknown; name?: unknown; cause?: unknown };
+  const { type, name, code, apiId, cause, errors } = error as Record<string, unknown>;
   if (typeof type === 'string' && unavailableTypes.has(type)) return true;
+  if (typeof apiId === 'string' && unavailableTypes.has(apiId)) return true;
   if (typeof name === 'string' && unavailableNames.has(name)) return true;
+  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  if (Array.isArray(errors) && errors.some((item) => isClusterUnavailable(item, depth + 1))) return true;
   return cause !== undefined && cause !== error && isClusterUnavailable(cause, depth + 1);
 }

@@ -1,0 +1,90 @@
+import { compatibilityPartitioner, type MessageToProduce, Producer } from '@platformatic/kafka';
+import type { Message } from 'kafkajs';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { ProduceTransport } from './producer.ts';
+
+/**
+ * `@platformatic/kafka` (maintained, pure JavaScript) behind the record producer: the stages' client. Where
+ * records move in bulk it produces about 1.8× what kafkajs does on the same machine (`npm run bench -- runtime
+ * clients`, README.md beside this file). The same settings as kafkajs's pipeline producer: idempotent, acks = all,
+ * no compression, no topic auto-creation.
+ *
+ * - **Partitioning as everyone else's:** the library's default partitioner keeps murmur2's sign bit, so a key
+ *   would land on another partition than kafkajs and the Java client put it; `compatibilityPartitioner` is
+ *   theirs. Ingest keys, lane keys and retry keys depend on it (`docs/ARCHITECTURE.md`).
+ * - **Retries:** the library's own, with a delay doubling from 250 ms to 5 s, about 15 s in all, as long as
+ *   kafkajs's pipeline producer rides out a broker restarting. After that the error reaches the stage runtime,
+ *   which ends the batch uncommitted; the records are redone with the same ids and de-duplicated downstream.
+ * - **An idempotent session lost** by the broker (restart, producer id expired) starts a new one (the library
+ *   does, since 2.12).
+ */
+export function platformaticTransport(config: Config, log?: Logger): ProduceTransport {
+  let producer: Producer | undefined;
+  const open = () => {
+    producer ??= new Producer({
+      clientId: config.kafka.clientId,
+      bootstrapBrokers: config.kafka.brokers,
+      idempotent: true,
+      acks: -1,
+      autocreateTopics: false,
+      partitioner: compatibilityPartitioner,
+      retries: 6,
+      retryDelay: (_client, _operation, attempt) => Math.min(5_000, 250 * 2 ** (attempt - 1)),
+    });
+    return producer;
+  };
+  return {
+    async connect() {
+      await open().listApis();
+    },
+    async send(topicMessages) {
+      const messages: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = [];
+      for (const { topic, messages: batch } of topicMessages) {
+        for (const message of batch) messages.push(toProduce(topic, message));
+      }
+      try {
+        await open().send({ messages, acks: -1 });
+      } catch (error) {
+        log?.debug({ err: error }, 'produce failed after the client retried');
+        throw error;
+      }
+    },
+    async disconnect() {
+      const closing = producer;
+      producer = undefined;
+      await closing?.close();
+    },
+    onDisconnect() {
+      // The client reconnects by itself on the next send: nothing to forget.
+    },
+  };
+}
+
+function toProduce(topic: string, message: Message): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+  const produced: MessageToProduce<Buffer, Buffer, Buffer, Buffer> = { topic };
+  const key = bytes(message.key);
+  if (key !== undefined) produced.key = key;
+  const value = bytes(message.value);
+  if (value !== undefined) produced.value = value;
+  if (message.headers) produced.headers = headerBytes(message.headers);
+  return produced;
+}
+
+function bytes(value: string | Buffer | null | undefined): Buffer | undefined {
+  if (value == null) return undefined;
+  return Buffer.isBuffer(value) ? value : Buffer.from(value);
+}
+
+/**
+ * kafkajs allows a header several values; the pipeline never writes more than one, so the first is kept. Names
+ * are bytes too: without serialisers the client writes a header's name as given, and refuses a string.
+ */
+function headerBytes(headers: NonNullable<Message['headers']>): Map<Buffer, Buffer> {
+  const out = new Map<Buffer, Buffer>();
+  for (const [name, value] of Object.entries(headers)) {
+    const encoded = bytes(Array.isArray(value) ? value[0] : value);
+    if (encoded !== undefined) out.set(Buffer.from(name), encoded);
+  }
+  return out;
+}
