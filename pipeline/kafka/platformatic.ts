@@ -13,9 +13,10 @@ import type { ProduceTransport } from './producer.ts';
  * - **Partitioning as everyone else's:** the library's default partitioner keeps murmur2's sign bit, so a key
  *   would land on another partition than kafkajs and the Java client put it; `compatibilityPartitioner` is
  *   theirs. Ingest keys, lane keys and retry keys depend on it (`docs/ARCHITECTURE.md`).
- * - **Retries:** the library's own, with a delay doubling from 250 ms to 5 s, about 15 s in all, as long as
- *   kafkajs's pipeline producer rides out a broker restarting. After that the error reaches the stage runtime,
- *   which ends the batch uncommitted; the records are redone with the same ids and de-duplicated downstream.
+ * - **Retries:** the library's own, six, the delay doubling from 250 ms to 5 s: about 13 s of back-off, a
+ *   little more than kafkajs's defaults give the pipeline producer (about 9 s), enough to ride out a broker
+ *   restarting. After that the error reaches the stage runtime, which ends the batch uncommitted; the records
+ *   are redone with the same ids and de-duplicated downstream.
  * - **An idempotent session lost** by the broker (restart, producer id expired) starts a new one (the library
  *   does, since 2.12).
  */
