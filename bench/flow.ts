@@ -34,9 +34,9 @@ import { reportFigure } from './results.ts';
  * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
  *
  * Before anything is measured, `pipelineWarmup` seconds of the latency traffic go through the pipeline
- * unmeasured: on the first few hundred messages after start the ten processes compile their hot paths, and
- * the first phase measured cold came out 1.5–5.2× worse than the second, warm one (p99 over raw) in six of six
- * runs on 2026-11-30.
+ * unmeasured, so no figure includes the processes' first messages after start. It does not explain all of the
+ * gap between the two latency phases: the first still came out worse than the second (p99 over raw) in every
+ * run on 2026-11-30, 1.5–5.2× without this warm-up and 1.9–4.4× with it; the cause is not found yet.
  *
  * The pipeline stages run one per process (`split=1`, as production runs them: the OS schedules them, and a
  * process of bulk lanes only runs at a lower priority) or all in one (`split=0`: the in-process urgency gate).
@@ -94,8 +94,8 @@ export async function run(base: Config, args: string[]): Promise<number> {
     await gatewayReady(system, client);
     await producer.connect();
     await pipelineProbe(producer, arrivals);
-    // Freshly started processes compile their hot paths and fill their caches on the first few hundred
-    // messages: the same traffic, unmeasured, so the figures are the warm system's (a deployment runs warm).
+    // Freshly started processes compile their hot paths and fill their caches on their first messages: the
+    // same traffic, unmeasured, so the figures are the warm system's (a deployment runs warm).
     if (options.pipelineWarmup > 0) {
       await paced(
         options.rate,
