@@ -36,7 +36,8 @@ import { reportFigure } from './results.ts';
  * Before anything is measured, `pipelineWarmup` seconds of the latency traffic go through the pipeline
  * unmeasured, so no figure includes the processes' first messages after start. It does not explain all of the
  * gap between the two latency phases: the first still came out worse than the second (p99 over raw) in every
- * run on 2026-11-30, 1.5–5.2× without this warm-up and 1.9–4.4× with it; the cause is not found yet.
+ * run on 2026-11-30, 1.5–5.2× without this warm-up and 1.4–4.4× with it (six runs each); the cause is not
+ * found yet.
  *
  * The pipeline stages run one per process (`split=1`, as production runs them: the OS schedules them, and a
  * process of bulk lanes only runs at a lower priority) or all in one (`split=0`: the in-process urgency gate).
