@@ -93,6 +93,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
       onMessage: (frame: MessageFrame) => arrivals.set(frame.msg ?? '', performance.now()),
     });
     await gatewayReady(system, client);
+    const ws = client;
     await producer.connect();
     await pipelineProbe(producer, arrivals);
     // Freshly started processes compile their hot paths and fill their caches on their first messages: the
@@ -130,7 +131,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
       line(label, measured);
       await hops(
         system.config,
-        client!.messages.filter((frame) => frame.msg?.startsWith(`${tag}-`)),
+        ws.messages.filter((frame) => frame.msg?.startsWith(`${tag}-`)),
         'lane.3',
       );
       return measured;
