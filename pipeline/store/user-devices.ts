@@ -168,7 +168,7 @@ async function markDeviceDead(
   reason: string,
   at = new Date(),
 ) {
-  const removed = await removeDevice(ctx, uid, channel, id);
+  // Remembered before the removal: a crash in between leaves the device listed, so a retry removes it.
   await execute(
     ctx.client,
     'INSERT INTO dead_devices (uid, channel, device_id, reason, detected_at) VALUES (?, ?, ?, ?, ?)',
@@ -176,7 +176,7 @@ async function markDeviceDead(
     'record a dead device',
     idempotent,
   );
-  return removed;
+  return removeDevice(ctx, uid, channel, id);
 }
 
 async function deadDevicesOf(ctx: DeviceContext, uid: string): Promise<DeadDevice[]> {

@@ -121,7 +121,11 @@ describe('deliver.email', () => {
       await eventually('the address removed', async () =>
         (await world.users.devicesOf('carol', 'email')).length === 0 ? true : undefined,
       );
-      expect(world.audience.values.find((value) => value.uid === 'carol')).toMatchObject({ type: 'remove_device' });
+      // The stage removes the address before the runtime produces the audience change.
+      const change = await eventually('the audience change', () =>
+        world.audience.values.find((value) => value.uid === 'carol'),
+      );
+      expect(change).toMatchObject({ type: 'remove_device', device: { id } });
     } finally {
       ses.down = false;
     }
