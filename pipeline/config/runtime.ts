@@ -11,7 +11,8 @@ export const runtimeEnv = z.object({
   MSGXC_RUNTIME_HANDLER_BATCH: z.coerce.number().int().min(1).default(1_000),
   // Bytes per produce call; keep under the broker's message.max.bytes (1 MiB by default), which bounds a partition's batch.
   MSGXC_RUNTIME_MAX_PRODUCE_BYTES: z.coerce.number().int().min(1024).default(900_000),
-  // Within a long fetched batch, commit at most this often (always at its end and on shutdown); 0 = every chunk.
+  // Commit a group's offsets at most this often (a trailing commit takes the last; at once on a failure or a
+  // shutdown); bounds the rework after a crash. 0 = every chunk.
   MSGXC_RUNTIME_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
   // A streaming handler's outputs are produced every this many records (sooner at MAX_PRODUCE_BYTES).
   MSGXC_RUNTIME_STREAM_CHUNK: z.coerce.number().int().min(1).default(1_000),
@@ -37,7 +38,7 @@ export interface RuntimeConfig {
   handlerBatch: number;
   /** Most bytes in one produce call; a single output larger than this is refused as OUTPUT_TOO_LARGE. */
   maxProduceBytes: number;
-  /** Commit at most this often inside a fetched batch (always at its end); bounds the rework after a crash. */
+  /** Commit a group's offsets at most this often (commit-queue.ts); bounds the rework after a crash. */
   commitIntervalMs: number;
   /** A handler returning an AsyncIterable has its outputs produced every this many records (or maxProduceBytes). */
   streamChunk: number;

@@ -61,6 +61,7 @@ function feedOn(prepare: (consumer: FakeConsumer, index: number) => void = () =>
     topics: ['topic'],
     fromBeginning: true,
     tuning: config.runtime.consumer,
+    commitIntervalMs: config.runtime.commitIntervalMs,
     eachBatch: async () => undefined,
     log: createLogger(config, 'test'),
     onRejoin,

@@ -3,6 +3,7 @@ import type { Config } from '../config/index.ts';
 import { retryTransient } from '../kafka/index.ts';
 import type { Logger } from '../log/index.ts';
 import { isClusterUnavailable } from './classify.ts';
+import { CommitQueue } from './commit-queue.ts';
 
 export interface FeedConsumerOptions {
   kafka: Kafka;
@@ -10,7 +11,9 @@ export interface FeedConsumerOptions {
   topics: string[];
   fromBeginning: boolean;
   tuning: Config['runtime']['consumer'];
-  eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  /** At most one offset commit per this many ms (commit-queue.ts). */
+  commitIntervalMs: number;
+  eachBatch: (payload: EachBatchPayload, commits: CommitQueue) => Promise<void>;
   log: Logger;
   /** Called each time the consumer joins again after a crash kafkajs does not restart. */
   onRejoin: () => void;
@@ -36,9 +39,19 @@ export class FeedConsumer {
   private timer: NodeJS.Timeout | undefined;
   private joining: Promise<void> | undefined;
   private stopped = false;
+  /** The handled offsets of this membership, committed at most every `commitIntervalMs`. */
+  readonly commits: CommitQueue;
 
   constructor(options: FeedConsumerOptions) {
     this.options = options;
+    this.commits = new CommitQueue({
+      intervalMs: options.commitIntervalMs,
+      commitLater: async (offsets) => {
+        // No consumer (crashed, joining again): its next incarnation resumes from the committed offsets.
+        await this.consumer?.commitOffsets(offsets);
+      },
+      log: options.log,
+    });
   }
 
   /** Connects, subscribes and starts consuming; fails when the first connect or subscribe does. */
@@ -50,6 +63,11 @@ export class FeedConsumer {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.joining;
+    await this.commits
+      .flush()
+      .catch((error: unknown) =>
+        this.options.log.warn({ err: error }, 'offset commit before leaving the group failed'),
+      );
     await this.consumer?.disconnect();
   }
 
@@ -65,7 +83,7 @@ export class FeedConsumer {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
-        eachBatch,
+        eachBatch: (payload) => eachBatch(payload, this.commits),
       });
     } catch (error) {
       if (this.consumer === consumer) this.consumer = undefined;
@@ -87,11 +105,15 @@ export class FeedConsumer {
       maxWaitTimeInMs: tuning.maxWaitMs,
       allowAutoTopicCreation: false,
     });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.attempts = 0;
+      this.commits.retain(payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart || consumer !== this.consumer || this.stopped) return;
+      if (consumer !== this.consumer) return;
+      // kafkajs restarts from the committed offsets: what waited for a trailing commit is redone.
+      this.commits.clear();
+      if (payload.restart || this.stopped) return;
       if (isClusterUnavailable(payload.error)) this.rejoinLater(payload.error);
       else this.options.onFatal(payload.error);
     });

@@ -5,8 +5,10 @@
  * - Batches: kafkajs `eachBatch` per partition, cut into chunks of `config.runtime.handlerBatch` records; one
  *   handler call per chunk. A chunk's outputs, retries and dead letters leave in one produce call (split only
  *   above `maxProduceBytes`), acks=-1, idempotent producer. Offsets are resolved after the produce is
- *   acknowledged and committed at most every `commitIntervalMs` and always at the end of a fetched batch:
- *   at-least-once, a crash redoes at most that much.
+ *   acknowledged and committed at most every `commitIntervalMs` per consumer group membership, the last ones
+ *   by a trailing commit at the interval's end (`commit-queue.ts`), and at once when a batch fails or the stage
+ *   stops: at-least-once, a crash redoes at most an interval of records. At light traffic a commit per fetched
+ *   batch would cost the broker one OffsetCommit per record per stage.
  * - Streaming outputs: a handler may return an AsyncIterable (write it as an `async function*`) instead of an
  *   array. The runtime pulls it one record at a time, encodes each and produces every
  *   `config.runtime.streamChunk` records (1,000) or sooner when the next would pass `maxProduceBytes`, waiting

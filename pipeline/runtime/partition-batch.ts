@@ -3,6 +3,7 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log/index.ts';
 import type { UrgencyRank } from '../topics/lanes.ts';
 import { ChunkAbandonedError } from './classify.ts';
+import type { CommitQueue } from './commit-queue.ts';
 import { failureHeader, textHeaders } from './headers.ts';
 
 export interface PartitionBatchOptions {
@@ -10,7 +11,8 @@ export interface PartitionBatchOptions {
   rank: UrgencyRank | null;
   /** Whether resolved offsets are committed (every group does; a stage runner may opt out). */
   commits: boolean;
-  commitIntervalMs: number;
+  /** The feed's commits (commit-queue.ts): a batch's offsets wait there for the interval's commit. */
+  commitQueue: CommitQueue;
   heartbeatMs: number;
   signal: AbortSignal;
   log: Logger;
@@ -18,13 +20,13 @@ export interface PartitionBatchOptions {
 
 /**
  * One fetched batch of one partition: its heartbeats, back-off waits and the offsets it resolves and commits.
- * Only ever offsets whose outputs are acknowledged are resolved; inside a long batch they are committed at most
- * every `commitIntervalMs` (bounding the rework after a crash), and always at the batch's end.
+ * Only ever offsets whose outputs are acknowledged are resolved; they are committed through the feed's commit
+ * queue, at most every `commitIntervalMs` (a trailing commit takes the last ones), and at once when the batch
+ * fails or the stage stops.
  */
 export class PartitionBatch {
   private lastResolved: string | undefined;
-  private lastCommitted: string | undefined;
-  private lastCommitAt = Date.now();
+  private lastSettled: string | undefined;
 
   readonly payload: EachBatchPayload;
   private readonly options: PartitionBatchOptions;
@@ -88,14 +90,23 @@ export class PartitionBatch {
     this.lastResolved = offset;
   }
 
-  async commit(force: boolean): Promise<void> {
-    if (!this.options.commits || this.lastResolved === undefined || this.lastResolved === this.lastCommitted) return;
-    if (!force && Date.now() - this.lastCommitAt < this.options.commitIntervalMs) return;
+  /** Hands the last resolved offset to the commit queue; `now` commits it (and the feed's others) at once. */
+  async commit(now: boolean): Promise<void> {
+    if (!this.options.commits || this.lastResolved === undefined || this.lastResolved === this.lastSettled) return;
     const offset = String(BigInt(this.lastResolved) + 1n);
     const { topic, partition } = this;
-    await this.payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
-    this.lastCommitted = this.lastResolved;
-    this.lastCommitAt = Date.now();
+    await this.options.commitQueue.settle({ topic, partition, offset }, (offsets) => this.commitNow(offsets), now);
+    this.lastSettled = this.lastResolved;
+  }
+
+  private async commitNow(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    const topics = new Map<string, { partition: number; offset: string }[]>();
+    for (const { topic, partition, offset } of offsets) {
+      topics.set(topic, [...(topics.get(topic) ?? []), { partition, offset }]);
+    }
+    await this.payload.commitOffsetsIfNecessary({
+      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+    });
   }
 
   /** Records left behind the last one handled, for the lag gauge. */

@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.ts';
 import type { StageMetrics } from '../metrics/index.ts';
 import { urgencyRankOf } from '../topics/lanes.ts';
 import { ChunkAbandonedError, isRebalance, isShutdown } from './classify.ts';
+import type { CommitQueue } from './commit-queue.ts';
 import { FeedConsumer } from './feed-consumer.ts';
 import { groupIdFor } from './names.ts';
 import { sendChunkResult } from './outbox.ts';
@@ -129,7 +130,8 @@ export class StageRunner implements RunningStage {
       topics,
       fromBeginning: this.mode === 'shared',
       tuning: config.runtime.consumer,
-      eachBatch: (payload) => this.eachBatch(payload),
+      commitIntervalMs: config.runtime.commitIntervalMs,
+      eachBatch: (payload, commits) => this.eachBatch(payload, commits),
       log,
       onRejoin: () => metrics.rejoins.inc({ stage: this.name }),
       onFatal,
@@ -159,7 +161,7 @@ export class StageRunner implements RunningStage {
     return { stage: this.name, topic: this.topics.label(topic), partition: String(partition) };
   }
 
-  async eachBatch(payload: EachBatchPayload): Promise<void> {
+  async eachBatch(payload: EachBatchPayload, commitQueue: CommitQueue): Promise<void> {
     const { topic, partition } = payload.batch;
     // A batch fetched just before this partition was paused: leave it for after the resume.
     if (this.topics.isRetry(topic) && this.pauses.has(partition)) return;
@@ -167,7 +169,7 @@ export class StageRunner implements RunningStage {
     const batch = new PartitionBatch(payload, {
       rank: urgencyRankOf(this.topics.label(topic)),
       commits: this.commits,
-      commitIntervalMs: config.runtime.commitIntervalMs,
+      commitQueue,
       heartbeatMs: config.runtime.consumer.heartbeatMs,
       signal,
       log,
@@ -205,10 +207,13 @@ export class StageRunner implements RunningStage {
     }
   }
 
-  /** Also after a failure: what was produced and acknowledged is done. */
+  /**
+   * Also after a failure: what was produced and acknowledged is done. A failure or a stop commits at once (kafkajs
+   * is about to restart the consumer or leave the group); otherwise the offset may wait for the interval's commit.
+   */
   private async commitAfter(batch: PartitionBatch, failure: unknown): Promise<unknown> {
     try {
-      await batch.commit(true);
+      await batch.commit(failure !== undefined || batch.ended() || this.options.signal.aborted);
     } catch (error) {
       if (failure === undefined) return error;
       const { topic, partition } = batch;
