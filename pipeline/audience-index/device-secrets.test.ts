@@ -96,6 +96,22 @@ describe('device secrets', () => {
     expect(source.devices.webpush).toEqual([webpush]);
     expect(unreadable).toEqual(['d3']);
   });
+
+  it('opens only the channels asked for, and empties the others rather than hand them out sealed', () => {
+    const secrets = createDeviceSecrets([key('k1')]);
+    const source = {
+      uid: 'u1',
+      devices: { ws: true, apns: [secrets.seal('u1', apns)], webpush: [secrets.seal('u1', webpush)], sms: [] },
+    };
+    const opened: string[] = [];
+    const counting = {
+      ...secrets,
+      open: (uid: string, device: Device) => (opened.push(device.id), secrets.open(uid, device)),
+    };
+    openSourceDevices(source, counting, () => undefined, new Set(['apns', 'ws']));
+    expect(source.devices).toEqual({ ws: true, apns: [apns], webpush: [], sms: [] });
+    expect(opened).toEqual(['d1']);
+  });
 });
 
 describe('device keys in the configuration', () => {

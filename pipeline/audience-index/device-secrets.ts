@@ -137,12 +137,14 @@ export function sealScriptInput(input: ScriptInput, secrets: DeviceSecrets): Scr
 
 /**
  * Opens the devices of a fetched `_source` in place (the object is ours). A device whose secrets do not open
- * is left out, and reported through `onUnreadable` (by uid and device id: never the value).
+ * is left out, and reported through `onUnreadable` (by uid and device id: never the value). With `channels`,
+ * only those channels' devices are opened; the others' lists are emptied (never handed out sealed).
  */
 export function openSourceDevices(
   source: Json,
   secrets: DeviceSecrets,
   onUnreadable: (uid: string, device: Device) => void,
+  channels: ReadonlySet<string> | null = null,
 ): void {
   const uid = source.uid as string;
   const devices = source.devices as Record<string, Device[] | boolean> | undefined;
@@ -150,6 +152,10 @@ export function openSourceDevices(
   for (const channel of DEVICE_CHANNELS) {
     const list = devices[channel];
     if (!Array.isArray(list)) continue;
+    if (channels !== null && !channels.has(channel)) {
+      devices[channel] = [];
+      continue;
+    }
     const opened: Device[] = [];
     for (const device of list) {
       const open = secrets.open(uid, device);

@@ -72,7 +72,8 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
   const log = options.log ?? createLogger(config, 'audience-index');
   // Throws at start-up in production without MSGXC_DEVICE_KEYS: device tokens are never stored in clear.
   const secrets = createDeviceSecrets(config.devices.keys);
-  const publicDoc = (source: Json) => openedDoc(source, secrets, log);
+  const publicDoc = (source: Json, channels: ReadonlySet<string> | null = null) =>
+    openedDoc(source, secrets, log, channels);
   const alias = audienceAlias(config);
   const next = nextAlias(config);
   const nextTtl = options.nextAliasTtlMs ?? NEXT_ALIAS_TTL_MS;
@@ -86,7 +87,10 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
       keepAlive: config.search.pitKeepAlive,
       resumeWithinMs: config.search.resumeWithinMs,
     };
-    for await (const sources of sourcePages(reader, query, pageOptions)) yield sources.map(publicDoc);
+    const channels = pageOptions.devicesOn ? new Set<string>(pageOptions.devicesOn) : null;
+    for await (const sources of sourcePages(reader, query, pageOptions)) {
+      yield sources.map((source) => publicDoc(source, channels));
+    }
   }
 
   return {
@@ -149,10 +153,19 @@ export function createAudienceIndex(config: Config, options: AudienceIndexOption
  * object is ours). Done here rather than with `_source.excludes`, which made the engine re-serialise every
  * document and cost about half the paging rate in the benchmark.
  */
-function openedDoc(source: Json, secrets: DeviceSecrets, log: Logger): AudienceDoc {
+function openedDoc(
+  source: Json,
+  secrets: DeviceSecrets,
+  log: Logger,
+  channels: ReadonlySet<string> | null,
+): AudienceDoc {
   for (const field of INTERNAL_FIELDS) delete source[field];
-  openSourceDevices(source, secrets, (uid, device) =>
-    log.warn({ uid, channel: device.channel, deviceId: device.id }, 'device secret does not open: device left out'),
+  openSourceDevices(
+    source,
+    secrets,
+    (uid, device) =>
+      log.warn({ uid, channel: device.channel, deviceId: device.id }, 'device secret does not open: device left out'),
+    channels,
   );
   return source as unknown as AudienceDoc;
 }

@@ -91,6 +91,12 @@ export interface PageOptions {
   pageSize: number;
   /** Only users reachable on at least one of these channels. */
   reachableOn?: readonly Channel[];
+  /**
+   * The channels whose devices the consumer uses: only their secrets are opened (an AES-GCM decryption per
+   * token or key, most of the layer's cost per document), the other channels' device lists come back empty.
+   * Default: every channel.
+   */
+  devicesOn?: readonly Channel[];
   /** Leave out users whose preferences are `["~"]`. Default false: the query returns whom it names. */
   excludeOptedOut?: boolean;
   /** One of `max` disjoint parts of the audience, stable across processes (FanoutJob.slice). */

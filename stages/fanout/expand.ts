@@ -221,6 +221,8 @@ function pageOptions(
   const everyoneReachable = allowed.has('ws') && settings.wsReachability === 'always' && wsForAll;
   return {
     pageSize: settings.pageSize,
+    // planRecipient reads devices of these channels only: the others' secrets are never decrypted.
+    devicesOn: [...allowed],
     slice: job.slice,
     excludeOptedOut: job.audience.kind !== 'uids',
     ...(everyoneReachable || everyUser || job.audience.kind === 'uids'

@@ -337,6 +337,25 @@ describe('fanout handler', () => {
     expect(seen).toEqual([undefined]);
   });
 
+  it('has the audience open only the devices of the channels the job may use (their secrets are decrypted)', async () => {
+    const users = [audienceDoc('d1', { devices: { fcm: [fcm('d1')], apns: [apns('d1')], email: [email('d1')] } })];
+    const source = memoryAudience(users);
+    const asked: PageOptions['devicesOn'][] = [];
+    const watched: typeof source = {
+      ...source,
+      pages(query, options) {
+        asked.push(options.devicesOn);
+        return source.pages(query, options);
+      },
+    };
+    const outputs = await fanout(
+      [input(job({ tid: null, audience: everyone, channels: ['fcm', 'email'], plan: 'fallback' }))],
+      deps(watched),
+    );
+    expect(asked).toEqual([['fcm', 'email']]);
+    expect(deliveries(outputs)).toEqual(['fcm:d1:d1']);
+  });
+
   it('streams a large audience through one call: the first batch comes out after a page or two, not the audience', async () => {
     const users = Array.from({ length: 300 }, (_, index) =>
       audienceDoc(`s${String(index).padStart(3, '0')}`, { devices: { fcm: [fcm(`s${index}`)] } }),

@@ -5,6 +5,7 @@ import type {
   AudienceQuery,
   PageOptions,
 } from '../../pipeline/audience-index/types.ts';
+import { DEVICE_CHANNELS } from '../../pipeline/audience-index/types.ts';
 import type { Device } from '../../schemas/types.generated.ts';
 import type { AudienceSource } from '../../stages/fanout/audience.ts';
 
@@ -21,7 +22,7 @@ export function memoryAudience(docs: readonly AudienceDoc[]): AudienceSource & {
       const matching = sorted.filter((doc) => matches(doc, query, options));
       for (let start = 0; start < matching.length; start += options.pageSize) {
         source.pagesRead++;
-        yield matching.slice(start, start + options.pageSize).map((doc) => structuredClone(doc));
+        yield matching.slice(start, start + options.pageSize).map((doc) => withDevicesOn(doc, options.devicesOn));
       }
     },
     async count(query: AudienceQuery, options: Omit<PageOptions, 'pageSize'>) {
@@ -29,6 +30,14 @@ export function memoryAudience(docs: readonly AudienceDoc[]): AudienceSource & {
     },
   };
   return source;
+}
+
+/** A copy, with the device lists of channels outside `devicesOn` emptied, as the index layer hands them out. */
+function withDevicesOn(doc: AudienceDoc, devicesOn: PageOptions['devicesOn']): AudienceDoc {
+  const copy = structuredClone(doc);
+  if (!devicesOn) return copy;
+  for (const channel of DEVICE_CHANNELS) if (!devicesOn.includes(channel)) copy.devices[channel] = [];
+  return copy;
 }
 
 function matches(doc: AudienceDoc, query: AudienceQuery, options: Omit<PageOptions, 'pageSize'>): boolean {
