@@ -94,6 +94,16 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
 
     const [page] = await allPages(index, { kind: 'uids', uids: [user.uid] });
     expect(page).toEqual([doc]);
+
+    // Asked for one channel's devices, a lookup and a walk open only those and hand out no sealed value of the others.
+    const [looked] = await allPages(index, { kind: 'uids', uids: [user.uid] }, { devicesOn: ['apns'] });
+    expect(looked?.[0]?.devices).toMatchObject({ apns: user.devices.apns, webpush: [] });
+    const walked = (await allPages(index, { kind: 'everyone' }, { devicesOn: ['apns'] })).flat();
+    expect(walked.find((candidate) => candidate.uid === user.uid)?.devices).toMatchObject({
+      apns: user.devices.apns,
+      webpush: [],
+    });
+    expect(walked.every((candidate) => candidate.devices.webpush.length === 0)).toBe(true);
   });
 
   it.each<[string, AudienceQuery, (user: FixtureUser) => boolean]>([
@@ -358,9 +368,13 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
   });
 }
 
-async function allPages(index: AudienceIndex, query: AudienceQuery): Promise<AudienceDoc[][]> {
+async function allPages(
+  index: AudienceIndex,
+  query: AudienceQuery,
+  options: Omit<PageOptions, 'pageSize'> = {},
+): Promise<AudienceDoc[][]> {
   const pages: AudienceDoc[][] = [];
-  for await (const page of index.pages(query, { pageSize: 10 })) pages.push(page);
+  for await (const page of index.pages(query, { pageSize: 10, ...options })) pages.push(page);
   return pages;
 }
 
