@@ -106,7 +106,10 @@ describe('device secrets', () => {
     const opened: string[] = [];
     const counting = {
       ...secrets,
-      open: (uid: string, device: Device) => (opened.push(device.id), secrets.open(uid, device)),
+      open(uid: string, device: Device) {
+        opened.push(device.id);
+        return secrets.open(uid, device);
+      },
     };
     openSourceDevices(source, counting, () => undefined, new Set(['apns', 'ws']));
     expect(source.devices).toEqual({ ws: true, apns: [apns], webpush: [], sms: [] });
