@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { Device } from '../../schemas/types.generated.ts';
 import type { DeviceKey } from '../config/index.ts';
 import { MsgxcError } from '../errors/index.ts';
@@ -31,14 +31,19 @@ const FORMAT = 'enc1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/**
+ * Key objects, made once: handed a raw Buffer, every createDecipheriv imports the key again, which made an
+ * open cost 15 µs instead of 3 (a broadcast opens a token or two per user).
+ */
 interface Subkeys {
   id: string;
-  cipher: Buffer;
-  iv: Buffer;
+  cipher: KeyObject;
+  iv: KeyObject;
 }
 
 function subkeys({ id, key }: DeviceKey): Subkeys {
-  const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), purpose, 32));
+  const derive = (purpose: string) =>
+    createSecretKey(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), purpose, 32)));
   return { id, cipher: derive('msgxc device secrets: aes-256-gcm'), iv: derive('msgxc device secrets: iv') };
 }
 
