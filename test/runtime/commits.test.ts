@@ -1,29 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../pipeline/config/index.ts';
-import { defineStage, jsonCodec, type RunningStages, runStages } from '../../pipeline/runtime/index.ts';
-import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/names.ts';
-import { createTopics, deleteTestTopics, eventually, produceIds, testConfig, topicSize, withAdmin } from './support.ts';
+import { defineStage, jsonCodec, runStages } from '../../pipeline/runtime/index.ts';
+import {
+  committedOffset,
+  createTopics,
+  eventually,
+  produceIds,
+  stagesUnderTest,
+  testConfig,
+  topicSize,
+  withAdmin,
+} from './support.ts';
 
-let running: RunningStages | undefined;
-let config: Config | undefined;
+const under = stagesUnderTest();
 
-afterEach(async () => {
-  await running?.stop('test over');
-  running = undefined;
-  if (config) await deleteTestTopics(config);
-  config = undefined;
-});
-
-/** The offset the stage's group committed on its input's partition 0; -1 while none is. */
-async function committed(target: Config, stage: string): Promise<number> {
-  const groupId = groupIdFor(target, stage, 'shared', '');
-  return withAdmin(target, async (admin) => {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [kafkaTopicName(target, 'checkins')] });
-    return Number(entry?.partitions.find((item) => item.partition === 0)?.offset ?? -1);
-  });
-}
+const committed = (target: Config, stage: string) => committedOffset(target, stage, 'checkins');
 
 /** Offset commits (and group records) the broker has stored: every commit appends to `__consumer_offsets`. */
 async function offsetRecords(target: Config): Promise<number> {
@@ -41,10 +34,10 @@ const passThrough = defineStage<{ id: string }, unknown>({
 
 describe('offset commits (real Kafka)', () => {
   it('commits a trickle of one-record batches once per interval, the last offsets by a trailing commit', async () => {
-    config = testConfig({ MSGXC_RUNTIME_COMMIT_INTERVAL_MS: '3000' });
-    const target = config;
+    under.config = testConfig({ MSGXC_RUNTIME_COMMIT_INTERVAL_MS: '3000' });
+    const target = under.config;
     await createTopics(target, { checkins: 1, acks: 1 });
-    running = await runStages(target, [passThrough], { codec: jsonCodec, registry: new Registry() });
+    under.running = await runStages(target, [passThrough], { codec: jsonCodec, registry: new Registry() });
     await produceIds(target, 'checkins', ['warm-up']);
     await eventually(async () => ((await committed(target, 'rt-commits')) === 1 ? true : undefined), 30_000, 'warm');
 
@@ -62,19 +55,19 @@ describe('offset commits (real Kafka)', () => {
   }, 120_000);
 
   it('commits what waits for the interval before it leaves the group on stop', async () => {
-    config = testConfig({ MSGXC_RUNTIME_COMMIT_INTERVAL_MS: '60000' });
-    const target = config;
+    under.config = testConfig({ MSGXC_RUNTIME_COMMIT_INTERVAL_MS: '60000' });
+    const target = under.config;
     await createTopics(target, { checkins: 1, acks: 1 });
-    running = await runStages(target, [passThrough], { codec: jsonCodec, registry: new Registry() });
+    under.running = await runStages(target, [passThrough], { codec: jsonCodec, registry: new Registry() });
     await produceIds(target, 'checkins', ['first']);
     await eventually(async () => ((await committed(target, 'rt-commits')) === 1 ? true : undefined), 30_000, 'first');
     for (let n = 0; n < 5; n++) await produceIds(target, 'checkins', [`r${n}`]);
     await eventually(async () => ((await topicSize(target, 'acks')) === 6 ? true : undefined), 30_000, 'outputs');
     // Handled and produced, but the minute has not passed: the offset waits.
     expect(await committed(target, 'rt-commits')).toBe(1);
-    await running.stop('test stop');
-    expect(await running.done).toBe(0);
-    running = undefined;
+    await under.running.stop('test stop');
+    expect(await under.running.done).toBe(0);
+    under.running = undefined;
     expect(await committed(target, 'rt-commits')).toBe(6);
   }, 120_000);
 });

@@ -8,8 +8,8 @@ import {
   type RunningStages,
   runStages,
 } from '../../pipeline/runtime/index.ts';
-import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/names.ts';
 import {
+  committedOffset,
   createTopics,
   deleteTestTopics,
   eventually,
@@ -30,14 +30,7 @@ afterEach(async () => {
   config = undefined;
 });
 
-/** The offset the stage's group committed on its input partition 0; -1 while none is. */
-async function committed(target: Config, stage: string): Promise<number> {
-  const groupId = groupIdFor(target, stage, 'shared', '');
-  return withAdmin(target, async (admin) => {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [kafkaTopicName(target, 'checkins')] });
-    return Number(entry?.partitions.find((item) => item.partition === 0)?.offset ?? -1);
-  });
-}
+const committed = (target: Config, stage: string) => committedOffset(target, stage, 'checkins');
 
 describe('streaming handler outputs (real Kafka)', () => {
   it('produces a 50k-record stream for one input in chunks as it goes, and commits the input only after', async () => {

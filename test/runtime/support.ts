@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, IHeaders } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { afterEach } from 'vitest';
 import { type Config, parseConfig } from '../../pipeline/config/index.ts';
 import { createKafka, createTopicsIfMissing, producerConfig } from '../../pipeline/kafka/index.ts';
 import { createLogger } from '../../pipeline/log/index.ts';
 import { textHeaders } from '../../pipeline/runtime/headers.ts';
-import { jsonCodec } from '../../pipeline/runtime/index.ts';
-import { kafkaTopicName } from '../../pipeline/runtime/names.ts';
+import { jsonCodec, type RunningStages } from '../../pipeline/runtime/index.ts';
+import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/names.ts';
 
 /** A configuration whose topics and consumer groups no other test (or engineer) shares. */
 export function testConfig(extra: Record<string, string> = {}): Config {
@@ -93,6 +94,32 @@ export async function metric(registry: Registry, name: string, labels: Record<st
   return values
     .filter((value) => Object.entries(labels).every(([label, wanted]) => String(value.labels[label]) === wanted))
     .reduce((sum, value) => sum + value.value, 0);
+}
+
+/** What a test started: stopped, and its topics deleted, after each test of the file that asked for it. */
+export interface StagesUnderTest {
+  running?: RunningStages | undefined;
+  config?: Config | undefined;
+}
+
+export function stagesUnderTest(): StagesUnderTest {
+  const current: StagesUnderTest = {};
+  afterEach(async () => {
+    await current.running?.stop('test over');
+    current.running = undefined;
+    if (current.config) await deleteTestTopics(current.config);
+    current.config = undefined;
+  });
+  return current;
+}
+
+/** The offset a shared stage's group committed on partition 0 of an input topic; -1 while none is. */
+export async function committedOffset(config: Config, stage: string, logical: string): Promise<number> {
+  const groupId = groupIdFor(config, stage, 'shared', '');
+  return withAdmin(config, async (admin) => {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [kafkaTopicName(config, logical)] });
+    return Number(entry?.partitions.find((item) => item.partition === 0)?.offset ?? -1);
+  });
 }
 
 /** Records in a topic: the sum of its partitions' high watermarks. */
