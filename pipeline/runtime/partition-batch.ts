@@ -3,7 +3,7 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log/index.ts';
 import type { UrgencyRank } from '../topics/lanes.ts';
 import { ChunkAbandonedError } from './classify.ts';
-import type { CommitQueue } from './commit-queue.ts';
+import type { CommitQueue, PartitionOffset } from './commit-queue.ts';
 import { failureHeader, textHeaders } from './headers.ts';
 
 export interface PartitionBatchOptions {
@@ -90,16 +90,20 @@ export class PartitionBatch {
     this.lastResolved = offset;
   }
 
-  /** Hands the last resolved offset to the commit queue; `now` commits it (and the feed's others) at once. */
+  /**
+   * Hands the last resolved offset to the commit queue; `now` commits it (and whatever of the feed waits, this
+   * batch's earlier offset included) at once.
+   */
   async commit(now: boolean): Promise<void> {
-    if (!this.options.commits || this.lastResolved === undefined || this.lastResolved === this.lastSettled) return;
+    if (!this.options.commits || this.lastResolved === undefined) return;
+    if (!now && this.lastResolved === this.lastSettled) return;
     const offset = String(BigInt(this.lastResolved) + 1n);
     const { topic, partition } = this;
     await this.options.commitQueue.settle({ topic, partition, offset }, (offsets) => this.commitNow(offsets), now);
     this.lastSettled = this.lastResolved;
   }
 
-  private async commitNow(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> {
+  private async commitNow(offsets: PartitionOffset[]): Promise<void> {
     const topics = new Map<string, { partition: number; offset: string }[]>();
     for (const { topic, partition, offset } of offsets) {
       topics.set(topic, [...(topics.get(topic) ?? []), { partition, offset }]);
