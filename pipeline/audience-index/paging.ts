@@ -6,8 +6,8 @@ import type { Json, SearchAdapter, SearchHit } from './adapters/types.ts';
 
 /**
  * Point in time + `search_after` paging: one PIT over the whole walk (a consistent view even while
- * changes are applied), pages sorted on a total order, one page read ahead of the consumer and never
- * more (memory holds two pages). The PIT is closed in `finally`, which also runs when the consumer
+ * changes are applied), pages sorted on a total order, the next page asked for only after the
+ * consumer took the previous one. The PIT is closed in `finally`, which also runs when the consumer
  * breaks out of its `for await` early or throws.
  */
 export interface PitWalk {
@@ -43,88 +43,56 @@ function resumable(error: unknown): boolean {
 export const MAX_PAGE_SIZE = 10_000;
 
 export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void, undefined> {
-  const { pageSize, signal } = walk;
+  const { adapter, pageSize, signal } = walk;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw permanent('INVALID_PAGE_SIZE', `page size ${pageSize} is not an integer in 1..${MAX_PAGE_SIZE}`);
   }
   if (walk.segments.length === 0) return;
   signal?.throwIfAborted();
-  const cursor: PitCursor = { pitId: await walk.adapter.openPit(walk.index, walk.keepAlive), failures: 0 };
-  // One page read ahead: the engine finds page n+1 while this process parses and opens page n and the consumer
-  // works on it, instead of the two taking turns. One request at a time, so `cursor` has one writer.
-  let ahead: Promise<SearchHit[]> | undefined;
+  let pitId: string | null = await adapter.openPit(walk.index, walk.keepAlive);
+  let failingSince: number | null = null;
+  let failures = 0;
   try {
     for (const query of walk.segments) {
-      let next = readPage(walk, cursor, query, undefined);
-      ahead = next;
+      let searchAfter: unknown[] | undefined;
       for (;;) {
-        const hits = await next;
-        ahead = undefined;
-        const more = hits.length === pageSize;
-        if (more) {
-          next = readPage(walk, cursor, query, hits[hits.length - 1]?.sort);
-          // Its failure reaches the consumer when it asks for that page; until then it is not unhandled.
-          next.catch(() => undefined);
-          ahead = next;
+        signal?.throwIfAborted();
+        // Outside the try: an abort while pacing ends the walk, it is not an engine failure to ride out.
+        await walk.pacer?.before(signal);
+        let response: Awaited<ReturnType<SearchAdapter['search']>>;
+        try {
+          pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
+          const asked = performance.now();
+          response = await adapter.search({
+            pit: { id: pitId, keepAlive: walk.keepAlive },
+            query,
+            sort: walk.sort,
+            size: pageSize,
+            searchAfter,
+            source: walk.source,
+          });
+          walk.pacer?.after(performance.now() - asked);
+        } catch (error) {
+          failingSince ??= Date.now();
+          if (!resumable(error) || Date.now() - failingSince > (walk.resumeWithinMs ?? 0)) throw error;
+          walk.log?.warn({ err: error instanceof Error ? error.message : error, failures }, 'audience walk resumes');
+          await pause(resumeBackoffMs[Math.min(failures++, resumeBackoffMs.length - 1)]!, signal);
+          // The old PIT may be gone (expired during the outage): a new one, the walk goes on after searchAfter.
+          if (pitId) await closeQuietly(walk, pitId);
+          pitId = null;
+          continue;
         }
+        failingSince = null;
+        failures = 0;
+        pitId = response.pitId;
+        const hits = response.hits;
         if (hits.length > 0) yield hits;
-        if (!more) break;
+        if (hits.length < pageSize) break;
+        searchAfter = hits[hits.length - 1]?.sort;
       }
     }
   } finally {
-    // The consumer left early or a page failed: the request in flight settles before its point in time closes.
-    await ahead?.catch(() => undefined);
-    if (cursor.pitId) await closeQuietly(walk, cursor.pitId);
-  }
-}
-
-/** The walk's point in time (the engine may hand back a new id with each page) and its failures in a row. */
-interface PitCursor {
-  pitId: string | null;
-  failingSince?: number;
-  failures: number;
-}
-
-/** One page after `searchAfter`, riding out an unavailable engine or an expired point in time (`resumeWithinMs`). */
-async function readPage(
-  walk: PitWalk,
-  cursor: PitCursor,
-  query: Json,
-  searchAfter: unknown[] | undefined,
-): Promise<SearchHit[]> {
-  const { adapter, signal } = walk;
-  for (;;) {
-    signal?.throwIfAborted();
-    // Outside the try: an abort while pacing ends the walk, it is not an engine failure to ride out.
-    await walk.pacer?.before(signal);
-    try {
-      cursor.pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
-      const asked = performance.now();
-      const response = await adapter.search({
-        pit: { id: cursor.pitId, keepAlive: walk.keepAlive },
-        query,
-        sort: walk.sort,
-        size: walk.pageSize,
-        searchAfter,
-        source: walk.source,
-      });
-      walk.pacer?.after(performance.now() - asked);
-      delete cursor.failingSince;
-      cursor.failures = 0;
-      cursor.pitId = response.pitId;
-      return response.hits;
-    } catch (error) {
-      cursor.failingSince ??= Date.now();
-      if (!resumable(error) || Date.now() - cursor.failingSince > (walk.resumeWithinMs ?? 0)) throw error;
-      walk.log?.warn(
-        { err: error instanceof Error ? error.message : error, failures: cursor.failures },
-        'audience walk resumes',
-      );
-      await pause(resumeBackoffMs[Math.min(cursor.failures++, resumeBackoffMs.length - 1)]!, signal);
-      // The old PIT may be gone (expired during the outage): a new one, the walk goes on after searchAfter.
-      if (cursor.pitId) await closeQuietly(walk, cursor.pitId);
-      cursor.pitId = null;
-    }
+    if (pitId) await closeQuietly(walk, pitId);
   }
 }
 
