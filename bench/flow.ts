@@ -242,13 +242,13 @@ function summarise(latencies: number[], lost: number): Latencies {
   return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, samples: sorted.length, lost };
 }
 
+/** When each message was handed to the producer, on the clock Kafka's record timestamps use. */
+const sentAtWall = new Map<string, number>();
+
 /**
  * Fires `make(n).send` every 1000/rate ms for warmup + seconds (or until `until` resolves), without waiting for
  * acknowledgements, and measures send → arrival (arrivals: text → performance.now()). Warm-up samples are dropped.
  */
-/** When each message was handed to the producer, on the clock Kafka's record timestamps use. */
-const sentAtWall = new Map<string, number>();
-
 async function paced(
   rate: number,
   seconds: number,
