@@ -177,6 +177,7 @@ export const fullExamples: TopicValueTypes = {
     source: 'webpush-sw',
     trace: null,
   },
+  'dev.msgxc.RequestSighting': { requestId: 'req-1', origin: 'ingest/2/1041', seenAt: at },
   'dev.msgxc.CheckIn': {
     type: 'disconnect',
     sessionId: 's-1',
@@ -264,6 +265,7 @@ export const minimalExamples: TopicValueInputs = {
     receivedAt: at,
   },
   'dev.msgxc.CheckIn': { type: 'connect', sessionId: 's-min', uid: 'u-bob', at, connectedAt: at },
+  'dev.msgxc.RequestSighting': { requestId: 'req-min', origin: 'ingest/0/0', seenAt: at },
   'dev.msgxc.AudienceChange': { changeId: 'ch-min', type: 'delete_user', uid: 'u-bob', at },
   'dev.msgxc.StoredMessage': {
     messageId: 'm-min',

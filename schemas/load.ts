@@ -34,6 +34,7 @@ export const topicSchemaFiles = [
   'CheckIn.avsc',
   'AudienceChange.avsc',
   'StoredMessage.avsc',
+  'RequestSighting.avsc',
 ] as const;
 
 export interface LoadedSchemas {

@@ -991,6 +991,27 @@ export const RequestKindSymbols = ['publish', 'send', 'multicast', 'broadcast', 
 /** What audience a request addresses. */
 export type RequestKind = (typeof RequestKindSymbols)[number];
 
+/** Prioritize's de-duplication state for one request id: the ingest record that first carried it. Keyed by the request id on a compacted topic with as many partitions as ingest, so a request id's sightings sit on the partition its requests arrive on; a prioritize member restores the partitions it is given from it. */
+export interface RequestSighting {
+  /** The de-duplicated request id (also the record key). */
+  requestId: string;
+  /** The ingest record that first carried it: topic/partition/offset. The same record coming back is a redelivery, not a repeat. */
+  origin: string;
+  /** When prioritize first admitted it, epoch milliseconds; the sighting is forgotten one de-duplication window later. (timestamp-millis) */
+  seenAt: number;
+}
+
+/** What a producer passes for a {@link RequestSighting}: fields with a default may be left out. */
+export interface RequestSightingInput {
+  /** The de-duplicated request id (also the record key). */
+  requestId: string;
+  /** The ingest record that first carried it: topic/partition/offset. The same record coming back is a redelivery, not a repeat. */
+  origin: string;
+  /** When prioritize first admitted it, epoch milliseconds; the sighting is forgotten one de-duplication window later. (timestamp-millis) */
+  seenAt: number;
+}
+
+
 /** Who asked for a message. Triage re-checks the sender's rights; a service producing straight to the ingest topic is not trusted blindly. */
 export interface Sender {
   /** user = an app user's JWT, service = an internal service (service token or direct producer), admin = an admin JWT. */
@@ -1252,6 +1273,7 @@ export interface TopicValueTypes {
   'dev.msgxc.FanoutJob': FanoutJob;
   'dev.msgxc.IngestRequest': IngestRequest;
   'dev.msgxc.PrioritizedRequest': PrioritizedRequest;
+  'dev.msgxc.RequestSighting': RequestSighting;
   'dev.msgxc.StoredMessage': StoredMessage;
 }
 
@@ -1265,9 +1287,10 @@ export interface TopicValueInputs {
   'dev.msgxc.FanoutJob': FanoutJobInput;
   'dev.msgxc.IngestRequest': IngestRequestInput;
   'dev.msgxc.PrioritizedRequest': PrioritizedRequestInput;
+  'dev.msgxc.RequestSighting': RequestSightingInput;
   'dev.msgxc.StoredMessage': StoredMessageInput;
 }
 
 export type TopicSchemaName = keyof TopicValueTypes;
 
-export const topicSchemaNames = ['dev.msgxc.Acknowledgement', 'dev.msgxc.AudienceChange', 'dev.msgxc.CheckIn', 'dev.msgxc.DeliveryBatch', 'dev.msgxc.DeliveryEvent', 'dev.msgxc.FanoutJob', 'dev.msgxc.IngestRequest', 'dev.msgxc.PrioritizedRequest', 'dev.msgxc.StoredMessage'] as const;
+export const topicSchemaNames = ['dev.msgxc.Acknowledgement', 'dev.msgxc.AudienceChange', 'dev.msgxc.CheckIn', 'dev.msgxc.DeliveryBatch', 'dev.msgxc.DeliveryEvent', 'dev.msgxc.FanoutJob', 'dev.msgxc.IngestRequest', 'dev.msgxc.PrioritizedRequest', 'dev.msgxc.RequestSighting', 'dev.msgxc.StoredMessage'] as const;

@@ -26,6 +26,9 @@ export const runtimeEnv = z.object({
   MSGXC_RUNTIME_LAG_SAMPLE_MS: z.coerce.number().int().min(100).default(15_000),
   // A process hosting only bulk lanes (urgency 1–2) runs at this nice value, so the OS favours urgent lanes; 0 = off.
   MSGXC_RUNTIME_BULK_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  // Where prioritize remembers request ids: `log` (per ingest partition, a compacted topic behind memory) or
+  // `cassandra` (a conditional batch per chunk, the store before the log; no restore on a rebalance).
+  MSGXC_PRIORITIZE_DEDUP: z.enum(['log', 'cassandra']).default('log'),
 });
 
 /** Defaults for every stage the runtime runs; a stage's own `errors` policy overrides the retry fields. */
@@ -54,6 +57,8 @@ export interface RuntimeConfig {
   lagSampleMs: number;
   /** Nice value of a process whose stages all read bulk lanes (urgency 1–2); 0 leaves it alone. */
   bulkNice: number;
+  /** Prioritize's request-id store (pipeline/store/sightings.ts or dedup.ts). */
+  requestDedup: 'log' | 'cassandra';
 }
 
 export function runtimeConfig(env: z.infer<typeof runtimeEnv>): RuntimeConfig {
@@ -83,5 +88,6 @@ export function runtimeConfig(env: z.infer<typeof runtimeEnv>): RuntimeConfig {
     shutdownTimeoutMs: env.MSGXC_RUNTIME_SHUTDOWN_TIMEOUT_MS,
     lagSampleMs: env.MSGXC_RUNTIME_LAG_SAMPLE_MS,
     bulkNice: env.MSGXC_RUNTIME_BULK_NICE,
+    requestDedup: env.MSGXC_PRIORITIZE_DEDUP,
   };
 }

@@ -17,6 +17,8 @@ export interface FeedConsumerOptions {
   log: Logger;
   /** Called each time the consumer joins again after a crash kafkajs does not restart. */
   onRejoin: () => void;
+  /** Called with this member's whole assignment (Kafka topic → partitions) each time it joins its group. */
+  onAssign?: (assignment: Record<string, number[]>) => void;
   /** A crash that is the stage's own problem, not the cluster's: the process ends. */
   onFatal: (error: Error) => void;
   /** The wait before the n-th attempt in a row to join again. */
@@ -108,6 +110,7 @@ export class FeedConsumer {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.attempts = 0;
       this.commits.retain(payload.memberAssignment);
+      this.options.onAssign?.(payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (consumer !== this.consumer) return;

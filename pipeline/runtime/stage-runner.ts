@@ -134,10 +134,25 @@ export class StageRunner implements RunningStage {
       eachBatch: (payload, commits) => this.eachBatch(payload, commits),
       log,
       onRejoin: () => metrics.rejoins.inc({ stage: this.name }),
+      onAssign: (assignment) => this.assigned(assignment),
       onFatal,
     });
     this.feeds.push(feed);
     await feed.start();
+  }
+
+  /** Tells the stage which partitions of its logical inputs this member now holds (state kept per partition). */
+  private assigned(assignment: Record<string, number[]>): void {
+    const { stage, log } = this.options;
+    if (!stage.assigned || this.deps === undefined) return;
+    const logical: Record<string, number[]> = {};
+    for (const [topic, partitions] of Object.entries(assignment)) logical[this.topics.label(topic)] = partitions;
+    try {
+      stage.assigned(logical, this.deps);
+    } catch (error) {
+      log.error({ err: error, assignment: logical }, 'the stage failed to take its new partitions');
+      this.options.onFatal(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** Batches only report lag while records flow; sampling the group's commits also shows a stalled consumer. */

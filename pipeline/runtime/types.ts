@@ -73,6 +73,12 @@ export interface StageDefinition<T = unknown, D = unknown> {
    */
   handler: (batch: InputRecord<T>[], context: StageContext<D>) => Promise<OutputRecord[]> | AsyncIterable<OutputRecord>;
   errors?: Partial<ErrorPolicy>;
+  /**
+   * Called each time this member joins its group, with every partition it now holds by logical topic (the
+   * retry topic under its own name), before a batch of them is handled: a stage keeping state per partition
+   * learns which partitions others may have written meanwhile.
+   */
+  assigned?: (assignment: Record<string, number[]>, deps: D) => void;
   /** `per-instance`: every process reads every record from the latest offset (broadcast feeds such as the WebSocket gateway). */
   consumerGroup?: 'shared' | 'per-instance';
 }

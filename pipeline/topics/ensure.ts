@@ -19,9 +19,11 @@ export interface EnsureReport {
 
 /** The topic configs the table owns; anything else on a topic is left to the operator. */
 function managedConfigs(spec: TopicSpec): Record<string, string> {
+  // A compacted state topic still forgets: compact keeps each key's last record, delete drops old segments.
   return {
-    'cleanup.policy': spec.compacted ? 'compact' : 'delete',
+    'cleanup.policy': spec.compacted ? 'compact,delete' : 'delete',
     'retention.ms': String(spec.retentionMs),
+    ...(spec.segmentMs === undefined ? {} : { 'segment.ms': String(spec.segmentMs) }),
   };
 }
 

@@ -9,12 +9,14 @@ import type { Config } from '../config/index.ts';
  * - The hot path (ingest, lanes, fanout, deliver.*, events) has 6 partitions so up to 6 consumers per
  *   stage share the work; the rest have 3. Partitions can be raised later (keys then move, which only
  *   matters for ordering of in-flight records), never lowered.
- * - No topic is compacted. Every topic carries facts in time order (requests, jobs, outcomes,
+ * - Only `prioritize.sightings` is compacted (and deleted after its retention): the de-dup state of
+ *   prioritize, one record per request id, restored by the member given an ingest partition (Kafka Streams'
+ *   changelog). Every other topic carries facts in time order (requests, jobs, outcomes,
  *   changes), not "latest state per key": the latest state of a user, device, thread or message lives
  *   in Cassandra, the source of truth, and the audience index is rebuilt from Cassandra (`msgxc
  *   reindex`), not from the audience topic. Compacting `audience` would also need a tombstone and a
  *   single key per fact (a user's subscribe and enlist are different facts with the same uid key), so
- *   it stays delete + retention. `compacted` exists for a per-key state topic should one be added.
+ *   it stays delete + retention.
  * - Retention is the replay window: a week for the pipeline, a month for events and messages (what
  *   reports and the Cassandra sinks read) and for dead letters (time for a person to look).
  * - `<stage>.retry` holds records waiting for a delayed retry and `<stage>.dlq` those given up on;
@@ -29,6 +31,11 @@ export interface TopicSpec {
   partitions: number;
   retentionMs: number;
   compacted: boolean;
+  /**
+   * How often a segment rolls. A compacted topic with retention forgets a record only once its segment is
+   * closed and older than the retention, so state topics roll hourly instead of at the broker's week.
+   */
+  segmentMs?: number;
   /** Avro full name of the value, null for raw bytes (retry and dead-letter topics). */
   schema: string | null;
   /** What the record key is, which decides ordering and partitioning. */
@@ -83,6 +90,21 @@ const pipelineTopics: TopicSpec[] = [
     producers: ['api', 'services'],
     consumers: ['prioritize'],
     description: 'requests to send a message, from the HTTP facade and internal services',
+  },
+  {
+    // Kafka Streams' changelog pattern: prioritize's de-dup state is local to the ingest partition it belongs to.
+    name: 'prioritize.sightings',
+    partitions: hot,
+    retentionMs: 2 * day,
+    compacted: true,
+    segmentMs: hour,
+    schema: 'dev.msgxc.RequestSighting',
+    key: 'requestId',
+    producers: ['prioritize'],
+    // Read back by offset, outside any consumer group, by the prioritize member given the ingest partition.
+    consumers: [],
+    description:
+      "the ingest record that first carried each request id: prioritize's de-duplication state, read back by the member given the partition",
   },
   ...urgencies.map(
     (urgency): TopicSpec => ({

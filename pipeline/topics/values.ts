@@ -6,6 +6,7 @@ import type { TopicSchemaName, TopicValueInputs, TopicValueTypes } from '../../s
  */
 export const topicValueSchemas = {
   ingest: 'dev.msgxc.IngestRequest',
+  'prioritize.sightings': 'dev.msgxc.RequestSighting',
   'lane.1': 'dev.msgxc.PrioritizedRequest',
   'lane.2': 'dev.msgxc.PrioritizedRequest',
   'lane.3': 'dev.msgxc.PrioritizedRequest',

@@ -3,6 +3,7 @@ import { invalid, type ValidationLimits, validateRequest } from '../../pipeline/
 import { prioritized, requestEvent } from '../../pipeline/records/events.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { ScheduleWriter } from '../../pipeline/schedule/types.ts';
+import type { SightingRecord } from '../../pipeline/store/sightings.ts';
 import { laneKey, laneTopic } from '../../pipeline/topics/lanes.ts';
 import type { IngestRequest } from '../../schemas/types.generated.ts';
 import { DEFAULT_SCHEDULE_SLACK_MS, laneUrgency, route } from './route.ts';
@@ -23,12 +24,18 @@ import { DEFAULT_SCHEDULE_SLACK_MS, laneUrgency, route } from './route.ts';
  * which triage derives deterministically from the request id (same request → same message id → the same
  * message row, and clients drop repeats by message id).
  *
+ * The default gate (pipeline/store/sightings.ts) marks in memory and returns its marks as outputs to
+ * `prioritize.sightings`, produced with the lanes' records. Emit-then-mark is safe there: the memory says
+ * "admit" to the same origin again, so a crash that loses the mark redelivers a record that is admitted again.
+ *
  * Checks without side effects (validation) run over the whole batch before any mark is written: the runtime
  * bisects a failing batch, and a batch that fails before touching Cassandra can be re-run without leaving
  * half-written state behind.
  */
 
 export const STAGE = 'prioritize';
+/** The changelog of the sightings gate (pipeline/store/sightings.ts). */
+export const SIGHTINGS = 'prioritize.sightings';
 
 /** How long a request id is remembered; repeats inside the window are dropped. */
 export const DEDUP_WINDOW_SECONDS = 24 * 3600;
@@ -45,6 +52,11 @@ export interface RequestGate {
    * conditional batch per ingest partition, not one lightweight transaction per request).
    */
   admitMany?(sightings: readonly { requestId: string; origin: string }[]): Promise<boolean[]>;
+  /**
+   * A gate whose memory is a changelog (the sightings log) returns the records that remember the admitted
+   * sightings; they are produced with the batch's other outputs, see "mark, then emit" above.
+   */
+  marks?(admitted: readonly { requestId: string; origin: string }[]): SightingRecord[];
 }
 
 /** The thread store's read (pipeline/store/thread.ts), usually behind a short cache; only the urgency is used. */
@@ -86,6 +98,12 @@ export async function prioritizeBatch(
     return { index, request, decision: route(request, now, slack), origin: originOf(record) };
   });
   const admitted = await admitAll(deps, items);
+  const firstSightings = items.flatMap(({ request, origin }, index) =>
+    admitted[index] ? [{ requestId: request.requestId, origin }] : [],
+  );
+  const marks = (deps.gate.marks?.(firstSightings) ?? []).map(
+    (mark): OutputRecord => ({ topic: SIGHTINGS, key: mark.requestId, value: mark }),
+  );
 
   // 3. Per record: expire, drop repeats, hold or route. Outputs keep the input order.
   const perRecord = await mapLimit(
@@ -138,7 +156,7 @@ export async function prioritizeBatch(
       ];
     },
   );
-  return perRecord.flat();
+  return [...marks, ...perRecord.flat()];
 }
 
 /** Whether each item is admitted (expired ones are not asked); one chunk-wide call when the gate has one. */

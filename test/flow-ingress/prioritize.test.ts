@@ -5,6 +5,7 @@ import { createDedupStore } from '../../pipeline/store/dedup.ts';
 import { createScheduleStore } from '../../pipeline/store/schedule.ts';
 import { createThreadStore } from '../../pipeline/store/thread.ts';
 import type { DeliveryEvent, IngestRequest, PrioritizedRequest } from '../../schemas/types.generated.ts';
+import { SIGHTINGS } from '../../stages/prioritize/handler.ts';
 import { stage } from '../../stages/prioritize/index.ts';
 import { ingestRequest } from '../support/prioritize.ts';
 import { createHarness, flowTopics, type Harness, produceValues, quiet, type Watch, watchTopic } from './support.ts';
@@ -117,12 +118,83 @@ describe('prioritize against Kafka, the registry and Cassandra', () => {
       const found = records.filter((candidate) => candidate.key === 'crash-window');
       return found.length > 0 ? found : undefined;
     });
-    // What a first attempt did before the process died: the mark (from this very record), no output, no commit.
-    const gate = createDedupStore(harness.cassandra);
-    expect(await gate.admit('crash-window', `ingest/${record!.partition}/${record!.offset}`)).toBe(true);
+    // What a first attempt did before the process died: the sighting (from this very record) reached the
+    // changelog, the lane record did not, nothing was committed.
+    const origin = `ingest/${record!.partition}/${record!.offset}`;
+    await produceValues(harness, SIGHTINGS, [
+      { key: 'crash-window', value: { requestId: 'crash-window', origin, seenAt: Date.now() } },
+    ]);
 
     await start();
     await lane.until(async () => ((await laneIds(lane)).includes('crash-window') ? true : undefined));
+  });
+
+  it('with MSGXC_PRIORITIZE_DEDUP=cassandra: the same redelivery after a mark in Cassandra', async () => {
+    await stop();
+    const lane = await watch('lane.3');
+    const ingest = await watch('ingest');
+    await produce([request({ requestId: 'crash-window-cql' })]);
+    const [record] = await ingest.until((records) => {
+      const found = records.filter((candidate) => candidate.key === 'crash-window-cql');
+      return found.length > 0 ? found : undefined;
+    });
+    const gate = createDedupStore(harness.cassandra);
+    expect(await gate.admit('crash-window-cql', `ingest/${record!.partition}/${record!.offset}`)).toBe(true);
+
+    const config = { ...harness.config, runtime: { ...harness.config.runtime, requestDedup: 'cassandra' as const } };
+    running = await runStages(config, [stage], { log: quiet });
+    await lane.until(async () => ((await laneIds(lane)).includes('crash-window-cql') ? true : undefined));
+    // A repeat (another record, same id) is still dropped by the conditional batch.
+    const events = await watch('events');
+    await produce([request({ requestId: 'crash-window-cql', msg: 'again' })]);
+    await events.until(async () =>
+      (await events.decoded<DeliveryEvent>()).some(
+        (event) => event.requestId === 'crash-window-cql' && event.type === 'dropped',
+      )
+        ? true
+        : undefined,
+    );
+    await stop();
+  });
+
+  it("a member given another member's partitions drops the repeats of what that member admitted", async () => {
+    await stop();
+    const lanes = await watch('lane.3');
+    const events = await watch('events');
+    const ids = Array.from({ length: 12 }, (_, n) => `moved-${n}`);
+    const first = await runStages(harness.config, [stage], { log: quiet });
+    let second: RunningStages | undefined;
+    try {
+      await produce(ids.map((requestId) => request({ requestId })));
+      await lanes.until(async () => {
+        const routed = await laneIds(lanes);
+        return ids.every((id) => routed.includes(id)) ? true : undefined;
+      });
+
+      // A second member joins: the partitions are shared out again, and each restores what it was given.
+      second = await runStages(harness.config, [stage], { log: quiet });
+      await produce(ids.map((requestId) => request({ requestId, msg: 'repeat while shared' })));
+      const dropped = async () =>
+        new Set(
+          (await events.decoded<DeliveryEvent>())
+            .filter((event) => event.type === 'dropped' && ids.includes(event.requestId ?? ''))
+            .map((event) => `${event.requestId}:${event.eventId}`),
+        ).size;
+      await events.until(async () => ((await dropped()) >= ids.length ? true : undefined));
+
+      // The first member leaves: the second takes every partition, including those it never decided on.
+      await first.stop('leaves the group');
+      await produce(ids.map((requestId) => request({ requestId, msg: 'repeat after the move' })));
+      await events.until(async () => ((await dropped()) >= 2 * ids.length ? true : undefined));
+      // Each id reached the lane once.
+      const routed = (await lanes.decoded<PrioritizedRequest>()).filter((value) =>
+        ids.includes(value.request.requestId),
+      );
+      expect(routed.map((value) => value.request.requestId).sort()).toEqual([...ids].sort());
+    } finally {
+      await second?.stop('test over');
+      await first.stop('test over');
+    }
   });
 
   it('stores what the scheduler needs to re-inject a held request', async () => {

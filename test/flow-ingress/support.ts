@@ -18,6 +18,7 @@ export const quiet = pino({ level: 'silent' });
 
 export const flowTopics = [
   'ingest',
+  'prioritize.sightings',
   'lane.1',
   'lane.2',
   'lane.3',

@@ -30,7 +30,7 @@ beforeAll(async () => {
       MSGXC_RUNTIME_MAX_WAIT_MS: '250',
     },
     {},
-    [...laneTopics, 'prioritize.retry', 'prioritize.dlq'],
+    [...laneTopics, 'prioritize.sightings', 'prioritize.retry', 'prioritize.dlq'],
   );
   const log = createLogger(h.config, 'scheduled-test');
   running = await runStages(h.config, [prioritize], { log, registry: new Registry() });

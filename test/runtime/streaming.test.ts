@@ -17,7 +17,6 @@ import {
   produceIds,
   testConfig,
   topicSize,
-  withAdmin,
 } from './support.ts';
 
 let running: RunningStages | undefined;
