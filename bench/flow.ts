@@ -34,7 +34,9 @@ import { reportFigure } from './results.ts';
  * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
  *
  * Before anything is measured, `pipelineWarmup` seconds of the latency traffic go through the pipeline
- * unmeasured, so no figure includes the processes' first messages after start. It does not explain all of the
+ * unmeasured, every other request on urgency 4's own path, so no figure includes the processes' first messages
+ * after start (until 2026-11-30 the warm-up was urgency 3 only, and the isolation phase's "nothing queued"
+ * baseline held urgency 4's processes' first messages). It does not explain all of the
  * gap between the two latency phases: the first still came out worse than the second (p99 over raw) in every
  * run on 2026-11-30, 1.5–5.2× without this warm-up and 1.4–4.4× with it (six runs each); the cause is not
  * found yet.
@@ -104,8 +106,14 @@ export async function run(base: Config, args: string[]): Promise<number> {
         options.pipelineWarmup,
         0,
         (n) => {
+          // Every other one on urgency 4's own path (lane.4, triage.lane4, fanout.urgent, deliver.ws.urgent), so
+          // the isolation phase's first messages are not that path's first after start either.
           const msg = `warm-${n}`;
-          return { msg, send: () => producer.send({ kind: 'send', uid: rtUser, msg, urgency: 3 }) };
+          const request: ServiceRequest =
+            n % 2 === 0
+              ? { kind: 'send', uid: rtUser, msg, urgency: 3 }
+              : { kind: 'send', uid: rtUser, msg, urgency: 4, channels: ['ws'] };
+          return { msg, send: () => producer.send(request) };
         },
         arrivals,
       );
@@ -179,6 +187,11 @@ export async function run(base: Config, args: string[]): Promise<number> {
       `\nurgency isolation — ${options.users.toLocaleString('en-GB')} users indexed in ${indexSeconds.toFixed(0)} s`,
     );
     line('urgency 4, nothing queued', quiet);
+    await hops(
+      system.config,
+      client.messages.filter((frame) => frame.msg?.startsWith('u4-quiet-')),
+      'lane.4',
+    );
     line(`urgency 4, ${options.broadcasts}× urgency-1 broadcast draining`, drain.urgent);
     console.log(
       `  broadcast: fanout done ${drain.seconds.toFixed(1)} s after produce ` +
