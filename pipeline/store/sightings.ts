@@ -23,6 +23,8 @@ export interface SightingLogOptions {
   read: (partition: number, from: bigint, onRecords: (records: StoredRecord[]) => Promise<void>) => Promise<bigint>;
   decode: (value: Buffer) => Promise<SightingRecord>;
   now?: () => number;
+  /** Told after each read of a partition: how many records it read and how long it took. */
+  onRead?: (read: { partition: number; from: bigint; to: bigint; records: number; ms: number }) => void;
 }
 
 interface PartitionState {
@@ -89,12 +91,17 @@ export function createSightingLog(options: SightingLogOptions) {
   const catchUp = async (partition: number): Promise<PartitionState> => {
     const state = states.get(partition) ?? { seen: new Map(), readUpTo: 0n, stale: true };
     const at = now();
-    state.readUpTo = await options.read(partition, state.readUpTo, async (records) => {
+    const started = performance.now();
+    const from = state.readUpTo;
+    let count = 0;
+    state.readUpTo = await options.read(partition, from, async (records) => {
+      count += records.length;
       for (const record of records) {
         if (record.value !== null) apply(state, await options.decode(record.value), at);
       }
     });
     state.stale = false;
+    options.onRead?.({ partition, from, to: state.readUpTo, records: count, ms: performance.now() - started });
     states.set(partition, state);
     return state;
   };
