@@ -25,6 +25,9 @@ afterAll(async () => {
   await deleteSubjects(config);
 });
 
+/** Kafka's default segment roll (log.roll.hours = 168), which the local stack keeps. */
+const brokerSegmentMs = 7 * 24 * 3_600_000;
+
 async function describeTopics(topics: string[]) {
   const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
   const { resources } = await admin.describeConfigs({
@@ -32,7 +35,7 @@ async function describeTopics(topics: string[]) {
     resources: topics.map((name) => ({
       type: ConfigResourceTypes.TOPIC,
       name,
-      configNames: ['cleanup.policy', 'retention.ms'],
+      configNames: ['cleanup.policy', 'retention.ms', 'segment.ms'],
     })),
   });
   return new Map(
@@ -45,6 +48,7 @@ async function describeTopics(topics: string[]) {
           partitions: metadata.find((item) => item.name === topic)!.partitions.length,
           cleanup: value('cleanup.policy'),
           retention: Number(value('retention.ms')),
+          segment: Number(value('segment.ms')),
         },
       ];
     }),
@@ -61,8 +65,10 @@ describe('ensureTopics', () => {
     for (const spec of topology) {
       expect(actual.get(topicName(config, spec.name)), spec.name).toEqual({
         partitions: spec.partitions,
-        cleanup: spec.compacted ? 'compact' : 'delete',
+        // A compacted state topic still forgets after its retention, its segments rolling often enough to.
+        cleanup: spec.compacted ? 'compact,delete' : 'delete',
         retention: spec.retentionMs,
+        segment: spec.segmentMs ?? brokerSegmentMs,
       });
     }
   });
@@ -99,8 +105,18 @@ describe('ensureTopics', () => {
       const report = await ensureTopics(other, ['acks', 'lane.4']);
       expect(report).toEqual({ created: [], grown: [small], reconfigured: [drifted, small].sort(), larger: [] });
       const wanted = {
-        [drifted]: { partitions: 3, cleanup: 'delete', retention: topicSpec('acks').retentionMs },
-        [small]: { partitions: 6, cleanup: 'delete', retention: topicSpec('lane.4').retentionMs },
+        [drifted]: {
+          partitions: 3,
+          cleanup: 'delete',
+          retention: topicSpec('acks').retentionMs,
+          segment: brokerSegmentMs,
+        },
+        [small]: {
+          partitions: 6,
+          cleanup: 'delete',
+          retention: topicSpec('lane.4').retentionMs,
+          segment: brokerSegmentMs,
+        },
       };
       expect(Object.fromEntries(await describeTopics([drifted, small]))).toEqual(wanted);
       expect(await ensureTopics(other, ['acks', 'lane.4'])).toEqual({
