@@ -107,6 +107,33 @@ describe('the sightings log', () => {
     expect(topic.reads.at(-1)).toEqual({ partition: 0, from: 1n });
   });
 
+  it('a read overtaken by an assignment leaves the partition to be read again', async () => {
+    const { open, topic } = setup({ partitions: 1 });
+    const gate = Promise.withResolvers<void>();
+    const log = createSightingLog({
+      partitions: 1,
+      windowMs: 60_000,
+      // The first read waits until the test lets it finish: an assignment comes in meanwhile.
+      read: async (partition, from, onRecords) => {
+        if (topic.reads.length === 0) await gate.promise;
+        return topic.read(partition, from, onRecords);
+      },
+      decode: async (value) => JSON.parse(value.toString()) as SightingRecord,
+    });
+    log.assigned([0]);
+    const first = log.admitMany([{ requestId: 'r', origin: 'ingest/0/1' }]);
+    await Promise.resolve();
+    log.assigned([0]);
+    gate.resolve();
+    await first;
+    // Another member wrote while the partition was away: the next decision reads it.
+    const other = open();
+    other.assigned([0]);
+    await other.admitMany([{ requestId: 's', origin: 'ingest/0/2' }]);
+    topic.append(0, { requestId: 's', origin: 'ingest/0/2', seenAt: Date.now() });
+    expect(await log.admitMany([{ requestId: 's', origin: 'ingest/0/9' }])).toEqual([false]);
+  });
+
   it('reads a partition it does not own before every decision (a record replayed from the retry topic)', async () => {
     const { open, produce, topic } = setup({ partitions: 1 });
     const owner = open();

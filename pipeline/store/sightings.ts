@@ -57,12 +57,15 @@ interface PartitionState {
  *   that moment is admitted twice; the message id triage derives from the request id makes the copies one
  *   message downstream, as with any redelivery.
  *
- * Memory: about 200 bytes per request id seen in the window, per partition this member has decided on.
+ * Memory: about 180 bytes per request id seen in the window, per partition this member has decided on
+ * (docs/ARCHITECTURE.md has the measurement).
  */
 export function createSightingLog(options: SightingLogOptions) {
   const now = options.now ?? Date.now;
   const states = new Map<number, PartitionState>();
   let owned = new Set<number>();
+  /** Counts assignments: a read that an assignment overtook leaves its partition stale. */
+  let assignments = 0;
   const pending = new Map<number, Promise<PartitionState>>();
 
   // Where the producers' partitioner (kafkajs's, and @platformatic/kafka's compatibilityPartitioner) puts the key.
@@ -90,6 +93,7 @@ export function createSightingLog(options: SightingLogOptions) {
 
   const catchUp = async (partition: number): Promise<PartitionState> => {
     const state = states.get(partition) ?? { seen: new Map(), readUpTo: 0n, stale: true };
+    const during = assignments;
     const at = now();
     const started = performance.now();
     const from = state.readUpTo;
@@ -100,7 +104,8 @@ export function createSightingLog(options: SightingLogOptions) {
         if (record.value !== null) apply(state, await options.decode(record.value), at);
       }
     });
-    state.stale = false;
+    // Given away and back while reading, another member may have written after the end read.
+    state.stale = during !== assignments;
     options.onRead?.({ partition, from, to: state.readUpTo, records: count, ms: performance.now() - started });
     states.set(partition, state);
     return state;
@@ -124,6 +129,7 @@ export function createSightingLog(options: SightingLogOptions) {
     /** The group gave this member these ingest partitions (its whole assignment). */
     assigned(partitions: Iterable<number>): void {
       owned = new Set(partitions);
+      assignments++;
       for (const state of states.values()) state.stale = true;
       // A partition owned by another member is only ever read again in full when asked about.
       for (const partition of states.keys()) if (!owned.has(partition)) states.delete(partition);
@@ -131,11 +137,12 @@ export function createSightingLog(options: SightingLogOptions) {
 
     /** Whether each sighting is admitted, in input order; remembers the admitted ones in memory. */
     async admitMany(sightings: readonly Sighting[]): Promise<boolean[]> {
-      const partitions = [...new Set(sightings.map(({ requestId }) => partitionOf(requestId)))];
-      const ready_ = new Map(await Promise.all(partitions.map(async (p) => [p, await ready(p)] as const)));
+      const partitionOfEach = sightings.map(({ requestId }) => partitionOf(requestId));
+      const partitions = [...new Set(partitionOfEach)];
+      const byPartition = new Map(await Promise.all(partitions.map(async (p) => [p, await ready(p)] as const)));
       const at = now();
-      return sightings.map(({ requestId, origin }) => {
-        const state = ready_.get(partitionOf(requestId))!;
+      return sightings.map(({ requestId, origin }, index) => {
+        const state = byPartition.get(partitionOfEach[index]!)!;
         forget(state, at);
         const known = state.seen.get(requestId);
         if (known !== undefined && !expired(known.seenAt, at)) return known.origin === origin;
