@@ -12,11 +12,14 @@ import type { DeliveryBatch, FanoutJob, IngestRequest, PrioritizedRequest } from
 import { tokenFor } from './harness/api.ts';
 import { type Client, connectClient, type MessageFrame } from './harness/client.ts';
 import { describeCpuPhase, startCpuPhase } from './harness/cpu-shares.ts';
-import { type MsgxcProcess, spawnMsgxc } from './harness/processes.ts';
+import { type MsgxcProcess, type SpawnOptions, spawnMsgxc } from './harness/processes.ts';
 import { gatewayReady } from './harness/readiness.ts';
 import { createSystem, pipelineStages, prepare, type System } from './harness/system.ts';
 import { readAll, type Stamped } from './harness/topics.ts';
 import { reportFigure } from './results.ts';
+
+/** Every msgxc process in a session of its own, as services under a process manager run (harness/processes.ts). */
+const productionSessions: SpawnOptions = { ownSession: true };
 
 /**
  * The whole flow, measured against raw Kafka in the same run. msgxc runs as production runs it (the
@@ -76,12 +79,15 @@ export async function run(base: Config, args: string[]): Promise<number> {
     );
     return 2;
   }
-  const system = await createSystem({
-    // The production defaults (or what the environment says), not the e2e tests' short timeouts.
-    MSGXC_RUNTIME_MAX_WAIT_MS: String(base.runtime.consumer.maxWaitMs),
-    MSGXC_RUNTIME_SESSION_TIMEOUT_MS: String(base.runtime.consumer.sessionTimeoutMs),
-    MSGXC_RUNTIME_HEARTBEAT_MS: String(base.runtime.consumer.heartbeatMs),
-  });
+  const system = await createSystem(
+    {
+      // The production defaults (or what the environment says), not the e2e tests' short timeouts.
+      MSGXC_RUNTIME_MAX_WAIT_MS: String(base.runtime.consumer.maxWaitMs),
+      MSGXC_RUNTIME_SESSION_TIMEOUT_MS: String(base.runtime.consumer.sessionTimeoutMs),
+      MSGXC_RUNTIME_HEARTBEAT_MS: String(base.runtime.consumer.heartbeatMs),
+    },
+    productionSessions,
+  );
   const producer = createIngestProducer(system.config, { service: 'bench' });
   let client: Client | undefined;
   const stageProcesses: MsgxcProcess[] = [];
@@ -472,7 +478,7 @@ async function startStages(system: System, split: boolean, started: MsgxcProcess
         MSGXC_METRICS_PORT: '0',
         MSGXC_KAFKA_CLIENT_ID: `${system.env.MSGXC_KAFKA_CLIENT_ID}-${stage}`,
       };
-      const child = spawnMsgxc(`stage-${stage}`, ['run', stage], env, system.logDir);
+      const child = spawnMsgxc(`stage-${stage}`, ['run', stage], env, system.logDir, productionSessions);
       started.push(child);
       await child.waitForLog(/"msg":"stages running"/, 180_000);
     }),

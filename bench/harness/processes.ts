@@ -45,19 +45,50 @@ function installExitHook(): void {
   });
 }
 
+let signalHookInstalled = false;
+
+/**
+ * A child in a session of its own does not get the terminal's Ctrl-C: the parent passes it on (SIGKILL, as
+ * the exit hook would) and exits as the signal would have made it.
+ */
+function installSignalHook(): void {
+  if (signalHookInstalled) return;
+  signalHookInstalled = true;
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      for (const child of live) child.kill('SIGKILL');
+      process.exit(code);
+    });
+  }
+}
+
+export interface SpawnOptions {
+  /**
+   * Its own session (setsid), as a service under a process manager has: on Linux with autogroup, each
+   * session is one scheduling group, so ten stage processes in the parent's session would share one
+   * group's CPU and a bulk process's priority would not reach the others (pipeline/runtime/cpu-priority.ts).
+   */
+  ownSession?: boolean;
+}
+
 export function spawnMsgxc(
   name: string,
   args: string[],
   env: Record<string, string | undefined>,
   logDir: string,
+  { ownSession = false }: SpawnOptions = {},
 ): MsgxcProcess {
   installExitHook();
+  if (ownSession) installSignalHook();
   const logFile = join(logDir, `${name}.log`);
   const log: WriteStream = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     nodeBinary(),
     ['--experimental-strip-types', '--no-warnings=ExperimentalWarning', 'bin/msgxc.ts', ...args],
-    { cwd: projectRoot, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: projectRoot, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: ownSession },
   );
   live.add(child);
   const recent: string[] = [];

@@ -10,7 +10,7 @@ import { createLogger } from '../../pipeline/log/index.ts';
 import { registerSchemas } from '../../pipeline/serde/index.ts';
 import { ensureTopics } from '../../pipeline/topics/index.ts';
 import { freePort } from './ports.ts';
-import { type MsgxcProcess, spawnMsgxc } from './processes.ts';
+import { type MsgxcProcess, type SpawnOptions, spawnMsgxc } from './processes.ts';
 
 /**
  * One msgxc deployment per test file, on the real servers, as separate processes:
@@ -59,7 +59,10 @@ export interface System {
 
 export { freePort } from './ports.ts';
 
-export async function createSystem(extra: Record<string, string> = {}): Promise<System> {
+export async function createSystem(
+  extra: Record<string, string> = {},
+  spawnOptions: SpawnOptions = {},
+): Promise<System> {
   const suffix = randomBytes(4).toString('hex');
   const [httpPort, wsPort, ...metricsPorts] = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
   const env: Record<string, string | undefined> = {
@@ -131,6 +134,7 @@ export async function createSystem(extra: Record<string, string> = {}): Promise<
         argsOf[role],
         { ...env, MSGXC_METRICS_PORT: metricsPort[role], MSGXC_KAFKA_CLIENT_ID: `msgxc-e2e-${suffix}-${role}` },
         logDir,
+        spawnOptions,
       );
       processes.set(role, child);
       await child.waitForLog(readyLine[role], 180_000);

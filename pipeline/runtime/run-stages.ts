@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { getPriority, hostname, setPriority } from 'node:os';
+import { hostname } from 'node:os';
 import type { Config } from '../config/index.ts';
 import { createKafka, createRecordProducer } from '../kafka/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { registry as processRegistry, serveMetrics, stageMetrics } from '../metrics/index.ts';
 import { createDefaultCodec, jsonCodec } from './codec.ts';
+import { lowerCpuPriority } from './cpu-priority.ts';
 import { StageProcess } from './stage-process.ts';
 import type { AnyStageDefinition, RunningStages, RunOptions, StageDefinition } from './types.ts';
 import { stageRank } from './urgency-gate.ts';
@@ -58,13 +59,14 @@ export async function runStages(
 
 /**
  * A process that hosts only bulk lanes (`msgxc run triage.lane1 fanout.bulk`, as production scales them) gives
- * the CPU to the urgent lanes' processes on the same host: the OS scheduler is the gate across processes.
+ * the CPU to the urgent lanes' processes on the same host: the OS scheduler is the gate across processes
+ * (its nice, and its session's autogroup when it leads one: see cpu-priority.ts).
  */
 function lowerPriorityOfBulkProcess(config: Config, stages: AnyStageDefinition[], log: Logger): void {
   if (config.runtime.bulkNice === 0 || stages.length === 0 || !stages.every((stage) => stageRank(stage) === 0)) return;
   try {
-    setPriority(Math.max(getPriority(), config.runtime.bulkNice));
-    log.info({ nice: getPriority() }, 'bulk lanes only: running at a lower CPU priority');
+    const applied = lowerCpuPriority(config.runtime.bulkNice);
+    log.info(applied, 'bulk lanes only: running at a lower CPU priority');
   } catch (error) {
     log.warn({ err: error }, 'could not lower the priority of a bulk-lane process');
   }

@@ -1,0 +1,54 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+
+/**
+ * Lowering a process's CPU priority where the scheduler will honour it.
+ *
+ * `nice` alone ranks a process only against the processes of its own scheduling group. On Linux with
+ * autogroup (`/proc/sys/kernel/sched_autogroup_enabled`, on by default in Debian's and Ubuntu's kernels),
+ * every session is a group, and the CPU is shared fairly between groups first: a niced bulk-lane process
+ * that leads its own session still gets as much CPU as the search engine or an urgent stage, whatever its
+ * nice. The group's own nice (`/proc/self/autogroup`) is what ranks it against them. So a process that leads
+ * its session (as under a process manager, or `setsid`) lowers its group's nice too; one that shares its
+ * parent's session (a shell, a test runner) leaves the group alone, since that would slow the others in it.
+ * Under systemd or Kubernetes the cgroup's CPU weight ranks services; nice still orders a service's threads.
+ */
+export interface CpuPriority {
+  nice: number;
+  /** The autogroup's nice after the call; null without autogroup or when the process does not lead its session. */
+  autogroupNice: number | null;
+}
+
+export interface ProcFiles {
+  /** `/proc/self` or a stand-in. */
+  dir: string;
+  pid: number;
+}
+
+const self: ProcFiles = { dir: '/proc/self', pid: process.pid };
+
+/** Lowers (never raises) this process's nice, and its autogroup's when it leads its session. */
+export function lowerCpuPriority(nice: number, proc: ProcFiles = self): CpuPriority {
+  setPriority(Math.max(getPriority(), nice));
+  const applied = getPriority();
+  const autogroup = `${proc.dir}/autogroup`;
+  if (!existsSync(autogroup) || sessionOf(proc) !== proc.pid) return { nice: applied, autogroupNice: null };
+  const current = autogroupNiceOf(readFileSync(autogroup, 'utf8'));
+  if (current < nice) writeFileSync(autogroup, String(nice));
+  return { nice: applied, autogroupNice: autogroupNiceOf(readFileSync(autogroup, 'utf8')) };
+}
+
+/** The session id from `stat` (fields after the command name, which may hold spaces and parentheses). */
+export function sessionOf(proc: ProcFiles): number {
+  const stat = readFileSync(`${proc.dir}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // state, ppid, pgrp, session
+  return Number(fields[3]);
+}
+
+/** `/autogroup-955 nice 0` → 0. */
+export function autogroupNiceOf(line: string): number {
+  const match = /nice (-?\d+)/.exec(line);
+  if (!match) throw new Error(`unexpected autogroup line: ${line.trim()}`);
+  return Number(match[1]);
+}
