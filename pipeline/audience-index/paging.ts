@@ -6,13 +6,9 @@ import type { Json, SearchAdapter, SearchHit } from './adapters/types.ts';
 
 /**
  * Point in time + `search_after` paging: one PIT over the whole walk (a consistent view even while
- * changes are applied), pages sorted on a total order. The PIT is closed in `finally`, which also runs
- * when the consumer breaks out of its `for await` early or throws.
- *
- * An unpaced walk reads one page ahead: the next page is asked for as soon as a page arrives, before the
- * consumer takes it, so the engine finds the next page while the consumer opens devices and builds
- * batches (one request in flight at a time, at most two pages in memory). A paced walk (a bulk lane that
- * leaves room to urgent work) asks only after the consumer took the previous page, as the pacer decides.
+ * changes are applied), pages sorted on a total order, the next page asked for only after the
+ * consumer took the previous one. The PIT is closed in `finally`, which also runs when the consumer
+ * breaks out of its `for await` early or throws.
  */
 export interface PitWalk {
   adapter: SearchAdapter;
@@ -27,13 +23,11 @@ export interface PitWalk {
   /**
    * How long a walk rides out an unavailable engine or an expired point in time before it gives up (then
    * the error reaches the stage, whose retry policy takes over). Within it the walk reopens a PIT and goes
-   * on after the last hit it received: the sort is a total order on uid, so nothing is skipped or repeated.
+   * on after the last hit it yielded: the sort is a total order on uid, so nothing is skipped or repeated.
    */
   resumeWithinMs?: number;
   /** Waited on before each page and told how long each took (see concurrency/pacer.ts). */
   pacer?: Pacer | undefined;
-  /** Ask for the next page before the consumer took this one; by default, when the walk is not paced. */
-  readAhead?: boolean | undefined;
 }
 
 const resumeBackoffMs = [250, 500, 1_000, 2_000, 5_000];
@@ -49,78 +43,35 @@ function resumable(error: unknown): boolean {
 export const MAX_PAGE_SIZE = 10_000;
 
 export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void, undefined> {
-  const { pageSize, signal } = walk;
+  const { adapter, pageSize, signal } = walk;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
     throw permanent('INVALID_PAGE_SIZE', `page size ${pageSize} is not an integer in 1..${MAX_PAGE_SIZE}`);
   }
   if (walk.segments.length === 0) return;
   signal?.throwIfAborted();
-  const readAhead = walk.readAhead ?? !walk.pacer;
-  const pages = createPageFetcher(walk, await walk.adapter.openPit(walk.index, walk.keepAlive));
-  let ahead: Promise<SearchHit[]> | null = null;
-  try {
-    for (const query of walk.segments) {
-      let next: Promise<SearchHit[]> | null = pages.fetch(query, undefined);
-      while (next) {
-        const hits = await next;
-        next = null;
-        const after = hits.length === pageSize ? hits[hits.length - 1]?.sort : undefined;
-        if (after && readAhead) {
-          next = pages.fetch(query, after);
-          // Handled now, awaited later: a failure while the consumer holds this page is not an unhandled
-          // rejection, and the await below still throws it.
-          next.catch(nothing);
-          ahead = next;
-        }
-        if (hits.length > 0) yield hits;
-        if (after && !readAhead) next = pages.fetch(query, after);
-        ahead = null;
-      }
-    }
-  } finally {
-    // A consumer that stopped early leaves the page read ahead in flight: let it settle (nobody wants its
-    // hits, and its failure is no failure of the walk) before the PIT it reads is closed.
-    if (ahead) await ahead.then(nothing, nothing);
-    await pages.close();
-  }
-}
-
-/** Settles a promise whose outcome is read elsewhere, or that nobody wants any more. */
-function nothing(): void {
-  // the caller says why it does not look at the outcome here
-}
-
-/**
- * Fetches pages under the walk's point in time, one at a time, riding out an engine outage within
- * `resumeWithinMs`: the PIT is reopened and the page asked for again after the same sort values.
- */
-function createPageFetcher(walk: PitWalk, firstPitId: string) {
-  const { adapter, signal } = walk;
-  let pitId: string | null = firstPitId;
+  let pitId: string | null = await adapter.openPit(walk.index, walk.keepAlive);
   let failingSince: number | null = null;
   let failures = 0;
-  return {
-    async fetch(query: Json, searchAfter: unknown[] | undefined): Promise<SearchHit[]> {
+  try {
+    for (const query of walk.segments) {
+      let searchAfter: unknown[] | undefined;
       for (;;) {
         signal?.throwIfAborted();
         // Outside the try: an abort while pacing ends the walk, it is not an engine failure to ride out.
         await walk.pacer?.before(signal);
+        let response: Awaited<ReturnType<SearchAdapter['search']>>;
         try {
           pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
           const asked = performance.now();
-          const response = await adapter.search({
+          response = await adapter.search({
             pit: { id: pitId, keepAlive: walk.keepAlive },
             query,
             sort: walk.sort,
-            size: walk.pageSize,
+            size: pageSize,
             searchAfter,
             source: walk.source,
           });
           walk.pacer?.after(performance.now() - asked);
-          failingSince = null;
-          failures = 0;
-          pitId = response.pitId;
-          return response.hits;
         } catch (error) {
           failingSince ??= Date.now();
           if (!resumable(error) || Date.now() - failingSince > (walk.resumeWithinMs ?? 0)) throw error;
@@ -129,14 +80,20 @@ function createPageFetcher(walk: PitWalk, firstPitId: string) {
           // The old PIT may be gone (expired during the outage): a new one, the walk goes on after searchAfter.
           if (pitId) await closeQuietly(walk, pitId);
           pitId = null;
+          continue;
         }
+        failingSince = null;
+        failures = 0;
+        pitId = response.pitId;
+        const hits = response.hits;
+        if (hits.length > 0) yield hits;
+        if (hits.length < pageSize) break;
+        searchAfter = hits[hits.length - 1]?.sort;
       }
-    },
-    async close(): Promise<void> {
-      if (pitId) await closeQuietly(walk, pitId);
-      pitId = null;
-    },
-  };
+    }
+  } finally {
+    if (pitId) await closeQuietly(walk, pitId);
+  }
 }
 
 async function closeQuietly(walk: PitWalk, pitId: string): Promise<void> {
