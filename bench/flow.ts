@@ -27,7 +27,9 @@ const productionSessions: SpawnOptions = { ownSession: true };
  * keyspace and index of their own); this process is the service producing requests and the ws client.
  *
  * 1. latency: IngestRequests (`send` to one user, urgency 3) produced with the typed ingest producer at a
- *    fixed rate → the WebSocket client; against raw kafkajs produce → consume of one topic at the same rate.
+ *    fixed rate → the WebSocket client; against raw kafkajs produce → consume of one topic at the same rate,
+ *    measured before and again after the first phase, the lower p99 of the two being the baseline (a stall
+ *    during one raw measurement would otherwise loosen the goal; until 2026-11-30 it was measured once).
  *    Both include the producer's acknowledgement round trip (acks = all). Measured twice, in the two situations
  *    issue 12 sets goals for: with `baseUsers` (2,000) users indexed, goal p99 ≤ raw p99 + 30 ms; and right
  *    after the other `users` were indexed, while the engine still refreshes and merges, goal ≤ raw + 60 ms.
@@ -133,8 +135,10 @@ export async function run(base: Config, args: string[]): Promise<number> {
     console.log(
       `\nflow bench — ${options.rate}/s for ${options.seconds} s (+${options.warmup} s warm-up), ${layout}, ${cpus().length} cores`,
     );
-    const raw = await rawLatency(system.config, options);
-    line('raw kafkajs produce → consume', raw);
+    const rawBefore = await rawLatency(system.config, options, 'before');
+    line('raw kafkajs produce → consume', rawBefore);
+    // Filled in after the first latency phase: the raw figure is measured again then (see below).
+    let raw = rawBefore;
     const latency = async (tag: string, label: string) => {
       const measured = await paced(
         options.rate,
@@ -172,6 +176,12 @@ export async function run(base: Config, args: string[]): Promise<number> {
       );
     };
     const settled = await latency('lat', `ingest → WebSocket, ${baseUsers.toLocaleString('en-GB')} users`);
+    // A stall of the machine during the raw measurement (a few in ten runs: p99 40 ms instead of 6) would loosen
+    // the goal: raw is measured again right after, and the better of the two is the baseline.
+    const rawAfter = await rawLatency(system.config, options, 'after');
+    line('raw kafkajs produce → consume, again', rawAfter);
+    raw = rawAfter.p99 < rawBefore.p99 ? rawAfter : rawBefore;
+    console.log(`  raw baseline: the lower p99 of the two, ${raw.p99.toFixed(1)} ms`);
     reportLatency(settled, `${baseUsers.toLocaleString('en-GB')} users indexed`, 30);
 
     // The issue's second situation: the index has just taken a large write (refreshing, merging segments).
@@ -365,13 +375,13 @@ async function hops(config: Config, frames: MessageFrame[], lane: 'lane.3' | 'la
 }
 
 /** The same pacing over a plain topic: kafkajs producer (acks = all) → a consumer in its own group. */
-async function rawLatency(config: Config, options: Options): Promise<Latencies> {
+async function rawLatency(config: Config, options: Options, tag: string): Promise<Latencies> {
   const kafka = createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-raw'));
-  const topic = topicName(config, 'bench.raw');
+  const topic = topicName(config, `bench.raw-${tag}`);
   const admin = kafka.admin();
   const producer = kafka.producer(producerConfig);
   const consumer = kafka.consumer({
-    groupId: `${config.kafka.topicPrefix}bench-raw`,
+    groupId: `${config.kafka.topicPrefix}bench-raw-${tag}`,
     maxWaitTimeInMs: config.runtime.consumer.maxWaitMs,
   });
   const arrivals = new Map<string, number>();
@@ -392,7 +402,7 @@ async function rawLatency(config: Config, options: Options): Promise<Latencies> 
       options.seconds,
       options.warmup,
       (n) => {
-        const msg = `raw-${n}`;
+        const msg = `raw-${tag}-${n}`;
         return { msg, send: () => producer.send({ topic, acks: -1, messages: [{ key: msg, value: payload }] }) };
       },
       arrivals,
