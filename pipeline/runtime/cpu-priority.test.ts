@@ -8,7 +8,9 @@ import { autogroupNiceOf, sessionOf } from './cpu-priority.ts';
 const hasAutogroup = existsSync('/proc/self/autogroup');
 
 /** Runs lowerCpuPriority(7) in a fresh node process, in a session of its own or its parent's; returns what it applied. */
-function lowerInChild(ownSession: boolean): Promise<{ applied: { nice: number; autogroupNice: number | null } }> {
+function lowerInChild(
+  ownSession: boolean,
+): Promise<{ applied: { nice: number; autogroupNice: number | null; autogroupLeft?: string } }> {
   const script = [
     `import { lowerCpuPriority } from ${JSON.stringify(join(import.meta.dirname, 'cpu-priority.ts'))};`,
     'console.log(JSON.stringify({ applied: lowerCpuPriority(7) }));',
@@ -33,6 +35,7 @@ describe('lowerCpuPriority', () => {
     const { applied } = await lowerInChild(true);
     expect(applied.nice).toBe(7);
     expect(applied.autogroupNice).toBe(hasAutogroup ? 7 : null);
+    expect(applied.autogroupLeft).toBe(hasAutogroup ? undefined : 'no autogroup');
   });
 
   it("leaves the autogroup alone in a process that shares its parent's session", async () => {
@@ -40,6 +43,7 @@ describe('lowerCpuPriority', () => {
     const { applied } = await lowerInChild(false);
     expect(applied.nice).toBe(7);
     expect(applied.autogroupNice).toBeNull();
+    expect(applied.autogroupLeft).toBe(hasAutogroup ? 'not the session leader' : 'no autogroup');
     if (hasAutogroup) {
       const after = autogroupNiceOf(readFileSync('/proc/self/autogroup', 'utf8'));
       expect(after).toBe(before);

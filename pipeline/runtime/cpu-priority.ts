@@ -15,8 +15,9 @@ import { getPriority, setPriority } from 'node:os';
  */
 export interface CpuPriority {
   nice: number;
-  /** The autogroup's nice after the call; null without autogroup or when the process does not lead its session. */
+  /** The autogroup's nice after the call; null when it was left alone (`autogroupLeft` says why). */
   autogroupNice: number | null;
+  autogroupLeft?: 'no autogroup' | 'not the session leader' | string;
 }
 
 export interface ProcFiles {
@@ -32,10 +33,21 @@ export function lowerCpuPriority(nice: number, proc: ProcFiles = self): CpuPrior
   setPriority(Math.max(getPriority(), nice));
   const applied = getPriority();
   const autogroup = `${proc.dir}/autogroup`;
-  if (!existsSync(autogroup) || sessionOf(proc) !== proc.pid) return { nice: applied, autogroupNice: null };
-  const current = autogroupNiceOf(readFileSync(autogroup, 'utf8'));
-  if (current < nice) writeFileSync(autogroup, String(nice));
-  return { nice: applied, autogroupNice: autogroupNiceOf(readFileSync(autogroup, 'utf8')) };
+  if (!existsSync(autogroup)) return { nice: applied, autogroupNice: null, autogroupLeft: 'no autogroup' };
+  if (sessionOf(proc) !== proc.pid) {
+    return { nice: applied, autogroupNice: null, autogroupLeft: 'not the session leader' };
+  }
+  try {
+    if (autogroupNiceOf(readFileSync(autogroup, 'utf8')) < nice) writeFileSync(autogroup, String(nice));
+    return { nice: applied, autogroupNice: autogroupNiceOf(readFileSync(autogroup, 'utf8')) };
+  } catch (error) {
+    // A read-only /proc (some containers): the process's own nice still holds, and the log says the rest.
+    return {
+      nice: applied,
+      autogroupNice: null,
+      autogroupLeft: error instanceof Error ? error.message : String(error),
+    };
+  }
 }
 
 /** The session id from `stat` (fields after the command name, which may hold spaces and parentheses). */
