@@ -11,13 +11,15 @@ import { getPriority, setPriority } from 'node:os';
  * nice. The group's own nice (`/proc/self/autogroup`) is what ranks it against them. So a process that leads
  * its session (as under a process manager, or `setsid`) lowers its group's nice too; one that shares its
  * parent's session (a shell, a test runner) leaves the group alone, since that would slow the others in it.
- * Under systemd or Kubernetes the cgroup's CPU weight ranks services; nice still orders a service's threads.
+ * Under systemd or Kubernetes with a CPU controller, the cgroup's CPU weight ranks services, and nice ranks the
+ * processes inside one.
  */
 export interface CpuPriority {
   nice: number;
   /** The autogroup's nice after the call; null when it was left alone (`autogroupLeft` says why). */
   autogroupNice: number | null;
-  autogroupLeft?: 'no autogroup' | 'not the session leader' | string;
+  /** Why the autogroup was left alone: `no autogroup`, `not the session leader`, or the error writing it. */
+  autogroupLeft?: string;
 }
 
 export interface ProcFiles {
