@@ -12,8 +12,6 @@ interface Engine {
   adapter: SearchAdapter;
   /** Every search asked for, in order, with the uid it starts after. */
   asked: (string | undefined)[];
-  /** Searches answered so far. */
-  answered(): number;
   openPits: Set<string>;
   /** The next search with this index (0-based) fails once with `error`. */
   failOnce(index: number, error: Error): void;
@@ -24,7 +22,6 @@ function engine(uids: string[]): Engine {
   const asked: (string | undefined)[] = [];
   const failures = new Map<number, Error>();
   const openPits = new Set<string>();
-  let answered = 0;
   let pits = 0;
   const adapter = {
     engine: 'opensearch',
@@ -47,7 +44,6 @@ function engine(uids: string[]): Engine {
         throw failure;
       }
       if (!openPits.has(request.pit.id)) throw new Error(`search under a closed point in time ${request.pit.id}`);
-      answered++;
       const from = after === undefined ? 0 : sorted.findIndex((uid) => uid > after);
       const hits: SearchHit[] = (from < 0 ? [] : sorted.slice(from, from + request.size)).map((uid) => ({
         id: uid,
@@ -60,7 +56,6 @@ function engine(uids: string[]): Engine {
   return {
     adapter,
     asked,
-    answered: () => answered,
     openPits,
     failOnce: (index, error) => failures.set(index, error),
   };
