@@ -31,12 +31,12 @@ export interface ProcFiles {
 const self: ProcFiles = { dir: '/proc/self', pid: process.pid };
 
 /** Lowers (never raises) this process's nice, and its autogroup's when it leads its session. */
-export function lowerCpuPriority(nice: number, proc: ProcFiles = self): CpuPriority {
+export function lowerCpuPriority(nice: number): CpuPriority {
   setPriority(Math.max(getPriority(), nice));
   const applied = getPriority();
-  const autogroup = `${proc.dir}/autogroup`;
+  const autogroup = `${self.dir}/autogroup`;
   if (!existsSync(autogroup)) return { nice: applied, autogroupNice: null, autogroupLeft: 'no autogroup' };
-  if (sessionOf(proc) !== proc.pid) {
+  if (sessionOf(self) !== self.pid) {
     return { nice: applied, autogroupNice: null, autogroupLeft: 'not the session leader' };
   }
   try {
