@@ -18,7 +18,10 @@ export interface CpuPriority {
   nice: number;
   /** The autogroup's nice after the call; null when it was left alone (`autogroupLeft` says why). */
   autogroupNice: number | null;
-  /** Why the autogroup was left alone: `no autogroup`, `not the session leader`, or the error writing it. */
+  /**
+   * Why the autogroup was left alone: `no autogroup`, `not the session leader`, `in the root group`, or the
+   * error writing it.
+   */
   autogroupLeft?: string;
 }
 
@@ -40,7 +43,9 @@ export function lowerCpuPriority(nice: number): CpuPriority {
     return { nice: applied, autogroupNice: null, autogroupLeft: 'not the session leader' };
   }
   try {
-    if (autogroupNiceOf(readFileSync(autogroup, 'utf8')) < nice) writeFileSync(autogroup, String(nice));
+    const before = autogroupNiceOf(readFileSync(autogroup, 'utf8'));
+    if (before === null) return { nice: applied, autogroupNice: null, autogroupLeft: 'in the root group' };
+    if (before < nice) writeAutogroupNice(autogroup, nice);
     return { nice: applied, autogroupNice: autogroupNiceOf(readFileSync(autogroup, 'utf8')) };
   } catch (error) {
     // A read-only /proc (some containers): the process's own nice still holds, and the log says the rest.
@@ -52,6 +57,22 @@ export function lowerCpuPriority(nice: number): CpuPriority {
   }
 }
 
+/**
+ * The kernel lets an unprivileged user change an autogroup's nice once per 100 ms, machine-wide (EAGAIN
+ * otherwise), so bulk-lane services started together retry a few times rather than run at full weight.
+ */
+function writeAutogroupNice(autogroup: string, nice: number, attempts = 5): void {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      writeFileSync(autogroup, String(nice));
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt === attempts) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 110);
+    }
+  }
+}
+
 /** The session id from `stat` (fields after the command name, which may hold spaces and parentheses). */
 export function sessionOf(proc: ProcFiles): number {
   const stat = readFileSync(`${proc.dir}/stat`, 'utf8');
@@ -60,8 +81,12 @@ export function sessionOf(proc: ProcFiles): number {
   return Number(fields[3]);
 }
 
-/** `/autogroup-955 nice 0` → 0. */
-export function autogroupNiceOf(line: string): number {
+/**
+ * `/autogroup-955 nice 0` → 0. The kernel prints nothing for a process in the root group (init's session, and
+ * every process that never left it, as under some CI runners and containers): null.
+ */
+export function autogroupNiceOf(line: string): number | null {
+  if (line.trim() === '') return null;
   const match = /nice (-?\d+)/.exec(line);
   if (!match) throw new Error(`unexpected autogroup line: ${line.trim()}`);
   return Number(match[1]);
