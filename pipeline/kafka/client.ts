@@ -11,6 +11,7 @@ import {
 } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
+import { stopIdleRequestQueuePolling } from './request-queue.ts';
 
 /** kafkajs's log levels as pino's: every Kafka client of the project logs through this one map. */
 export const kafkaLogLevels: Readonly<Record<number, 'error' | 'warn' | 'info' | 'debug'>> = {
@@ -52,6 +53,7 @@ export function createKafka(
   options: KafkaClientOptions = {},
 ): Kafka {
   const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
+  stopIdleRequestQueuePolling();
   const lowLatency: Partial<KafkaConfig> = options.lowLatency
     ? { connectionTimeout: 2000, requestTimeout: 5000, socketFactory: noDelaySockets, retry: boundedRetry }
     : {};
