@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../pipeline/config/index.ts';
+import { parseCpuSpeeds, type RunSpeed, speedMarkdown } from './harness/cpu-speed.ts';
 import { type BenchFigure, parseFigures } from './results.ts';
 
 /**
@@ -50,7 +51,7 @@ function worstOf(runs: BenchFigure[]): BenchFigure {
   return [...pool].sort((a, b) => (lowerIsWorse ? key(a) - key(b) : key(b) - key(a)))[0]!;
 }
 
-export function resultsMarkdown(byFigure: Map<string, BenchFigure[]>, runs: number): string {
+export function resultsMarkdown(byFigure: Map<string, BenchFigure[]>, runs: number, speeds: RunSpeed[] = []): string {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: projectRoot, encoding: 'utf8' }).trim();
   const lines = [
     '# Benchmark results',
@@ -80,6 +81,7 @@ export function resultsMarkdown(byFigure: Map<string, BenchFigure[]>, runs: numb
       } |`,
     );
   }
+  lines.push(...speedMarkdown(speeds));
   return `${lines.join('\n')}\n`;
 }
 
@@ -104,19 +106,21 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     .split(',');
   const passOn = args.filter((arg) => !arg.startsWith('runs=') && !arg.startsWith('only='));
   const byFigure = new Map<string, BenchFigure[]>();
+  const speeds: RunSpeed[] = [];
   let failures = 0;
   for (const name of benches.filter((bench) => !only || only.includes(bench))) {
     for (let round = 1; round <= runs; round++) {
       console.log(`\n=== ${name}, run ${round}/${runs} ===`);
       const { code, output } = await runOnce(name, passOn);
       if (code !== 0) failures++;
+      speeds.push({ bench: name, round, ...parseCpuSpeeds(output) });
       for (const figure of parseFigures(output)) {
         const key = `${figure.bench}\u0000${figure.figure}`;
         byFigure.set(key, [...(byFigure.get(key) ?? []), figure]);
       }
     }
   }
-  const markdown = resultsMarkdown(byFigure, runs);
+  const markdown = resultsMarkdown(byFigure, runs, speeds);
   writeFileSync(join(projectRoot, 'bench', 'RESULTS.md'), markdown);
   const readme = join(projectRoot, 'README.md');
   writeFileSync(readme, quoteInReadme(readFileSync(readme, 'utf8'), markdown));

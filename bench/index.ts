@@ -3,6 +3,7 @@
  * `run(config, args): Promise<number>` (the exit code), like the CLI's commands. Add a benchmark as ONE line.
  */
 import { type Config, ConfigError, loadConfig } from '../pipeline/config/index.ts';
+import { reportCpuSpeed } from './harness/cpu-speed.ts';
 
 type Bench = () => Promise<{ run: (config: Config, args: string[]) => Promise<number> }>;
 
@@ -28,8 +29,12 @@ if (!bench) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [key=value…]`);
   process.exitCode = name ? 2 : 0;
 } else {
+  // `all` runs each bench in a process of its own, which times the machine itself.
+  const timed = name !== 'all';
   try {
+    if (timed) reportCpuSpeed('before');
     process.exitCode = await (await bench()).run(loadConfig(), args);
+    if (timed) reportCpuSpeed('after');
   } catch (error) {
     console.error(error instanceof ConfigError ? error.message : error);
     process.exitCode = 1;
