@@ -34,6 +34,7 @@ exec "$venv/bin/spark-submit" \
   --driver-memory "${MSGXC_SPARK_DRIVER_MEMORY:-768m}" \
   --packages "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7,org.apache.spark:spark-avro_2.12:3.5.7,com.datastax.spark:spark-cassandra-connector_2.12:3.5.1" \
   --conf "spark.jars.ivy=$cache/ivy" \
+  --conf "spark.jars.ivySettings=$here/bin/ivysettings.xml" \
   --conf "spark.sql.shuffle.partitions=${MSGXC_SPARK_SHUFFLE_PARTITIONS:-4}" \
   --conf spark.ui.enabled=false \
   "${local_options[@]}" \

@@ -8,6 +8,8 @@ from pyspark.sql import SparkSession
 
 from .settings import PACKAGES, Settings
 
+IVY_SETTINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin", "ivysettings.xml")
+
 
 def build(settings: Settings, app: str, master: str | None = None) -> SparkSession:
     """Under spark-submit the master and driver memory come from the command line; pytest and the
@@ -23,6 +25,8 @@ def build(settings: Settings, app: str, master: str | None = None) -> SparkSessi
     return (
         builder.config("spark.jars.packages", ",".join(PACKAGES))
         .config("spark.jars.ivy", os.path.join(settings.cache_dir, "ivy"))
+        # Maven Central only: Spark's own chain takes a package from ~/.m2 when only its POM is there.
+        .config("spark.jars.ivySettings", IVY_SETTINGS)
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
