@@ -45,3 +45,11 @@ export function findMaven(): string {
     );
   }
 }
+
+/**
+ * The JVM option that has a server log its stop-the-world pauses to `dir`/gc.log with wall-clock
+ * milliseconds (two files of 10 MB at most): benches read it to say how much of a phase the servers
+ * spent paused (bench/harness/gc-pauses.ts), and an operator reads it when a latency spikes.
+ */
+export const gcLogOption = (dir: string) =>
+  `-Xlog:gc,gc+phases:file=${join(dir, 'gc.log')}:timemillis,level,tags:filecount=2,filesize=10m`;

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import type { StackConfig } from '../../pipeline/config/index.ts';
+import { gcLogOption } from '../java.ts';
 import { conf, maven } from './paths.ts';
 import type { ServerContext, ServerDefinition } from './types.ts';
 
@@ -75,6 +76,7 @@ export const cassandraServer: ServerDefinition = {
         '-XX:+UseG1GC',
         '-XX:+ParallelRefProcEnabled',
         '-XX:MaxGCPauseMillis=300',
+        gcLogOption(context.dir),
         '-XX:+ExitOnOutOfMemoryError',
         '-XX:MaxDirectMemorySize=256m',
         ...jvmOptions(),

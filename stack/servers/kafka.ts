@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { StackConfig } from '../../pipeline/config/index.ts';
+import { gcLogOption } from '../java.ts';
 import { conf, maven } from './paths.ts';
 import type { ServerContext, ServerDefinition } from './types.ts';
 
@@ -72,6 +73,7 @@ export const kafkaServer: ServerDefinition = {
         `-Xmx${this.heap}`,
         '-XX:+UseG1GC',
         '-XX:MaxGCPauseMillis=20',
+        gcLogOption(context.dir),
         '-Djava.awt.headless=true',
         `-Dlog4j2.configurationFile=${conf('kafka-log4j2.xml')}`,
         '-cp',

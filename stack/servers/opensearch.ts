@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { StackError } from '../errors.ts';
+import { gcLogOption } from '../java.ts';
 import { answersOk } from './http.ts';
 import { maven } from './paths.ts';
 import type { ServerDefinition } from './types.ts';
@@ -32,6 +33,7 @@ export const opensearchServer: ServerDefinition = {
         '-Xms256m',
         `-Xmx${this.heap}`,
         '-XX:+UseG1GC',
+        gcLogOption(context.dir),
         '-Djava.awt.headless=true',
         '-cp',
         join(context.home, 'lib', '*'),
