@@ -58,15 +58,15 @@ export async function runStages(
 }
 
 /**
- * A process that hosts only bulk lanes (`msgxc run triage.lane1 fanout.bulk`, as production scales them) gives
- * the CPU to the urgent lanes' processes on the same host: the OS scheduler is the gate across processes
+ * A process that hosts only bulk lanes (`msgxc run triage.lane1 fanout.bulk`, as production scales them) or
+ * background stages (`msgxc run ack`) gives the CPU to the urgent lanes' processes on the same host: the OS scheduler is the gate across processes
  * (its nice, and its session's autogroup when it leads one: see cpu-priority.ts).
  */
 function lowerPriorityOfBulkProcess(config: Config, stages: AnyStageDefinition[], log: Logger): void {
   if (config.runtime.bulkNice === 0 || stages.length === 0 || !stages.every((stage) => stageRank(stage) === 0)) return;
   try {
     const applied = lowerCpuPriority(config.runtime.bulkNice);
-    log.info(applied, 'bulk lanes only: running at a lower CPU priority');
+    log.info(applied, 'bulk lanes or background stages only: running at a lower CPU priority');
   } catch (error) {
     log.warn({ err: error }, 'could not lower the priority of a bulk-lane process');
   }

@@ -81,6 +81,13 @@ export interface StageDefinition<T = unknown, D = unknown> {
   assigned?: (assignment: Record<string, number[]>, deps: D) => void;
   /** `per-instance`: every process reads every record from the latest offset (broadcast feeds such as the WebSocket gateway). */
   consumerGroup?: 'shared' | 'per-instance';
+  /**
+   * `background`: bookkeeping off the delivery path (the ack stage). It ranks with the bulk lanes whatever its
+   * inputs: inside a process it gives way to stages handling more urgent records, and a process that hosts
+   * only such stages runs at a lower CPU priority (run-stages.ts), so recording what happened never takes
+   * the CPU from what is happening.
+   */
+  priority?: 'background';
 }
 
 /** How the runtime turns bytes into values and back; the registry-backed serde by default. */

@@ -65,4 +65,11 @@ describe('stage rank', () => {
     expect(stageRank(stage(['lane.1']))).toBe(0);
     expect(stageRank(stage(['events', 'acks']))).toBeNull();
   });
+
+  it('ranks a background stage with the bulk lanes, whatever it reads', () => {
+    const background = (input: string[]) =>
+      defineStage({ name: 'bookkeeping', input, output: [], priority: 'background', handler: async () => [] });
+    expect(stageRank(background(['events', 'acks']))).toBe(0);
+    expect(stageRank(background(['deliver.ws.urgent']))).toBe(0);
+  });
 });

@@ -59,6 +59,7 @@ export class UrgencyGate {
 
 /** The lane a stage serves: the most urgent of its inputs (null when it reads topics of every urgency). */
 export function stageRank(stage: AnyStageDefinition): UrgencyRank | null {
+  if (stage.priority === 'background') return 0;
   const ranks = stage.input.map(urgencyRankOf).filter((rank): rank is UrgencyRank => rank !== null);
   return ranks.length === 0 ? null : (Math.max(...ranks) as UrgencyRank);
 }

@@ -54,6 +54,9 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
   input: ['acks', 'checkins', 'events'],
   // The handler writes events only; the escalation sweep produces its deliver.<channel> batches itself.
   output: ['events'],
+  // Delivery state, counters, sessions and read markers record what happened; they can wait while a message
+  // is on its way, rather than compete with it for the CPU (the ack process used 10 % of a core at 20 messages/s).
+  priority: 'background',
   async setup(config: Config, log: Logger) {
     const cassandra = createCassandra(config);
     const messages = createMessageStore(cassandra);
