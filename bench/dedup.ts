@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'cassandra-driver';
-import { clientOptions, createCassandra, migrate } from '../pipeline/cassandra/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
-import { createLogger } from '../pipeline/log/index.ts';
 import { createDedupStore } from '../pipeline/store/dedup.ts';
+import { withBenchKeyspace } from './harness/keyspace.ts';
 
 /**
  * Prioritize's de-duplication gate on the real Cassandra, per chunk of `n` requests: `admitMany` (one
@@ -17,11 +15,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
   const options = Object.fromEntries(args.map((arg) => arg.split('=') as [string, string]));
   const rounds = Number(options.rounds ?? 20);
   const sizes = (options.sizes ?? '1,10,100,1000').split(',').map(Number);
-  const keyspace = `bench_dedup_${randomBytes(4).toString('hex')}`;
-  const config: Config = { ...base, cassandra: { ...base.cassandra, keyspace } };
-  await migrate(config, { log: createLogger({ logLevel: 'warn' }, 'bench') });
-  const client = createCassandra(config);
-  try {
+  return withBenchKeyspace(base, 'bench_dedup', async (client) => {
     const dedup = createDedupStore(client);
     console.log(`dedup bench — ${rounds} rounds per chunk size, ms per chunk (min / median / max)`);
     for (const size of sizes) {
@@ -47,17 +41,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
       );
     }
     return 0;
-  } finally {
-    await client.shutdown();
-    const admin = new Client(clientOptions(config, null));
-    try {
-      await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });
-    } catch (error) {
-      console.error(`could not drop keyspace ${keyspace}:`, error);
-    } finally {
-      await admin.shutdown();
-    }
-  }
+  });
 }
 
 function spread(values: number[]): string {

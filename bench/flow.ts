@@ -35,7 +35,9 @@ const productionSessions: SpawnOptions = { ownSession: true };
  *    issue 12 sets goals for: with `baseUsers` (2,000) users indexed, goal p99 ≤ raw p99 + 30 ms; and right
  *    after the other `users` were indexed, while the engine still refreshes and merges, goal ≤ raw + 60 ms.
  * 2. urgency isolation: urgency-4 `send`s (channel ws) at a fixed rate with nothing else queued, then while
- *    an urgency-1 broadcast to `users` indexed users (ws-reachable) drains through triage, fanout and the gateway.
+ *    an urgency-1 broadcast to `users` indexed users (ws-reachable) drains through triage, fanout and the gateway,
+ *    then with nothing queued again; the quiet baseline is the lower p99 of the two quiet windows (until
+ *    2026-11-30 the one before, right after indexing, whose stalls could make the ratio look good).
  *    `users` is 1,000,000 by default, as issue 12 asks (about 6 minutes a run; `users=100000` for a quick one).
  * Broadcast fan-out against raw paging is `npm run bench -- flow-fanout`; 10k connections on one gateway
  * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
@@ -218,10 +220,20 @@ export async function run(base: Config, args: string[]): Promise<number> {
     const drain = await duringBroadcast(system, producer, options, arrivals, urgent('busy'));
     const drainPhase = drainCpu();
     const drainPauses = drainGc();
+    // Nothing queued again, once fanout has expanded the broadcast: the quiet baseline right after indexing 1M
+    // users was as noisy as the busy figure on a slow machine (255 ms quiet against 164 busy on 2026-11-30, a
+    // ratio of 0.64× that said nothing). The lower p99 of the two quiet windows is the baseline, which only
+    // ever makes the goal stricter.
+    const afterCpu = startCpuPhase();
+    const afterGc = startGcPhase();
+    const quietAfter = await paced(options.urgentRate, options.urgentSeconds, 1, urgent('after'), arrivals);
+    const afterPhase = afterCpu();
+    const afterPauses = afterGc();
+    const baseline = quietAfter.p99 < quiet.p99 ? quietAfter : quiet;
     console.log(
       `\nurgency isolation — ${options.users.toLocaleString('en-GB')} users indexed in ${indexSeconds.toFixed(0)} s`,
     );
-    line('urgency 4, nothing queued', quiet);
+    line('urgency 4, nothing queued (before)', quiet);
     await hops(
       system.config,
       client.messages.filter((frame) => frame.msg?.startsWith('u4-quiet-')),
@@ -232,21 +244,25 @@ export async function run(base: Config, args: string[]): Promise<number> {
       `  broadcast: fanout done ${drain.seconds.toFixed(1)} s after produce ` +
         `(${Math.round((options.users * options.broadcasts) / drain.seconds).toLocaleString('en-GB')} recipients/s ` +
         `through prioritize → triage.lane1 → fanout, bulk pacing ${pacingOf(system)}); ` +
-        `p99 ratio busy/quiet ${(drain.urgent.p99 / quiet.p99).toFixed(1)}×`,
+        `p99 ratio busy/quiet ${(drain.urgent.p99 / baseline.p99).toFixed(1)}× (quiet: the lower p99 of before and after)`,
     );
-    console.log('  nothing queued:');
+    line('urgency 4, nothing queued (after)', quietAfter);
+    console.log('  nothing queued (before):');
     console.log(describeCpuPhase(quietPhase, '  '));
     console.log(describeGcPauses(quietPauses, quietPhase.seconds, '  '));
     console.log('  while the broadcast drains:');
     console.log(describeCpuPhase(drainPhase, '  '));
     console.log(describeGcPauses(drainPauses, drainPhase.seconds, '  '));
-    const isolation = drain.urgent.p99 / quiet.p99;
+    console.log('  nothing queued (after):');
+    console.log(describeCpuPhase(afterPhase, '  '));
+    console.log(describeGcPauses(afterPauses, afterPhase.seconds, '  '));
+    const isolation = drain.urgent.p99 / baseline.p99;
     reportFigure({
       bench: 'flow',
       figure: `urgency 4 p99 while a ${options.users.toLocaleString('en-GB')}-user urgency-1 broadcast drains, ${layout}`,
       value: drain.urgent.p99,
       unit: 'ms',
-      baseline: { name: 'urgency 4 p99, nothing queued', value: quiet.p99, unit: 'ms' },
+      baseline: { name: 'urgency 4 p99, nothing queued (lower of before and after)', value: baseline.p99, unit: 'ms' },
       ratio: isolation,
       goal: '≤ 1.5× (busy / quiet)',
       met: isolation <= 1.5 && drain.urgent.lost === 0,

@@ -15,6 +15,7 @@ const benches: Record<string, Bench> = {
   flow: () => import('./flow.ts'),
   api: () => import('./api.ts'),
   dedup: () => import('./dedup.ts'),
+  'delivery-state': () => import('./delivery-state.ts'),
   faults: () => import('./faults/index.ts'),
   all: () => import('./all.ts'),
   channels: () => import('./channels.ts'),

@@ -11,6 +11,13 @@ export interface CpuShare {
   name: string;
   /** Cores used on average over the phase (1 = one core busy all the time). */
   cores: number;
+  /**
+   * Of `cores`, what a JVM's JIT compiler threads and its garbage collector's threads used: a server that
+   * is still compiling the paths a workload takes (minutes after it starts, on a small machine) spends CPU
+   * the workload does not get, and that is not the workload's cost.
+   */
+  jitCores?: number;
+  gcCores?: number;
 }
 
 export interface CpuPhase {
@@ -23,8 +30,46 @@ export interface CpuPhase {
 
 const ticksPerSecond = 100;
 
-function processTicks(): Map<number, { name: string; ticks: number }> {
-  const result = new Map<number, { name: string; ticks: number }>();
+interface ProcessTicks {
+  name: string;
+  ticks: number;
+  jitTicks: number;
+  gcTicks: number;
+}
+
+/** A JVM's threads by role: HotSpot names its compiler threads `C1/C2 CompilerThre…`, its collector's `GC Thread#…`, `G1 …`. */
+export function threadRole(comm: string): 'jit' | 'gc' | undefined {
+  if (/^C[12] CompilerThre/.test(comm)) return 'jit';
+  if (/^(GC Thread|G1 |ZWorker|ZDriver)/.test(comm)) return 'gc';
+  return undefined;
+}
+
+function jvmThreadTicks(pid: string): { jitTicks: number; gcTicks: number } {
+  const ticks = { jitTicks: 0, gcTicks: 0 };
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return ticks;
+  }
+  for (const task of tasks) {
+    try {
+      const role = threadRole(readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim());
+      if (!role) continue;
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const used = Number(fields[11]) + Number(fields[12]);
+      if (role === 'jit') ticks.jitTicks += used;
+      else ticks.gcTicks += used;
+    } catch {
+      // The thread ended between listing and reading: its time is in the process's total already.
+    }
+  }
+  return ticks;
+}
+
+function processTicks(): Map<number, ProcessTicks> {
+  const result = new Map<number, ProcessTicks>();
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
@@ -39,7 +84,8 @@ function processTicks(): Map<number, { name: string; ticks: number }> {
       const ticks = Number(fields[11]) + Number(fields[12]);
       if (ticks === 0) continue;
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      result.set(Number(pid), { name: nameOf(Number(pid), cmdline), ticks });
+      const threads = cmdline.includes('java') ? jvmThreadTicks(pid) : { jitTicks: 0, gcTicks: 0 };
+      result.set(Number(pid), { name: nameOf(Number(pid), cmdline), ticks, ...threads });
     } catch {
       // The process ended between listing and reading: it has nothing more to count.
     }
@@ -81,17 +127,29 @@ export function startCpuPhase(): () => CpuPhase {
   return () => {
     const seconds = (performance.now() - started) / 1000;
     const after = processTicks();
-    const byName = new Map<string, number>();
-    for (const [pid, { name, ticks }] of after) {
-      const used = ticks - (before.get(pid)?.ticks ?? 0);
-      if (used > 0) byName.set(name, (byName.get(name) ?? 0) + used);
+    const byName = new Map<string, { ticks: number; jitTicks: number; gcTicks: number }>();
+    for (const [pid, now] of after) {
+      const then = before.get(pid);
+      const used = now.ticks - (then?.ticks ?? 0);
+      if (used <= 0) continue;
+      const sum = byName.get(now.name) ?? { ticks: 0, jitTicks: 0, gcTicks: 0 };
+      sum.ticks += used;
+      sum.jitTicks += now.jitTicks - (then?.jitTicks ?? 0);
+      sum.gcTicks += now.gcTicks - (then?.gcTicks ?? 0);
+      byName.set(now.name, sum);
     }
     const cores = (ticks: number) => ticks / ticksPerSecond / Math.max(seconds, 1e-3);
     return {
       seconds,
       cores: cpus().length,
       idleCores: cores(idleTicks() - idleBefore),
-      shares: [...byName].map(([name, ticks]) => ({ name, cores: cores(ticks) })).sort((a, b) => b.cores - a.cores),
+      shares: [...byName]
+        .map(([name, sum]) => ({
+          name,
+          cores: cores(sum.ticks),
+          ...(sum.jitTicks + sum.gcTicks > 0 ? { jitCores: cores(sum.jitTicks), gcCores: cores(sum.gcTicks) } : {}),
+        }))
+        .sort((a, b) => b.cores - a.cores),
     };
   };
 }
@@ -102,9 +160,17 @@ export function describeCpuPhase(phase: CpuPhase, indent = '  '): string {
   const percent = (cores: number) => `${Math.round(cores * 100)} %`.padStart(6);
   const lines = phase.shares
     .filter((share) => share.cores >= 0.02)
-    .map((share) => `${indent}  ${percent(share.cores)}  ${share.name}`);
+    .map((share) => `${indent}  ${percent(share.cores)}  ${share.name}${jvmDetail(share)}`);
   return [
     `${indent}CPU by process over ${phase.seconds.toFixed(0)} s (100 % = one core of ${phase.cores}; ${Math.round((phase.idleCores / phase.cores) * 100)} % of the machine idle):`,
     ...lines,
   ].join('\n');
+}
+
+/** `(JIT compiling 10 %, GC 2 %)` for a JVM that spent at least 1 % of a core on either. */
+function jvmDetail(share: CpuShare): string {
+  const parts: string[] = [];
+  if ((share.jitCores ?? 0) >= 0.01) parts.push(`JIT compiling ${Math.round(share.jitCores! * 100)} %`);
+  if ((share.gcCores ?? 0) >= 0.01) parts.push(`GC ${Math.round(share.gcCores! * 100)} %`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }

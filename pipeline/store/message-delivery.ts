@@ -1,5 +1,5 @@
 import type { Client } from 'cassandra-driver';
-import { mapLimit } from '../concurrency/index.ts';
+import { DELIVERY_BUCKETS, recordDeliveries } from './delivery-recording.ts';
 import {
   checkMessageId,
   type DeliveryState,
@@ -8,29 +8,11 @@ import {
   leadingState,
   type StoredMessage,
 } from './message-types.ts';
-import {
-  batch,
-  bindTo,
-  bucketOf,
-  type Channel,
-  date,
-  decodeCursor,
-  encodeCursor,
-  execute,
-  idempotent,
-  type Row,
-  text,
-} from './shared.ts';
+import { bindTo, bucketOf, type Channel, date, decodeCursor, encodeCursor, execute, type Row, text } from './shared.ts';
 
-/** A message's recipients are spread over this many partitions (see 003_messages.cql). */
-export const DELIVERY_BUCKETS = 16;
+export { DELIVERY_BUCKETS };
 
-/**
- * Per-recipient delivery state and the summary counters; part of the message store. Counters move
- * only when a state is recorded for the first time (read, then write): exact under sequential
- * repeats; two copies of one event recorded at the very same moment, or a crash between the state
- * write and the counter, can make a count drift by one. `delivery_state` itself is always exact.
- */
+/** Per-recipient delivery state and the summary counters; part of the message store (recording: delivery-recording.ts). */
 interface DeliveryContext {
   client: Client;
   getMessage: (messageId: string) => Promise<StoredMessage | null>;
@@ -44,84 +26,20 @@ export function createDeliveryMethods(
   const bound = bindTo(ctx);
   return {
     recordDelivery: bound(recordDelivery),
-    recordDeliveries: bound(recordDeliveries),
+    recordDeliveries: bound(recordMany),
     deliveryOf: bound(deliveryOf),
     deliveriesPage: bound(deliveriesPage),
     deliverySummary: bound(deliverySummary),
   };
 }
-async function readState(
-  ctx: DeliveryContext,
-  messageId: string,
-  uid: string,
-  channel: Channel,
-): Promise<Row | undefined> {
-  const result = await execute(
-    ctx.client,
-    'SELECT states FROM delivery_state WHERE message_id = ? AND bucket = ? AND uid = ? AND channel = ?',
-    [messageId, bucketOf(uid, DELIVERY_BUCKETS), uid, channel],
-    'read a delivery state',
-  );
-  return result.rows[0];
-}
 
 async function recordDelivery(ctx: DeliveryContext, update: DeliveryUpdate): Promise<{ first: boolean }> {
-  const messageId = checkMessageId(update.messageId);
-  const existing = await readState(ctx, messageId, update.uid, update.channel);
-  const states = (existing?.get('states') as Record<string, Date> | null) ?? {};
-  if (update.state in states) return { first: false };
-  const at = update.at instanceof Date ? update.at : new Date(update.at);
-  // undefined leaves a column as it is (the client sets useUndefinedAsUnset): a later event without a
-  // variant must not erase the variant an earlier one recorded.
-  await execute(
-    ctx.client,
-    'UPDATE delivery_state SET states[?] = ?, updated_at = ?, device_id = ?, variant = ?, error_code = ?, error = ? ' +
-      'WHERE message_id = ? AND bucket = ? AND uid = ? AND channel = ?',
-    [
-      update.state,
-      at,
-      at,
-      update.deviceId ?? undefined,
-      update.variant ?? undefined,
-      update.errorCode ?? undefined,
-      update.error ?? undefined,
-      messageId,
-      bucketOf(update.uid, DELIVERY_BUCKETS),
-      update.uid,
-      update.channel,
-    ],
-    'record a delivery state',
-    idempotent,
-  );
-  const count =
-    'UPDATE delivery_summary SET recipients = recipients + 1 WHERE message_id = ? AND channel = ? AND state = ?';
-  const counters = [{ query: count, params: [messageId, update.channel, update.state] }];
-  if (existing === undefined) counters.push({ query: count, params: [messageId, update.channel, '*'] });
-  await batch(ctx.client, counters, 'count a delivery state', { counter: true });
-  return { first: true };
+  return { first: (await recordDeliveries(ctx.client, [update])) > 0 };
 }
 
-/** Records many states with bounded concurrency; returns how many were first-time states. */
-async function recordDeliveries(
-  ctx: DeliveryContext,
-  updates: readonly DeliveryUpdate[],
-  concurrency = 16,
-): Promise<number> {
-  // One recipient's updates run in order, one at a time: run concurrently, two of them would both
-  // read "no state yet" and count the recipient twice. Different recipients run in parallel.
-  const byRecipient = new Map<string, DeliveryUpdate[]>();
-  for (const update of updates) {
-    const key = `${update.messageId}\n${update.uid}\n${update.channel}`;
-    const group = byRecipient.get(key);
-    if (group) group.push(update);
-    else byRecipient.set(key, [update]);
-  }
-  const firsts = await mapLimit([...byRecipient.values()], concurrency, async (group) => {
-    let count = 0;
-    for (const update of group) if ((await recordDelivery(ctx, update)).first) count += 1;
-    return count;
-  });
-  return firsts.reduce((sum, count) => sum + count, 0);
+/** Records many states in bulk; returns how many were first-time states. */
+function recordMany(ctx: DeliveryContext, updates: readonly DeliveryUpdate[], concurrency = 16): Promise<number> {
+  return recordDeliveries(ctx.client, updates, concurrency);
 }
 
 /** One recipient's delivery state per channel. */

@@ -40,18 +40,20 @@ export const idempotent: QueryOptions = { isIdempotent: true };
 
 /**
  * A logged batch: the statements (usually one entity written to several query tables) are applied
- * all or none, eventually. Not for bulk loading. `counter` makes it a counter batch (not idempotent).
+ * all or none, eventually. Not for bulk loading. `counter` makes it a counter batch (not idempotent);
+ * `unlogged` skips the batch log, for statements of one partition (applied as one mutation anyway).
  */
 export async function batch(
   client: Client,
   statements: Statement[],
   what: string,
-  options: { counter?: boolean } = {},
+  options: { counter?: boolean; unlogged?: boolean } = {},
 ): Promise<void> {
   if (statements.length === 0) return;
   const counter = options.counter === true;
+  const logged = !counter && options.unlogged !== true;
   try {
-    await client.batch(statements, { prepare: true, logged: !counter, counter, isIdempotent: !counter });
+    await client.batch(statements, { prepare: true, logged, counter, isIdempotent: !counter });
   } catch (error) {
     throw cassandraError(error, what);
   }

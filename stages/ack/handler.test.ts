@@ -13,28 +13,34 @@ function memoryStores() {
   const markers = new Map<string, string>();
   const checkIns: CheckInLike[] = [];
   const messages = new Map<string, Pick<StoredMessage, 'tid' | 'requestId' | 'urgency' | 'experimentId'>>();
+  const record = (update: DeliveryUpdate) => {
+    const key = `${update.messageId}|${update.uid}|${update.channel}`;
+    const state = states.get(key) ?? {
+      messageId: update.messageId,
+      uid: update.uid,
+      channel: update.channel,
+      state: update.state,
+      states: {},
+      errorCode: null,
+      error: null,
+      deviceId: null,
+      variant: null,
+      updatedAt: null,
+    };
+    if (update.state in state.states) return { first: false as const };
+    state.states[update.state] = new Date(update.at);
+    state.variant = update.variant ?? state.variant;
+    state.deviceId = update.deviceId ?? state.deviceId;
+    states.set(key, state);
+    return { first: true as const };
+  };
   const deps: AckDependencies = {
     messages: {
       async recordDelivery(update: DeliveryUpdate) {
-        const key = `${update.messageId}|${update.uid}|${update.channel}`;
-        const state = states.get(key) ?? {
-          messageId: update.messageId,
-          uid: update.uid,
-          channel: update.channel,
-          state: update.state,
-          states: {},
-          errorCode: null,
-          error: null,
-          deviceId: null,
-          variant: null,
-          updatedAt: null,
-        };
-        if (update.state in state.states) return { first: false };
-        state.states[update.state] = new Date(update.at);
-        state.variant = update.variant ?? state.variant;
-        state.deviceId = update.deviceId ?? state.deviceId;
-        states.set(key, state);
-        return { first: true };
+        return record(update);
+      },
+      async recordDeliveries(updates: readonly DeliveryUpdate[]) {
+        return updates.filter((update) => record(update).first).length;
       },
       async deliveryOf(messageId: string, uid: string) {
         return [...states.values()].filter((state) => state.messageId === messageId && state.uid === uid);

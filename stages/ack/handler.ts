@@ -2,7 +2,7 @@ import type { Logger } from '../../pipeline/log/index.ts';
 import { deliveryIdOf } from '../../pipeline/records/delivery.ts';
 import type { InputRecord, OutputRecord } from '../../pipeline/runtime/types.ts';
 import type { MessageStore } from '../../pipeline/store/message.ts';
-import type { DeliveryState } from '../../pipeline/store/message-types.ts';
+import type { DeliveryState, DeliveryUpdate } from '../../pipeline/store/message-types.ts';
 import type { CheckInLike } from '../../pipeline/store/session.ts';
 import type { Acknowledgement, Channel, CheckIn, DeliveryEvent } from '../../schemas/types.generated.ts';
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
@@ -20,7 +20,7 @@ import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
  */
 
 export interface AckDependencies {
-  messages: Pick<MessageStore, 'recordDelivery' | 'deliveryOf' | 'getMessage' | 'setReadMarker'>;
+  messages: Pick<MessageStore, 'recordDelivery' | 'recordDeliveries' | 'deliveryOf' | 'getMessage' | 'setReadMarker'>;
   sessions: { recordCheckIn(checkIn: CheckInLike): Promise<void> };
   log?: Logger;
   /** Records of different users are worked on concurrently, up to this many at once. */
@@ -50,6 +50,22 @@ const recordedEventTypes = new Set([
 ]);
 
 export async function handleAcks(batch: AckInput[], deps: AckDependencies): Promise<OutputRecord[]> {
+  // Other stages' events are recorded in bulk (a broadcast's thousand `sent` cost a few dozen requests), in
+  // arrival order per recipient. Acks and check-ins need a lookup or a session each.
+  const updates = batch.flatMap((record) =>
+    record.topic === 'events' ? (eventUpdate(record.value as DeliveryEvent) ?? []) : [],
+  );
+  const [outputs] = await Promise.all([
+    handleEach(
+      batch.filter((record) => record.topic !== 'events'),
+      deps,
+    ),
+    updates.length > 0 ? deps.messages.recordDeliveries(updates) : undefined,
+  ]);
+  return outputs;
+}
+
+async function handleEach(batch: AckInput[], deps: AckDependencies): Promise<OutputRecord[]> {
   // One user's records stay in order (a delivered before its opened); different users run concurrently.
   const groups = new Map<string, { index: number; record: AckInput }[]>();
   batch.forEach((record, index) => {
@@ -112,9 +128,6 @@ async function handleOne(record: AckInput, context: CallContext): Promise<Output
     case 'checkins':
       await deps.sessions.recordCheckIn(record.value as CheckIn);
       return [];
-    case 'events':
-      await recordEvent(record.value as DeliveryEvent, deps);
-      return [];
     default:
       deps.log?.warn({ topic: record.topic }, 'record from a topic the ack stage does not read; skipped');
       return [];
@@ -161,12 +174,13 @@ async function handleAck(ack: Acknowledgement, context: CallContext): Promise<Ou
   return [eventRecord(ack, channel, state ?? null, facts)];
 }
 
-async function recordEvent(event: DeliveryEvent, deps: AckDependencies): Promise<void> {
+/** The delivery state an event records, or null for an event that records none. */
+function eventUpdate(event: DeliveryEvent): DeliveryUpdate | null {
   // The ack stage's own events were recorded when it made them; per-batch events name no recipient.
-  if (event.source === 'ack' || !recordedEventTypes.has(event.type)) return;
-  if (event.messageId === null || event.uid === null || event.channel === null) return;
-  if (!messageIdPattern.test(event.messageId)) return;
-  await deps.messages.recordDelivery({
+  if (event.source === 'ack' || !recordedEventTypes.has(event.type)) return null;
+  if (event.messageId === null || event.uid === null || event.channel === null) return null;
+  if (!messageIdPattern.test(event.messageId)) return null;
+  return {
     messageId: event.messageId,
     uid: event.uid,
     channel: event.channel,
@@ -180,7 +194,7 @@ async function recordEvent(event: DeliveryEvent, deps: AckDependencies): Promise
       ? event.reason
       : null,
     error: event.type === 'failed' || event.type === 'rejected' ? event.detail : null,
-  });
+  };
 }
 
 function eventRecord(

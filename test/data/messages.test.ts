@@ -149,6 +149,48 @@ describe('message store: delivery state', () => {
   });
 });
 
+describe('message store: delivery state in bulk', () => {
+  it("records a broadcast's events in bulk, each state once, and counts them exactly", async () => {
+    const stored = message('t-bulk', base);
+    await messages.saveMessage(stored);
+    const id = stored.messageId;
+    // 2,000 recipients: about 125 a partition, so reads and writes both run in several slices.
+    const uids = Array.from({ length: 2000 }, (_, index) => `b-${index}`);
+    const event = (uid: string, state: string, at: number) => ({
+      messageId: id,
+      uid,
+      channel: 'ws' as const,
+      state,
+      at,
+    });
+    const first = [
+      ...uids.map((uid) => event(uid, 'sent', base + 1)),
+      ...uids.slice(0, 700).map((uid) => event(uid, 'delivered', base + 2)),
+      // Redelivered in the same batch: recorded once, counted once, the first time kept.
+      ...uids.slice(0, 50).map((uid) => event(uid, 'sent', base + 9)),
+    ];
+    expect(await messages.recordDeliveries(first)).toBe(2700);
+    // The whole batch again (a retry after a crash before the commit), and ten opened.
+    const again = [...first, ...uids.slice(0, 10).map((uid) => event(uid, 'opened', base + 3))];
+    expect(await messages.recordDeliveries(again)).toBe(10);
+
+    expect(await messages.deliverySummary(id)).toMatchObject({
+      recipients: 2000,
+      states: { sent: 2000, delivered: 700, opened: 10 },
+      channels: { ws: { sent: 2000, delivered: 700, opened: 10 } },
+    });
+    const [opened] = await messages.deliveryOf(id, 'b-3');
+    expect(opened).toMatchObject({ state: 'opened' });
+    expect(opened?.states).toEqual({
+      sent: new Date(base + 1),
+      delivered: new Date(base + 2),
+      opened: new Date(base + 3),
+    });
+    const [sentOnly] = await messages.deliveryOf(id, 'b-1999');
+    expect(sentOnly?.states).toEqual({ sent: new Date(base + 1) });
+  });
+});
+
 describe('message store: read markers', () => {
   it('only ever moves a read marker forward', async () => {
     const older = message('t-read', base).messageId;
