@@ -93,16 +93,19 @@ function processTicks(): Map<number, ProcessTicks> {
   return result;
 }
 
+/** Which of the local stack's servers a JVM's command line starts. */
+export function serverName(cmdline: string): string {
+  if (cmdline.includes('opensearch')) return 'opensearch';
+  if (cmdline.includes('cassandra')) return 'cassandra';
+  if (cmdline.includes('org.apache.kafka.connect')) return 'kafka connect';
+  if (cmdline.includes('apicurio') || cmdline.includes('registry')) return 'schema registry';
+  if (cmdline.includes('kafka')) return 'kafka';
+  return 'java (other)';
+}
+
 function nameOf(pid: number, cmdline: string): string {
   if (pid === process.pid) return 'bench (this process: load and clients)';
-  if (cmdline.includes('java')) {
-    if (cmdline.includes('opensearch')) return 'opensearch';
-    if (cmdline.includes('cassandra')) return 'cassandra';
-    if (cmdline.includes('org.apache.kafka.connect')) return 'kafka connect';
-    if (cmdline.includes('apicurio') || cmdline.includes('registry')) return 'schema registry';
-    if (cmdline.includes('kafka')) return 'kafka';
-    return 'java (other)';
-  }
+  if (cmdline.includes('java')) return serverName(cmdline);
   const run = cmdline.trim().match(/msgxc\.ts run (.+)$/);
   if (run) return `msgxc ${run[1]!.trim()}`;
   if (cmdline.includes('--bench-api-server')) return 'api bench server (facade)';

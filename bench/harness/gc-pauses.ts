@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { serverName } from './cpu-shares.ts';
 
 /**
  * The stop-the-world pauses of the Java servers during a phase of a bench, read from the GC logs the local
@@ -44,14 +45,6 @@ export function gcLogOf(cmdline: string[]): string | undefined {
   return undefined;
 }
 
-function serverOf(cmdline: string): string {
-  if (cmdline.includes('opensearch')) return 'opensearch';
-  if (cmdline.includes('cassandra')) return 'cassandra';
-  if (cmdline.includes('org.apache.kafka.connect')) return 'kafka connect';
-  if (cmdline.includes('kafka.Kafka')) return 'kafka';
-  return 'java (other)';
-}
-
 /** The running JVMs that write a GC log (Linux: read from /proc; elsewhere none). */
 export function runningGcLogs(): GcLog[] {
   let pids: string[];
@@ -69,7 +62,7 @@ export function runningGcLogs(): GcLog[] {
       continue; // the process ended between listing and reading
     }
     const file = gcLogOf(args);
-    if (file) logs.push({ server: serverOf(args.join(' ')), file });
+    if (file) logs.push({ server: serverName(args.join(' ')), file });
   }
   return logs.sort((a, b) => a.server.localeCompare(b.server));
 }
