@@ -1,5 +1,5 @@
 import { types } from 'cassandra-driver';
-import { mapLimit } from '../pipeline/concurrency/index.ts';
+import { chunk, mapLimit } from '../pipeline/concurrency/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import { DELIVERY_BUCKETS, recordDeliveries } from '../pipeline/store/delivery-recording.ts';
 import type { DeliveryUpdate } from '../pipeline/store/message-types.ts';
@@ -36,10 +36,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
       at: Date.now(),
     }));
   };
-  const batches = (updates: DeliveryUpdate[]) =>
-    Array.from({ length: Math.ceil(updates.length / batchSize) }, (_, index) =>
-      updates.slice(index * batchSize, (index + 1) * batchSize),
-    );
+  const batches = (updates: DeliveryUpdate[]) => chunk(updates, batchSize);
   return withBenchKeyspace(base, 'bench_delivery', async (client) => {
     console.log(`delivery-state bench — ${events.toLocaleString('en-GB')} sent events, batches of ${batchSize}`);
     // Warms the client's prepared statements and Cassandra's paths, unmeasured.

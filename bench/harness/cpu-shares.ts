@@ -30,6 +30,15 @@ export interface CpuPhase {
 
 const ticksPerSecond = 100;
 
+/** The machine's process ids (Linux: from /proc; elsewhere none). */
+export function processIds(): string[] {
+  try {
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+}
+
 interface ProcessTicks {
   name: string;
   ticks: number;
@@ -70,13 +79,7 @@ function jvmThreadTicks(pid: string): { jitTicks: number; gcTicks: number } {
 
 function processTicks(): Map<number, ProcessTicks> {
   const result = new Map<number, ProcessTicks>();
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return result;
-  }
-  for (const pid of pids) {
+  for (const pid of processIds()) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // The command name may hold spaces and brackets: the fields start after its last ')'.

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { serverName } from './cpu-shares.ts';
+import { readFileSync } from 'node:fs';
+import { processIds, serverName } from './cpu-shares.ts';
 
 /**
  * The stop-the-world pauses of the Java servers during a phase of a bench, read from the GC logs the local
@@ -47,14 +47,8 @@ export function gcLogOf(cmdline: string[]): string | undefined {
 
 /** The running JVMs that write a GC log (Linux: read from /proc; elsewhere none). */
 export function runningGcLogs(): GcLog[] {
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return [];
-  }
   const logs: GcLog[] = [];
-  for (const pid of pids) {
+  for (const pid of processIds()) {
     let args: string[];
     try {
       args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');

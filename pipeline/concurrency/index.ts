@@ -1,5 +1,12 @@
 /** Bounded concurrency for I/O fan-out: enough requests in flight to hide latency, not so many a server sheds them. */
 
+/** `items` in slices of at most `size`, in order. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
 /** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

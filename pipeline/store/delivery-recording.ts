@@ -1,5 +1,5 @@
 import { type Client, types } from 'cassandra-driver';
-import { mapLimit } from '../concurrency/index.ts';
+import { chunk, mapLimit } from '../concurrency/index.ts';
 import { checkMessageId, type DeliveryUpdate } from './message-types.ts';
 import { batch, bucketOf, type Channel, execute, idempotent, type Statement } from './shared.ts';
 
@@ -200,10 +200,4 @@ function stateStatement(write: RecipientWrite, bucket: number): Statement {
       write.channel,
     ],
   };
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
-  return chunks;
 }
