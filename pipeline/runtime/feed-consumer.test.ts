@@ -6,7 +6,7 @@ import { createLogger } from '../log/index.ts';
 import { FeedConsumer } from './feed-consumer.ts';
 
 const config = parseConfig({ MSGXC_LOG_LEVEL: 'silent' });
-const events = { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join' };
+const events = { CRASH: 'consumer.crash', GROUP_JOIN: 'consumer.group_join', FETCH: 'consumer.fetch' };
 
 /** What kafkajs reports when a broker restart leaves the group without a coordinator (tulios/kafkajs#1630). */
 function coordinatorNotFound(): Error {
@@ -21,10 +21,22 @@ function coordinatorNotFound(): Error {
 }
 
 /** kafkajs's consumer surface the feed uses; each call is recorded so a test sees the order of events. */
-class FakeConsumer extends EventEmitter {
+class FakeConsumer {
   readonly events = events;
+  private readonly emitter = new EventEmitter();
   readonly calls: string[] = [];
   connectError: Error | undefined;
+  /** As kafkajs's: returns a function that removes the listener. */
+  on(event: string, listener: (...args: unknown[]) => void): () => void {
+    this.emitter.on(event, listener);
+    return () => this.emitter.off(event, listener);
+  }
+  emit(event: string, payload: unknown) {
+    this.emitter.emit(event, payload);
+  }
+  listenerCount(event: string) {
+    return this.emitter.listenerCount(event);
+  }
   async connect() {
     this.calls.push('connect');
     if (this.connectError) throw this.connectError;
@@ -43,7 +55,7 @@ class FakeConsumer extends EventEmitter {
   }
 }
 
-function feedOn(prepare: (consumer: FakeConsumer, index: number) => void = () => undefined) {
+function feedOn(prepare: (consumer: FakeConsumer, index: number) => void = () => undefined, fromBeginning = true) {
   const consumers: FakeConsumer[] = [];
   const kafka = {
     consumer: () => {
@@ -59,7 +71,7 @@ function feedOn(prepare: (consumer: FakeConsumer, index: number) => void = () =>
     kafka,
     groupId: 'group',
     topics: ['topic'],
-    fromBeginning: true,
+    fromBeginning,
     tuning: config.runtime.consumer,
     commitIntervalMs: config.runtime.commitIntervalMs,
     eachBatch: async () => undefined,
@@ -128,5 +140,34 @@ describe('FeedConsumer', () => {
     consumers[0]!.crash(coordinatorNotFound());
     await settle();
     expect(consumers).toHaveLength(1);
+  });
+
+  it('starting at the latest offset, resolves start only after the first fetch that follows a join', async () => {
+    const { feed, consumers } = feedOn(undefined, false);
+    let started = false;
+    const start = feed.start().then(() => {
+      started = true;
+    });
+    await settle();
+    const consumer = consumers[0]!;
+    consumer.emit(events.FETCH, { payload: {} });
+    await settle();
+    expect(started).toBe(false);
+    consumer.emit(events.GROUP_JOIN, { payload: { memberAssignment: { topic: [0] } } });
+    await settle();
+    expect(started).toBe(false);
+    consumer.emit(events.FETCH, { payload: {} });
+    await start;
+    expect(started).toBe(true);
+    expect(consumer.listenerCount(events.FETCH)).toBe(0);
+    await feed.stop();
+  });
+
+  it('ends the wait for a first position when stopped', async () => {
+    const { feed } = feedOn(undefined, false);
+    const start = feed.start();
+    await settle();
+    await feed.stop();
+    await expect(start).resolves.toBeUndefined();
   });
 });

@@ -41,6 +41,8 @@ export class FeedConsumer {
   private timer: NodeJS.Timeout | undefined;
   private joining: Promise<void> | undefined;
   private stopped = false;
+  /** Settles the wait of `join` for a first position (see `positioned`). */
+  private releasePosition: (() => void) | undefined;
   /** The handled offsets of this membership, committed at most every `commitIntervalMs`. */
   readonly commits: CommitQueue;
 
@@ -56,7 +58,10 @@ export class FeedConsumer {
     });
   }
 
-  /** Connects, subscribes and starts consuming; fails when the first connect or subscribe does. */
+  /**
+   * Connects, subscribes and starts consuming; fails when the first connect or subscribe does. A feed that starts
+   * at the latest offset resolves only once it holds a position on its partitions (see `positioned`).
+   */
   start(): Promise<void> {
     return this.join();
   }
@@ -64,6 +69,7 @@ export class FeedConsumer {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.releasePosition?.();
     await this.joining;
     await this.commits
       .flush()
@@ -81,19 +87,51 @@ export class FeedConsumer {
       await consumer.connect();
       // Its retry topic may have been created a moment ago: the metadata can still answer "unknown topic".
       await retryTransient(() => consumer.subscribe({ topics, fromBeginning }));
+      const position = fromBeginning ? undefined : this.positioned(consumer);
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: tuning.partitionsConsumedConcurrently,
         eachBatch: (payload) => eachBatch(payload, this.commits),
       });
+      await position;
     } catch (error) {
+      this.releasePosition?.();
       if (this.consumer === consumer) this.consumer = undefined;
       await consumer
         .disconnect()
         .catch((failure: unknown) => log.debug({ err: failure }, 'disconnect after a failed join failed'));
       throw error;
     }
+  }
+
+  /**
+   * kafkajs's `run` returns before the group is joined, and a new group that starts at the latest offset only
+   * reads that offset in its first fetch after joining. A per-instance feed (a gateway's deliveries) that
+   * reported itself started earlier would miss what was produced in between: a client connected right after
+   * start would lose a message. The first completed fetch after a join means every assigned partition has a
+   * position. A crash or a stop ends the wait too (the crash has its own handling).
+   */
+  private positioned(consumer: Consumer): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let joined = false;
+      const removers: Array<() => void> = [];
+      const release = () => {
+        for (const remove of removers) remove();
+        if (this.releasePosition === release) this.releasePosition = undefined;
+        resolve();
+      };
+      this.releasePosition = release;
+      removers.push(
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          joined = true;
+        }),
+        consumer.on(consumer.events.FETCH, () => {
+          if (joined) release();
+        }),
+        consumer.on(consumer.events.CRASH, release),
+      );
+    });
   }
 
   private create(): Consumer {
