@@ -59,10 +59,10 @@ export async function loadUsers(
   return (performance.now() - started) / 1000;
 }
 
-/** Pages the whole audience (`everyone`, full documents, as fanout reads them); returns the documents seen. */
+/** Pages the whole audience (`everyone`, full documents, devices sealed, as fanout reads them); returns the documents seen. */
 export async function pageAll(index: AudienceIndex, pageSize: number): Promise<number> {
   let seen = 0;
-  for await (const page of index.pages({ kind: 'everyone' }, { pageSize })) seen += page.length;
+  for await (const page of index.pages({ kind: 'everyone' }, { pageSize, sealed: true })) seen += page.length;
   return seen;
 }
 

@@ -7,7 +7,7 @@ import { reportFigure } from './results.ts';
 
 /**
  * Audience paging rate: index N users (bulk), then page the whole index through the audience layer
- * (`everyone`, page size 1000: full documents, as fanout reads them) and through the raw client
+ * (`everyone`, page size 1000: full documents, devices sealed, as fanout reads them) and through the raw client
  * (PIT + search_after on the same sort with `_source: false`, the cheapest scan the engine offers),
  * in the same run, alternating, best of a few rounds. A raw scan with `_source` is printed too, so the
  * ratio can be read as "cost of fetching documents" versus "cost of the layer".

@@ -166,7 +166,10 @@ async function pageSlices(index: AudienceIndex, pageSize: number, max: number): 
   let seen = 0;
   for (let id = 0; id < max; id++) {
     const slice = max > 1 ? { id, max } : null;
-    for await (const page of index.pages({ kind: 'everyone' }, { pageSize, slice, excludeOptedOut: true }))
+    for await (const page of index.pages(
+      { kind: 'everyone' },
+      { pageSize, slice, excludeOptedOut: true, sealed: true },
+    ))
       seen += page.length;
   }
   return seen;

@@ -143,11 +143,12 @@ export function sealScriptInput(input: ScriptInput, secrets: DeviceSecrets): Scr
 /**
  * Opens the devices of a fetched `_source` in place (the object is ours). A device whose secrets do not open
  * is left out, and reported through `onUnreadable` (by uid and device id: never the value). With `channels`,
- * only those channels' devices are opened; the others' lists are emptied (never handed out sealed).
+ * only those channels' devices are opened; the others' lists are emptied (never handed out sealed). With
+ * `secrets` null the devices stay sealed (only the channel filter applies): their reader opens them later.
  */
 export function openSourceDevices(
   source: Json,
-  secrets: DeviceSecrets,
+  secrets: DeviceSecrets | null,
   onUnreadable: (uid: string, device: Device) => void,
   channels: ReadonlySet<string> | null = null,
 ): void {
@@ -161,6 +162,7 @@ export function openSourceDevices(
       devices[channel] = [];
       continue;
     }
+    if (secrets === null) continue;
     const opened: Device[] = [];
     for (const device of list) {
       const open = secrets.open(uid, device);

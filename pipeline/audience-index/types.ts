@@ -97,6 +97,12 @@ export interface PageOptions {
    * Default: every channel.
    */
   devicesOn?: readonly Channel[];
+  /**
+   * Hand the devices out as the index stores them, their secrets sealed (see device-secrets.ts): the delivery
+   * stage opens each just before sending, so tokens and keys never cross Kafka, a retry topic or a dead-letter
+   * topic in clear, and a broadcast's walk does no decryption at all. Default false: opened here.
+   */
+  sealed?: boolean;
   /** Leave out users whose preferences are `["~"]`. Default false: the query returns whom it names. */
   excludeOptedOut?: boolean;
   /** One of `max` disjoint parts of the audience, stable across processes (FanoutJob.slice). */

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { buildDeliveryBatch, type DeliveryBatch, type DeliveryEvent } from '../../schemas/types.generated.ts';
+import { createDeviceSecrets } from '../audience-index/device-secrets.ts';
 import { parseConfig } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 import type { InputRecord, OutputRecord } from '../runtime/types.ts';
@@ -111,6 +112,7 @@ function contextWith(adapters: ProviderAdapter[], overrides: Partial<DeliveryCon
     retry,
     metrics,
     log: createLogger(config, 'test'),
+    secrets: createDeviceSecrets(config.devices.keys),
   };
   return { context, parked, pruned };
 }
@@ -263,5 +265,49 @@ describe('deliverRecord', () => {
     );
     expect(events.map((event) => event.type)).toEqual(['expired']);
     expect(provider.calls).toEqual([]);
+  });
+
+  it('opens sealed devices just before sending; a parked retry carries them still sealed', async () => {
+    const seen: (string | null | undefined)[] = [];
+    const provider = scriptedProvider('apns', (messages) => {
+      seen.push(...messages.map((message) => message.recipient.device?.token));
+      return messages.map((m, index) => ({
+        deliveryId: m.recipient.deliveryId,
+        status: index === 0 ? 'failed' : 'sent',
+      }));
+    });
+    const { context, parked } = contextWith([provider.adapter]);
+    const batch = batchOf(2);
+    const sealed = batch.recipients.map((recipient) => ({
+      ...recipient,
+      device: context.secrets.seal(recipient.uid, recipient.device!),
+    }));
+    expect(sealed[0]!.device.token).toMatch(/^enc1\./);
+    const events = eventsIn(
+      await deliverRecord(recordOf({ ...batch, recipients: sealed }), context, new AbortController().signal),
+    );
+    expect(seen).toEqual(['t0', 't1']);
+    expect(events.map((event) => event.type)).toEqual(['failed', 'sent']);
+    expect(parked[0]!.batch.recipients[0]!.device).toEqual(sealed[0]!.device);
+  });
+
+  it('rejects a device whose secret does not open (another key, or moved to another user) without sending', async () => {
+    const provider = scriptedProvider('apns', every('sent'));
+    const { context, parked } = contextWith([provider.adapter]);
+    const foreign = createDeviceSecrets([{ id: 'dev', key: Buffer.alloc(32, 7) }]);
+    const batch = batchOf(2);
+    const recipients = [
+      { ...batch.recipients[0]!, device: foreign.seal('u0', batch.recipients[0]!.device!) },
+      { ...batch.recipients[1]!, device: context.secrets.seal('someone-else', batch.recipients[1]!.device!) },
+    ];
+    const events = eventsIn(
+      await deliverRecord(recordOf({ ...batch, recipients }), context, new AbortController().signal),
+    );
+    expect(events.map((event) => [event.type, event.reason])).toEqual([
+      ['rejected', 'DEVICE_UNREADABLE'],
+      ['rejected', 'DEVICE_UNREADABLE'],
+    ]);
+    expect(provider.calls).toEqual([]);
+    expect(parked).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeliveryBatch, Recipient } from '../../schemas/types.generated.ts';
+import type { DeviceSecrets } from '../audience-index/device-secrets.ts';
 import type { DeliveryPolicyConfig } from '../config/delivery.ts';
 import type { Logger } from '../log/index.ts';
 import { backoffDelay } from '../runtime/policy.ts';
@@ -24,6 +25,11 @@ export interface DeliveryContext {
   retry: RetryQueue;
   metrics: DeliveryMetrics;
   log: Logger;
+  /**
+   * Opens a recipient's device just before sending: fanout hands devices on sealed, so tokens and keys cross
+   * Kafka (and the retry topic, and dead letters) only sealed. A device written before sealing opens as it is.
+   */
+  secrets: DeviceSecrets;
   /** A rejected outcome that asks for it (hard bounce, complaint, STOP): the channel suppresses the address. */
   suppress?: (recipient: Recipient, outcome: Outcome) => Promise<void>;
   clock?: () => number;
@@ -94,7 +100,16 @@ export async function deliverRecord(
       work.outputs.push(event(recipient, { type: 'rejected', provider: null, reason: 'NO_DEVICE' }));
       continue;
     }
-    work.pending.set(recipient.deliveryId, { batch, recipient, attempt, ...contentFor(batch, recipient) });
+    const device = context.secrets.open(recipient.uid, recipient.device);
+    if (device === null) {
+      // An unknown key or an altered value: no retry opens it. By id only, never the value.
+      context.log.warn({ uid: recipient.uid, deviceId: recipient.device.id }, 'device secret does not open');
+      work.outputs.push(event(recipient, { type: 'rejected', provider: null, reason: 'DEVICE_UNREADABLE' }));
+      continue;
+    }
+    // Only the message sent holds the opened device: a park re-produces the recipient from byId, still sealed.
+    const opened = { ...recipient, device };
+    work.pending.set(recipient.deliveryId, { batch, recipient: opened, attempt, ...contentFor(batch, opened) });
   }
   await sendAll(work, signal);
   retryOrGiveUp(work);

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { DeliveryBatch, Recipient } from '../../schemas/types.generated.ts';
+import { createDeviceSecrets } from '../audience-index/device-secrets.ts';
 import { createCassandra } from '../cassandra/index.ts';
 import { mapLimit } from '../concurrency/index.ts';
 import type { Config } from '../config/index.ts';
@@ -109,6 +110,7 @@ export function createDeliveryStage(options: DeliveryStageOptions): StageDefinit
         retry,
         metrics,
         log,
+        secrets: createDeviceSecrets(config.devices.keys),
         ...(channelSetup.suppress ? { suppress: channelSetup.suppress } : {}),
       };
       return {

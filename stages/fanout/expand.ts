@@ -221,8 +221,10 @@ function pageOptions(
   const everyoneReachable = allowed.has('ws') && settings.wsReachability === 'always' && wsForAll;
   return {
     pageSize: settings.pageSize,
-    // planRecipient reads devices of these channels only: the others' secrets are never decrypted.
+    // planRecipient reads devices of these channels only. Their secrets stay sealed in the delivery records:
+    // the delivery stage opens each device just before it sends (pipeline/delivery/deliver.ts).
     devicesOn: [...allowed],
+    sealed: true,
     slice: job.slice,
     excludeOptedOut: job.audience.kind !== 'uids',
     ...(everyoneReachable || everyUser || job.audience.kind === 'uids'

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDeviceSecrets } from '../../pipeline/audience-index/device-secrets.ts';
 import {
   type AudienceDoc,
   type AudienceIndex,
@@ -104,6 +105,19 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
       webpush: [],
     });
     expect(walked.every((candidate) => candidate.devices.webpush.length === 0)).toBe(true);
+
+    // Sealed, as fanout asks: the devices as stored (no clear secret), which the delivery stage's secrets open.
+    const [sealedPage] = await allPages(
+      index,
+      { kind: 'uids', uids: [user.uid] },
+      { devicesOn: ['apns'], sealed: true },
+    );
+    const sealedApns = sealedPage?.[0]?.devices.apns ?? [];
+    expect(sealedApns).toHaveLength(user.devices.apns.length);
+    expect(sealedApns.every((device) => device.token?.startsWith('enc1.'))).toBe(true);
+    expect(sealedPage?.[0]?.devices.webpush).toEqual([]);
+    const secrets = createDeviceSecrets(config.devices.keys);
+    expect(sealedApns.map((device) => secrets.open(user.uid, device))).toEqual(user.devices.apns);
   });
 
   it.each<[string, AudienceQuery, (user: FixtureUser) => boolean]>([

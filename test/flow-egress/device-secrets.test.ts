@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeviceSecrets } from '../../pipeline/audience-index/device-secrets.ts';
 import { buildAudienceChange, type DeliveryBatch, type Device } from '../../schemas/types.generated.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
 import { audience, createWorld, device, fanoutJob, readTopic, type World } from './support.ts';
 
 /**
  * Device secrets in the audience index (pipeline/audience-index/device-secrets.ts): the documents in
- * OpenSearch, read raw, hold no APNs/FCM token and no Web Push key in clear, and fanout still emits each
- * recipient's device as it was enlisted.
+ * OpenSearch, read raw, hold no APNs/FCM token and no Web Push key in clear; fanout's delivery records
+ * carry them sealed too, and the delivery stage's secrets open each device as it was enlisted.
  */
 
 let world: World;
@@ -64,7 +65,7 @@ describe('device secrets in the audience index', () => {
     expect(raw).toContain('https://push.example/send/ann-browser');
   });
 
-  it('fanout emits the devices as enlisted, secrets opened', async () => {
+  it('fanout emits the devices sealed: no secret in clear on Kafka, and they open as enlisted', async () => {
     await world.run([fanoutStage]);
     const job = fanoutJob({ audience: audience.uids(['ann', 'bob']), channels: ['apns', 'fcm', 'webpush'] });
     await world.emitter.emit([{ topic: 'fanout', key: job.messageId, value: job }]);
@@ -79,8 +80,14 @@ describe('device secrets in the audience index', () => {
       .flat()
       .map((record) => record.value)
       .filter((batch) => batch.messageId === job.messageId);
-    const devices = batches
-      .flatMap((batch) => batch.recipients.map((recipient) => recipient.device))
+    const recipients = batches.flatMap((batch) => batch.recipients);
+    const onKafka = JSON.stringify(recipients);
+    for (const secret of secretsOf([...ann.apns, ...ann.fcm, ...ann.webpush, device.fcm('bob-phone')])) {
+      expect(onKafka).not.toContain(secret!);
+    }
+    const secrets = createDeviceSecrets(world.config.devices.keys);
+    const devices = recipients
+      .map((recipient) => secrets.open(recipient.uid, recipient.device!))
       .sort((a, b) => (a?.id ?? '').localeCompare(b?.id ?? ''));
     expect(devices).toEqual([ann.webpush[0], ann.apns[0], ann.fcm[0], device.fcm('bob-phone')]);
   });
