@@ -39,7 +39,7 @@
  */
 export { createDefaultCodec, jsonCodec, rawCodec } from './codec.ts';
 export { failureHeader } from './headers.ts';
-export { deadLetterTopic, retryTopic } from './names.ts';
+export { deadLetterTopic, groupIdFor, kafkaTopicName, retryTopic } from './names.ts';
 export { backoffDelay, resolvePolicy } from './policy.ts';
 export { defineStage, runStages, serveStages, stopOnSignals } from './run-stages.ts';
 export type {

@@ -15,6 +15,12 @@ export interface SweepDependencies {
   store: Pick<EscalationStore, 'due' | 'settle' | 'job'>;
   /** Whether the user acknowledged the message on that channel (delivered, opened, clicked or dismissed). */
   acknowledged: (messageId: string, uid: string, channel: Channel) => Promise<boolean>;
+  /**
+   * Whether every acknowledgement produced before `time` has been recorded (see recorded-until.ts). A
+   * lagging ack stage (a broadcast's events queued before an urgent message's ack) has not recorded the ack
+   * yet: deciding then would escalate a message the user already has, and they would get it twice.
+   */
+  recordedUntil: (time: number) => Promise<boolean>;
   /** Produces the records and resolves once Kafka acknowledged them. */
   emit: (records: OutputRecord[]) => Promise<void>;
   owner: string;
@@ -24,6 +30,8 @@ export interface SweepDependencies {
 export interface SweepResult {
   escalated: number;
   acknowledged: number;
+  /** Due rows left for a later sweep: the acknowledgements up to their deadline are not all recorded yet. */
+  deferred: number;
 }
 
 /**
@@ -32,9 +40,12 @@ export interface SweepResult {
  * between the claim and the produce loses that escalation: the gap the simple version leaves.
  */
 export async function sweepEscalations(deps: SweepDependencies): Promise<SweepResult> {
-  const result: SweepResult = { escalated: 0, acknowledged: 0 };
+  const result: SweepResult = { escalated: 0, acknowledged: 0, deferred: 0 };
   const jobs = new Map<string, FanoutJob | null>();
-  for (const row of await deps.store.due(deps.now())) {
+  const due = await deps.store.due(deps.now());
+  const decidable = await decidableRows(due, deps.recordedUntil);
+  result.deferred = due.length - decidable.length;
+  for (const row of decidable) {
     if (await deps.acknowledged(row.messageId, row.uid, row.channel)) {
       if (await deps.store.settle(row, 'acknowledged', deps.owner)) result.acknowledged++;
       continue;
@@ -58,6 +69,23 @@ export async function sweepEscalations(deps: SweepDependencies): Promise<SweepRe
     }
   }
   return result;
+}
+
+/**
+ * The rows whose deadline the recorded acknowledgements have reached. Two probes at most (the latest deadline,
+ * else the earliest): under a lag, the rows in between wait for the next sweep rather than cost more probes.
+ */
+async function decidableRows(
+  rows: DueEscalation[],
+  recordedUntil: SweepDependencies['recordedUntil'],
+): Promise<DueEscalation[]> {
+  if (rows.length === 0) return rows;
+  const deadlines = rows.map((row) => row.dueAt.getTime());
+  const latest = Math.max(...deadlines);
+  if (await recordedUntil(latest)) return rows;
+  const earliest = Math.min(...deadlines);
+  if (earliest === latest || !(await recordedUntil(earliest))) return [];
+  return rows.filter((row) => row.dueAt.getTime() === earliest);
 }
 
 /** The fallback delivery of one user as a one-recipient batch (urgent messages have small audiences) plus its `escalated` event. */

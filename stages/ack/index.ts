@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
-import { createRecordProducer } from '../../pipeline/kafka/index.ts';
+import { createKafka, createRecordProducer } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
-import { defineStage } from '../../pipeline/runtime/index.ts';
+import { defineStage, groupIdFor, kafkaTopicName } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore, type MessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Channel } from '../../schemas/types.generated.ts';
 import { sweepEscalations } from './escalations.ts';
 import { type AckDependencies, handleAcks } from './handler.ts';
+import { recordedUntilProbe } from './recorded-until.ts';
 
 /**
  * ack: acknowledgements → events and delivery state, check-ins → online sessions, other stages'
@@ -58,6 +59,8 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
   // is on its way, rather than compete with it for the CPU (the ack process used 10 % of a core at 20 messages/s).
   priority: 'background',
   async setup(config: Config, log: Logger) {
+    const admin = createKafka(config, log).admin();
+    await admin.connect();
     const cassandra = createCassandra(config);
     const messages = createMessageStore(cassandra);
     const sessions = createSessionStore(cassandra);
@@ -65,6 +68,12 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
     // The sweep's deliver.<channel> batches and events leave through a producer of its own: they are not a
     // batch's outputs, so the runtime does not produce them.
     const producer = createRecordProducer(config, { log });
+    // Acknowledgements reach delivery state from these two inputs (check-ins are sessions, not acks).
+    const recordedUntil = recordedUntilProbe(
+      admin,
+      groupIdFor(config, 'ack', 'shared', ''),
+      ['acks', 'events'].map((logical) => kafkaTopicName(config, logical)),
+    );
     const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const sweeper = startSweeper(
       config.ack.escalationSweepMs,
@@ -72,11 +81,12 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
         const result = await sweepEscalations({
           store: escalations,
           acknowledged: acknowledgedBy(messages),
+          recordedUntil,
           emit: (records) => producer.send(records),
           owner,
           now: Date.now,
         });
-        if (result.escalated + result.acknowledged > 0) log.info(result, 'escalation sweep');
+        if (result.escalated + result.acknowledged + result.deferred > 0) log.info(result, 'escalation sweep');
       },
       log,
     );
@@ -86,7 +96,7 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
       log,
       async close() {
         await sweeper.stop();
-        await Promise.allSettled([producer.close(), cassandra.shutdown()]);
+        await Promise.allSettled([producer.close(), admin.disconnect(), cassandra.shutdown()]);
       },
     };
   },

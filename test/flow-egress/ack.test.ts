@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
+import { createKafka } from '../../pipeline/kafka/index.ts';
+import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
@@ -7,6 +9,7 @@ import type { Acknowledgement, CheckIn, DeliveryBatch, DeliveryEvent } from '../
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import { sweepEscalations } from '../../stages/ack/escalations.ts';
 import { acknowledgedBy, stage as ackStage } from '../../stages/ack/index.ts';
+import { recordedUntilProbe } from '../../stages/ack/recorded-until.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
 import { audience, createWorld, device, fanoutJob, newMessageId, readTopic, type World } from './support.ts';
 
@@ -170,16 +173,25 @@ describe('ack stage on the real stack', () => {
     await world.emitter.emit([
       { topic: 'acks', key: job.messageId, value: ack({ ackId: 'x-ack', messageId: job.messageId, uid: 'xena' }) },
     ]);
-    await world.drained('ack', ['acks']);
+    await world.drained('ack', ['acks', 'events']);
 
+    // The stage's own probe: the ack stage's group has recorded every ack and event produced so far.
+    const admin = createKafka(world.config).admin();
+    await admin.connect();
+    const recordedUntil = recordedUntilProbe(
+      admin,
+      groupIdFor(world.config, 'ack', 'shared', ''),
+      ['acks', 'events'].map((logical) => kafkaTopicName(world.config, logical)),
+    );
     const result = await sweepEscalations({
       store: createEscalationStore(cassandra),
       acknowledged: acknowledgedBy(messages),
+      recordedUntil,
       emit: (records) => world.emitter.emit(records),
       owner: 'test',
       now: () => Date.now() + 5_000,
-    });
-    expect(result).toEqual({ escalated: 1, acknowledged: 1 });
+    }).finally(() => admin.disconnect());
+    expect(result).toEqual({ escalated: 1, acknowledged: 1, deferred: 0 });
 
     const batchesOf = async (topic: string) =>
       (await readTopic<DeliveryBatch>(world.config, topic))
@@ -208,10 +220,11 @@ describe('ack stage on the real stack', () => {
     const again = await sweepEscalations({
       store: createEscalationStore(cassandra),
       acknowledged: acknowledgedBy(messages),
+      recordedUntil: async () => true,
       emit: (records) => world.emitter.emit(records),
       owner: 'test',
       now: () => Date.now() + 5_000,
     });
-    expect(again).toEqual({ escalated: 0, acknowledged: 0 });
+    expect(again).toEqual({ escalated: 0, acknowledged: 0, deferred: 0 });
   });
 });

@@ -110,15 +110,27 @@ describe('escalation of unacknowledged urgent messages', () => {
         },
       },
       acknowledged: async (_messageId, uid) => uid === 'ann',
+      recordedUntil: async () => true,
       emit: async (records) => {
         emitted.push(...records);
       },
       owner: 'test',
       now: () => now + 31_000,
     };
-    expect(await sweepEscalations({ ...deps, now: () => now + 10_000 })).toEqual({ escalated: 0, acknowledged: 0 });
-    expect(await sweepEscalations(deps)).toEqual({ escalated: 1, acknowledged: 1 });
-    expect(await sweepEscalations(deps)).toEqual({ escalated: 0, acknowledged: 0 });
+    const none = { escalated: 0, acknowledged: 0, deferred: 0 };
+    expect(await sweepEscalations({ ...deps, now: () => now + 10_000 })).toEqual(none);
+    // The ack stage lags behind the deadline: nothing is decided, nothing is claimed.
+    const probed: number[] = [];
+    const lagging = async (time: number) => {
+      probed.push(time);
+      return false;
+    };
+    expect(await sweepEscalations({ ...deps, recordedUntil: lagging })).toEqual({ ...none, deferred: 2 });
+    expect(probed).toHaveLength(1);
+    expect(emitted).toEqual([]);
+    expect(rows.every((row) => row.state === 'pending')).toBe(true);
+    expect(await sweepEscalations(deps)).toEqual({ escalated: 1, acknowledged: 1, deferred: 0 });
+    expect(await sweepEscalations(deps)).toEqual(none);
     const batch = emitted.find((output) => output.topic === 'deliver.sms.urgent')?.value as DeliveryBatch;
     expect([batch.escalatedFrom, batch.attempt, batch.recipients.map((recipient) => recipient.uid)]).toEqual([
       'apns',
@@ -144,6 +156,7 @@ describe('escalation of unacknowledged urgent messages', () => {
         job: async () => job,
       },
       acknowledged: async () => false,
+      recordedUntil: async () => true,
       emit: async () => {
         throw new Error('kafka down');
       },

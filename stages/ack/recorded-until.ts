@@ -1,0 +1,37 @@
+import type { Admin } from 'kafkajs';
+
+/**
+ * Whether a consumer group has recorded every record produced before a time, on every partition of its topics:
+ * its committed offset has reached the first offset whose timestamp is at or after that time (Kafka's
+ * ListOffsets by timestamp; past the last record, the end of the partition). Committed offsets trail what
+ * was handled by up to the commit interval, so the answer errs on "not yet": a decision waits a moment, it
+ * is never made on a state the group has not recorded.
+ *
+ * A record the stage parked in its retry topic counts as recorded here (its source offset was committed); a
+ * dead-lettered one too (it will never be recorded).
+ */
+export function recordedUntilProbe(admin: Admin, groupId: string, topics: readonly string[]) {
+  return async (time: number): Promise<boolean> => {
+    const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+    for (const topic of topics) {
+      const byPartition = new Map(
+        (committed.find((entry) => entry.topic === topic)?.partitions ?? []).map((entry) => [
+          entry.partition,
+          BigInt(entry.offset),
+        ]),
+      );
+      const [firstAtOrAfter, bounds] = await Promise.all([
+        admin.fetchTopicOffsetsByTimestamp(topic, time),
+        admin.fetchTopicOffsets(topic),
+      ]);
+      for (const { partition, offset } of firstAtOrAfter) {
+        const needed = BigInt(offset);
+        // No commit yet: the group has read nothing of this partition, so only an empty prefix is recorded.
+        const low = BigInt(bounds.find((entry) => entry.partition === partition)?.low ?? '0');
+        const reached = byPartition.get(partition) ?? -1n;
+        if ((reached < 0n ? low : reached) < needed) return false;
+      }
+    }
+    return true;
+  };
+}
