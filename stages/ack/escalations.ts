@@ -80,10 +80,14 @@ async function decidableRows(
   recordedUntil: SweepDependencies['recordedUntil'],
 ): Promise<DueEscalation[]> {
   if (rows.length === 0) return rows;
-  const deadlines = rows.map((row) => row.dueAt.getTime());
-  const latest = Math.max(...deadlines);
+  // A loop, not Math.max(...): after an outage thousands of rows can fall due at once.
+  let earliest = Number.POSITIVE_INFINITY;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const row of rows) {
+    earliest = Math.min(earliest, row.dueAt.getTime());
+    latest = Math.max(latest, row.dueAt.getTime());
+  }
   if (await recordedUntil(latest)) return rows;
-  const earliest = Math.min(...deadlines);
   if (earliest === latest || !(await recordedUntil(earliest))) return [];
   return rows.filter((row) => row.dueAt.getTime() === earliest);
 }

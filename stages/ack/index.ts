@@ -4,14 +4,14 @@ import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { createKafka, createRecordProducer } from '../../pipeline/kafka/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
-import { defineStage, groupIdFor, kafkaTopicName } from '../../pipeline/runtime/index.ts';
+import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore, type MessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
 import type { Channel } from '../../schemas/types.generated.ts';
 import { sweepEscalations } from './escalations.ts';
 import { type AckDependencies, handleAcks } from './handler.ts';
-import { recordedUntilProbe } from './recorded-until.ts';
+import { ackRecordedUntil } from './recorded-until.ts';
 
 /**
  * ack: acknowledgements → events and delivery state, check-ins → online sessions, other stages'
@@ -68,12 +68,7 @@ export const stage = defineStage<unknown, AckDependencies & { close: () => Promi
     // The sweep's deliver.<channel> batches and events leave through a producer of its own: they are not a
     // batch's outputs, so the runtime does not produce them.
     const producer = createRecordProducer(config, { log });
-    // Acknowledgements reach delivery state from these two inputs (check-ins are sessions, not acks).
-    const recordedUntil = recordedUntilProbe(
-      admin,
-      groupIdFor(config, 'ack', 'shared', ''),
-      ['acks', 'events'].map((logical) => kafkaTopicName(config, logical)),
-    );
+    const recordedUntil = ackRecordedUntil(config, admin);
     const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const sweeper = startSweeper(
       config.ack.escalationSweepMs,

@@ -1,4 +1,6 @@
 import type { Admin } from 'kafkajs';
+import type { Config } from '../../pipeline/config/index.ts';
+import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/index.ts';
 
 /**
  * Whether a consumer group has recorded every record produced before a time, on every partition of its topics:
@@ -34,4 +36,13 @@ export function recordedUntilProbe(admin: Admin, groupId: string, topics: readon
     }
     return true;
   };
+}
+
+/** The ack stage's probe: its shared group on the two inputs acknowledgements arrive by (check-ins are sessions). */
+export function ackRecordedUntil(config: Config, admin: Admin) {
+  return recordedUntilProbe(
+    admin,
+    groupIdFor(config, 'ack', 'shared', ''),
+    ['acks', 'events'].map((logical) => kafkaTopicName(config, logical)),
+  );
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
 import { createKafka } from '../../pipeline/kafka/index.ts';
-import { groupIdFor, kafkaTopicName } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createMessageStore } from '../../pipeline/store/message.ts';
 import { createSessionStore } from '../../pipeline/store/session.ts';
@@ -9,7 +8,7 @@ import type { Acknowledgement, CheckIn, DeliveryBatch, DeliveryEvent } from '../
 import { buildDeliveryEvent } from '../../schemas/types.generated.ts';
 import { sweepEscalations } from '../../stages/ack/escalations.ts';
 import { acknowledgedBy, stage as ackStage } from '../../stages/ack/index.ts';
-import { recordedUntilProbe } from '../../stages/ack/recorded-until.ts';
+import { ackRecordedUntil } from '../../stages/ack/recorded-until.ts';
 import { stage as fanoutStage } from '../../stages/fanout/index.ts';
 import { audience, createWorld, device, fanoutJob, newMessageId, readTopic, type World } from './support.ts';
 
@@ -178,11 +177,7 @@ describe('ack stage on the real stack', () => {
     // The stage's own probe: the ack stage's group has recorded every ack and event produced so far.
     const admin = createKafka(world.config).admin();
     await admin.connect();
-    const recordedUntil = recordedUntilProbe(
-      admin,
-      groupIdFor(world.config, 'ack', 'shared', ''),
-      ['acks', 'events'].map((logical) => kafkaTopicName(world.config, logical)),
-    );
+    const recordedUntil = ackRecordedUntil(world.config, admin);
     const result = await sweepEscalations({
       store: createEscalationStore(cassandra),
       acknowledged: acknowledgedBy(messages),
