@@ -22,16 +22,15 @@ export function recordedUntilProbe(admin: Admin, groupId: string, topics: readon
           BigInt(entry.offset),
         ]),
       );
-      const [firstAtOrAfter, bounds] = await Promise.all([
-        admin.fetchTopicOffsetsByTimestamp(topic, time),
-        admin.fetchTopicOffsets(topic),
-      ]);
+      const firstAtOrAfter = await admin.fetchTopicOffsetsByTimestamp(topic, time);
+      // A partition without a commit: the group has read nothing of it, so only an empty prefix is recorded.
+      // Its log start is asked for only then (a running ack stage has committed on every partition).
+      const uncommitted = firstAtOrAfter.some(({ partition }) => (byPartition.get(partition) ?? -1n) < 0n);
+      const bounds = uncommitted ? await admin.fetchTopicOffsets(topic) : [];
       for (const { partition, offset } of firstAtOrAfter) {
-        const needed = BigInt(offset);
-        // No commit yet: the group has read nothing of this partition, so only an empty prefix is recorded.
-        const low = BigInt(bounds.find((entry) => entry.partition === partition)?.low ?? '0');
         const reached = byPartition.get(partition) ?? -1n;
-        if ((reached < 0n ? low : reached) < needed) return false;
+        const low = BigInt(bounds.find((entry) => entry.partition === partition)?.low ?? '0');
+        if ((reached < 0n ? low : reached) < BigInt(offset)) return false;
       }
     }
     return true;
