@@ -12,7 +12,9 @@
  *
  * Under each line, the serving process's own view: CPU per request (the figure a shared machine disturbs
  * least), p99 of the time inside the app, and its longest event-loop stall (a process starved of CPU
- * stalls too), and where the machine's CPU went, by process. `platformatic` serves the facade a second time with
+ * stalls too), and where the machine's CPU went, by process. The open loop also prints the most requests it had
+ * outstanding at once: a stall of S ms at rate R leaves about R × S waiting (new connections opened for them),
+ * which drain at the spare 30 %, so a p99 far above the app's own comes with a large peak there. `platformatic` serves the facade a second time with
  * `@platformatic/kafka` behind its record producer and measures it after the first, to compare the Kafka clients
  * where the facade spends its time. The keyspace and topics it creates are dropped at the end.
  */
@@ -71,6 +73,11 @@ interface Result {
   failed: number;
   seconds: number;
   latencies: number[];
+  /**
+   * Open loop only: the most requests outstanding at once. At a fixed rate a server stall of S ms leaves about
+   * rate × S requests waiting, which then drain at the spare 30 %: read a p99 far above the app's own beside it.
+   */
+  peakOutstanding?: number;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
@@ -114,24 +121,33 @@ async function openLoop(target: Target, rate: number, seconds: number): Promise<
   const started = performance.now();
   const total = Math.floor(rate * seconds);
   const pending: Promise<void>[] = [];
+  let outstanding = 0;
+  let peakOutstanding = 0;
   for (let index = 0; index < total; index++) {
     const due = started + (index * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    outstanding++;
+    peakOutstanding = Math.max(peakOutstanding, outstanding);
     pending.push(
-      send(target).then(
-        (status) => {
-          if (status === 200) latencies.push(performance.now() - due);
-          else failed++;
-        },
-        () => {
-          failed++;
-        },
-      ),
+      send(target)
+        .then(
+          (status) => {
+            if (status === 200) latencies.push(performance.now() - due);
+            else failed++;
+          },
+          () => {
+            failed++;
+          },
+        )
+        .finally(() => {
+          outstanding--;
+        }),
     );
   }
   await Promise.all(pending);
-  return { completed: latencies.length, failed, seconds: (performance.now() - started) / 1000, latencies };
+  const elapsed = (performance.now() - started) / 1000;
+  return { completed: latencies.length, failed, seconds: elapsed, latencies, peakOutstanding };
 }
 
 function describe(
@@ -148,7 +164,7 @@ function describe(
     failed: result.failed,
   };
   console.log(
-    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms\n${''.padEnd(29)}server: CPU ${Math.round(result.cpuPerRequest)} µs/req, p99 inside the app ${result.insideP99Ms.toFixed(2)} ms, longest event-loop stall ${result.loopDelayMaxMs.toFixed(0)} ms${result.failed ? `   (${result.failed} failed)` : ''}`,
+    `${name.padEnd(28)} ${String(line.rps).padStart(7)} req/s   p50 ${line.p50.toFixed(2).padStart(7)} ms   p99 ${line.p99.toFixed(2).padStart(7)} ms\n${''.padEnd(29)}server: CPU ${Math.round(result.cpuPerRequest)} µs/req, p99 inside the app ${result.insideP99Ms.toFixed(2)} ms, longest event-loop stall ${result.loopDelayMaxMs.toFixed(0)} ms${result.peakOutstanding === undefined ? '' : `, at most ${result.peakOutstanding} requests outstanding`}${result.failed ? `   (${result.failed} failed)` : ''}`,
   );
   console.log(describeCpuPhase(result.machine, ''.padEnd(29)));
   return line;
