@@ -14,9 +14,11 @@
  * least), p99 of the time inside the app, and its longest event-loop stall (a process starved of CPU
  * stalls too), and where the machine's CPU went, by process. The open loop also prints the most requests it had
  * outstanding at once: a stall of S ms at rate R leaves about R × S waiting (new connections opened for them),
- * which drain at the spare 30 %, so a p99 far above the app's own comes with a large peak there. `platformatic` serves the facade a second time with
- * `@platformatic/kafka` behind its record producer and measures it after the first, to compare the Kafka clients
- * where the facade spends its time. The keyspace and topics it creates are dropped at the end.
+ * which drain at the spare 30 %, so a p99 far above the app's own comes with a large peak there.
+ *
+ * `platformatic` serves the facade a second time with `@platformatic/kafka` behind its record producer and
+ * measures it after the first, to compare the Kafka clients where the facade spends its time. The keyspace and
+ * topics it creates are dropped at the end.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -73,10 +75,7 @@ interface Result {
   failed: number;
   seconds: number;
   latencies: number[];
-  /**
-   * Open loop only: the most requests outstanding at once. At a fixed rate a server stall of S ms leaves about
-   * rate × S requests waiting, which then drain at the spare 30 %: read a p99 far above the app's own beside it.
-   */
+  /** Open loop only: the most requests outstanding at once (see above). */
   peakOutstanding?: number;
 }
 
@@ -146,8 +145,13 @@ async function openLoop(target: Target, rate: number, seconds: number): Promise<
     );
   }
   await Promise.all(pending);
-  const elapsed = (performance.now() - started) / 1000;
-  return { completed: latencies.length, failed, seconds: elapsed, latencies, peakOutstanding };
+  return {
+    completed: latencies.length,
+    failed,
+    seconds: (performance.now() - started) / 1000,
+    latencies,
+    peakOutstanding,
+  };
 }
 
 function describe(
