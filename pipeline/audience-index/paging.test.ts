@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Pacer } from '../concurrency/pacer.ts';
+import { createPacer, type Pacer } from '../concurrency/pacer.ts';
 import { permanent, retriable } from '../errors/index.ts';
 import type { PitSearchRequest, PitSearchResponse, SearchAdapter, SearchHit } from './adapters/types.ts';
 import { type PitWalk, walkPit } from './paging.ts';
@@ -76,13 +76,20 @@ function walkOf(target: Engine, extra: Partial<PitWalk> = {}): PitWalk {
   };
 }
 
-const idlePacer = (): Pacer & { befores: number } => {
+const idlePacer = (): Pacer & { befores: number; unmeasured: number } => {
   const pacer = {
     befores: 0,
+    unmeasured: 0,
     pauseMs: 0,
     pausedMs: 0,
+    inFlightLimit: 1,
+    async run<T>(call: () => Promise<T>, options: { measured?: boolean } = {}) {
+      if (options.measured === false) pacer.unmeasured++;
+      else pacer.befores++;
+      return call();
+    },
     async before() {
-      pacer.befores++;
+      // an idle engine: never a pause
     },
     after() {
       // an idle engine: nothing to learn from a latency
@@ -101,13 +108,49 @@ describe('walkPit', () => {
     expect(target.openPits.size).toBe(0);
   });
 
-  it('asks for the next page only after the consumer took this one, waiting on the pacer before each page', async () => {
+  it('asks for the next page only after the consumer took this one, each page and the PIT through the pacer', async () => {
     const target = engine(uids);
     const pacer = idlePacer();
     const askedWhenYielded: number[] = [];
     for await (const _hits of walkPit(walkOf(target, { pacer }))) askedWhenYielded.push(target.asked.length);
     expect(askedWhenYielded).toEqual([1, 2, 3]);
     expect(pacer.befores).toBe(3);
+    // The PIT holds a place in the window, but its latency is not a page's.
+    expect(pacer.unmeasured).toBe(1);
+  });
+
+  it('lets walks that share a pacer open their PITs one at a time, and more requests out as fast answers come', async () => {
+    const target = engine(uids);
+    let inFlight = 0;
+    const concurrency: number[] = [];
+    const tracked =
+      <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+      async (...args: A) => {
+        concurrency.push(++inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          return await call(...args);
+        } finally {
+          inFlight--;
+        }
+      };
+    const adapter = {
+      ...target.adapter,
+      openPit: tracked(target.adapter.openPit),
+      search: tracked(target.adapter.search),
+    } as SearchAdapter;
+    const pacer = createPacer({ tolerance: 2, maxPauseMs: 100, slackMs: 50 });
+    const walks = [0, 1, 2].map(async () => {
+      const seen: string[] = [];
+      for await (const hits of walkPit({ ...walkOf(target, { pacer }), adapter }))
+        seen.push(...hits.map((hit) => hit.id));
+      return seen;
+    });
+    for (const seen of await Promise.all(walks)) expect(seen).toEqual(uids);
+    // Unpaced, the three PITs would open at once (1, 2, 3): a broadcast's slices all starting together.
+    expect(concurrency.slice(0, 3)).toEqual([1, 1, 1]);
+    expect(Math.max(...concurrency)).toBeGreaterThan(1);
+    expect(target.openPits.size).toBe(0);
   });
 
   it('closes its point in time when the consumer stops early', async () => {

@@ -26,7 +26,10 @@ export interface PitWalk {
    * on after the last hit it yielded: the sort is a total order on uid, so nothing is skipped or repeated.
    */
   resumeWithinMs?: number;
-  /** Waited on before each page and told how long each took (see concurrency/pacer.ts). */
+  /**
+   * Every page and PIT opening goes through it: it paces them and keeps a window of them in flight, shared
+   * with the walks running beside this one (concurrency/pacer.ts).
+   */
   pacer?: Pacer | undefined;
 }
 
@@ -49,7 +52,10 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
   }
   if (walk.segments.length === 0) return;
   signal?.throwIfAborted();
-  let pitId: string | null = await adapter.openPit(walk.index, walk.keepAlive);
+  // Opening a PIT holds a place in the pacer's window (a broadcast's slices would otherwise open theirs at
+  // once), but its latency, unlike a page's, says nothing of contention.
+  const openPit = () => paced(walk, () => adapter.openPit(walk.index, walk.keepAlive), false);
+  let pitId: string | null = await openPit();
   let failingSince: number | null = null;
   let failures = 0;
   try {
@@ -57,22 +63,15 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
       let searchAfter: unknown[] | undefined;
       for (;;) {
         signal?.throwIfAborted();
-        // Outside the try: an abort while pacing ends the walk, it is not an engine failure to ride out.
-        await walk.pacer?.before(signal);
         let response: Awaited<ReturnType<SearchAdapter['search']>>;
         try {
-          pitId ??= await adapter.openPit(walk.index, walk.keepAlive);
-          const asked = performance.now();
-          response = await adapter.search({
-            pit: { id: pitId, keepAlive: walk.keepAlive },
-            query,
-            sort: walk.sort,
-            size: pageSize,
-            searchAfter,
-            source: walk.source,
-          });
-          walk.pacer?.after(performance.now() - asked);
+          pitId ??= await openPit();
+          const pit = { id: pitId, keepAlive: walk.keepAlive };
+          const page = { pit, query, sort: walk.sort, size: pageSize, searchAfter, source: walk.source };
+          response = await paced(walk, () => adapter.search(page), true);
         } catch (error) {
+          // An abort (while pacing too) ends the walk: it is not an engine failure to ride out.
+          if (signal?.aborted) throw error;
           failingSince ??= Date.now();
           if (!resumable(error) || Date.now() - failingSince > (walk.resumeWithinMs ?? 0)) throw error;
           walk.log?.warn({ err: error instanceof Error ? error.message : error, failures }, 'audience walk resumes');
@@ -94,6 +93,11 @@ export async function* walkPit(walk: PitWalk): AsyncGenerator<SearchHit[], void,
   } finally {
     if (pitId) await closeQuietly(walk, pitId);
   }
+}
+
+/** A request of the walk, through its pacer when it has one (see concurrency/pacer.ts). */
+function paced<T>(walk: PitWalk, call: () => Promise<T>, measured: boolean): Promise<T> {
+  return walk.pacer ? walk.pacer.run(call, { signal: walk.signal, measured }) : call();
 }
 
 async function closeQuietly(walk: PitWalk, pitId: string): Promise<void> {

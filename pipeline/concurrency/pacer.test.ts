@@ -3,6 +3,8 @@ import { pause } from './index.ts';
 import { createPacer } from './pacer.ts';
 
 const options = { tolerance: 1.5, maxPauseMs: 400, windowMs: 10_000 };
+/** Lets promise callbacks and zero-delay work run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('createPacer', () => {
   it('never pauses while requests take about their usual time', async () => {
@@ -83,6 +85,77 @@ describe('createPacer', () => {
     const abort = new AbortController();
     abort.abort(new Error('gone'));
     await expect(pause(60_000, abort.signal)).rejects.toThrow('gone');
+  });
+
+  it('sends one request at a time at first, one more with each answer in the usual time, half as many after a slow one', async () => {
+    const pacer = createPacer({ ...options, slackMs: 0 });
+    const answers: ((value: string) => void)[] = [];
+    const calls: Promise<string>[] = [];
+    const started = () => answers.length;
+    const request = () => pacer.run(() => new Promise<string>((resolve) => answers.push(resolve)), { measured: false });
+    for (let i = 0; i < 4; i++) calls.push(request());
+    await settle();
+    expect(started()).toBe(1);
+    // A measured answer in the usual time, while the window held the others back: the window grows to two.
+    const measured = pacer.run(async () => 'page');
+    pacer.after(10);
+    expect(pacer.inFlightLimit).toBe(2);
+    answers[0]!('pit');
+    await settle();
+    expect(started()).toBe(3);
+    pacer.after(10);
+    expect(pacer.inFlightLimit).toBe(3);
+    await settle();
+    expect(started()).toBe(4);
+    pacer.after(50);
+    expect(pacer.inFlightLimit).toBe(1);
+    for (const answer of answers) answer('pit');
+    await expect(Promise.all(calls)).resolves.toEqual(['pit', 'pit', 'pit', 'pit']);
+    await expect(measured).resolves.toBe('page');
+  });
+
+  it('never lets the window grow past maxConcurrent, nor while it has room to spare', async () => {
+    const pacer = createPacer({ ...options, maxConcurrent: 2 });
+    for (let i = 0; i < 5; i++) await pacer.run(async () => undefined);
+    // One request at a time never filled a window of one... until the first answer, which found it full.
+    expect(pacer.inFlightLimit).toBe(2);
+    for (let i = 0; i < 5; i++) await Promise.all([pacer.run(async () => undefined), pacer.run(async () => undefined)]);
+    expect(pacer.inFlightLimit).toBe(2);
+  });
+
+  it('starts again from one request in flight after a while with none (the next broadcast starts slowly too)', async () => {
+    let now = 0;
+    const pacer = createPacer({ ...options, clock: () => now, idleRestartMs: 2_000 });
+    for (let i = 0; i < 3; i++) await Promise.all([1, 2, 3].map(() => pacer.run(async () => undefined)));
+    expect(pacer.inFlightLimit).toBeGreaterThan(1);
+    now = 1_000;
+    await pacer.run(async () => undefined);
+    expect(pacer.inFlightLimit).toBeGreaterThan(1);
+    now = 3_500;
+    const answers: (() => void)[] = [];
+    const calls = [1, 2].map(() =>
+      pacer.run(() => new Promise<void>((resolve) => answers.push(resolve)), { measured: false }),
+    );
+    await settle();
+    expect(pacer.inFlightLimit).toBe(1);
+    expect(answers).toHaveLength(1);
+    answers[0]!();
+    await settle();
+    answers[1]!();
+    await Promise.all(calls);
+  });
+
+  it('gives up its place in the queue for the window when the walk is aborted', async () => {
+    const pacer = createPacer(options);
+    let finish: () => void = () => undefined;
+    const first = pacer.run(() => new Promise<void>((resolve) => (finish = resolve)), { measured: false });
+    const abort = new AbortController();
+    const queued = pacer.run(async () => 'never', { signal: abort.signal });
+    abort.abort(new Error('shutting down'));
+    await expect(queued).rejects.toThrow('shutting down');
+    finish();
+    await first;
+    await expect(pacer.run(async () => 'next')).resolves.toBe('next');
   });
 
   it('refuses a tolerance that would read every request as contention', () => {

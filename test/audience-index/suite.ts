@@ -196,27 +196,29 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
     }
   });
 
-  it('waits on a pacer before each page of a walk and tells it how long each page took', async () => {
+  it('asks for its point in time and every page through the pacer, only the pages as measured', async () => {
     const calls: string[] = [];
-    const latencies: number[] = [];
     const pacer: Pacer = {
       pauseMs: 0,
       pausedMs: 0,
-      async before() {
-        calls.push('before');
+      inFlightLimit: 1,
+      run(call, options) {
+        calls.push(options?.measured === false ? 'pit' : 'page');
+        return call();
       },
-      after(latencyMs) {
-        calls.push('after');
-        latencies.push(latencyMs);
+      async before() {
+        // never a pause: this pacer only records what goes through it
+      },
+      after() {
+        // nothing to learn: run() above is what the walk calls
       },
     };
     const { pages, uids } = await collect({ kind: 'everyone' }, { pacer });
     expect(uids).toEqual(uidsOf(() => true));
-    // One search per full page and one more that comes back short (or empty): each asked after `before`.
+    // One search per full page and one more that comes back short (or empty), after the one PIT.
     const searches = Math.floor(USERS / PAGE) + 1;
     expect(pages).toHaveLength(Math.ceil(USERS / PAGE));
-    expect(calls).toEqual(Array.from({ length: searches }, () => ['before', 'after']).flat());
-    for (const latency of latencies) expect(latency).toBeGreaterThan(0);
+    expect(calls).toEqual(['pit', ...Array.from({ length: searches }, () => 'page')]);
   });
 
   it('ends a walk aborted while it is paced, at once and with its point in time closed', async () => {
@@ -225,12 +227,17 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
     const pacer: Pacer = {
       pauseMs: 0,
       pausedMs: 0,
-      async before(signal) {
-        // The second page waits; the stage shuts down meanwhile.
-        if (++asked === 2) {
+      inFlightLimit: 1,
+      async run(call, options) {
+        // The PIT and the first page go through; the second page waits, and the stage shuts down meanwhile.
+        if (++asked === 3) {
           setTimeout(() => abort.abort(new Error('stage stopping')), 10);
-          await pause(60_000, signal);
+          await pause(60_000, options?.signal);
         }
+        return call();
+      },
+      async before() {
+        // run() above is what the walk calls
       },
       after() {
         // Latencies do not matter here: the walk is cut short before its second page.
