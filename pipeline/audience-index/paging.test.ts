@@ -76,20 +76,17 @@ function walkOf(target: Engine, extra: Partial<PitWalk> = {}): PitWalk {
   };
 }
 
-const idlePacer = (): Pacer & { befores: number; unmeasured: number } => {
+const idlePacer = (): Pacer & { pages: number; unmeasured: number } => {
   const pacer = {
-    befores: 0,
+    pages: 0,
     unmeasured: 0,
     pauseMs: 0,
     pausedMs: 0,
     inFlightLimit: 1,
     async run<T>(call: () => Promise<T>, options: { measured?: boolean } = {}) {
       if (options.measured === false) pacer.unmeasured++;
-      else pacer.befores++;
+      else pacer.pages++;
       return call();
-    },
-    async before() {
-      // an idle engine: never a pause
     },
     after() {
       // an idle engine: nothing to learn from a latency
@@ -114,7 +111,7 @@ describe('walkPit', () => {
     const askedWhenYielded: number[] = [];
     for await (const _hits of walkPit(walkOf(target, { pacer }))) askedWhenYielded.push(target.asked.length);
     expect(askedWhenYielded).toEqual([1, 2, 3]);
-    expect(pacer.befores).toBe(3);
+    expect(pacer.pages).toBe(3);
     // The PIT holds a place in the window, but its latency is not a page's.
     expect(pacer.unmeasured).toBe(1);
   });

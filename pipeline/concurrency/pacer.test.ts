@@ -10,7 +10,7 @@ describe('createPacer', () => {
   it('never pauses while requests take about their usual time', async () => {
     const pacer = createPacer(options);
     for (const latency of [20, 22, 19, 25, 21, 20]) {
-      await pacer.before();
+      await pacer.run(async () => undefined, { measured: false });
       pacer.after(latency);
       expect(pacer.pauseMs).toBe(0);
     }
@@ -66,7 +66,7 @@ describe('createPacer', () => {
     pacer.after(50);
     expect(pacer.pauseMs).toBe(10);
     const started = performance.now();
-    await pacer.before();
+    await pacer.run(async () => undefined, { measured: false });
     expect(performance.now() - started).toBeGreaterThanOrEqual(9);
     expect(pacer.pausedMs).toBe(10);
   });
@@ -76,7 +76,7 @@ describe('createPacer', () => {
     pacer.after(1_000);
     pacer.after(50_000);
     const abort = new AbortController();
-    const waiting = pacer.before(abort.signal);
+    const waiting = pacer.run(async () => undefined, { signal: abort.signal });
     abort.abort(new Error('shutting down'));
     await expect(waiting).rejects.toThrow('shutting down');
   });

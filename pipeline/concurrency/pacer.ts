@@ -53,9 +53,7 @@ export interface Pacer {
    * reports how long the answer took. Rejects with the signal's reason on abort, or with the call's error.
    */
   run<T>(call: () => Promise<T>, options?: PacedCall): Promise<T>;
-  /** Waits the current pause, if any, before the next request. Rejects with the signal's reason on abort. */
-  before(signal?: AbortSignal): Promise<void>;
-  /** Reports how long the last request took. */
+  /** Reports how long a request took (`run` does it for the requests it makes). */
   after(latencyMs: number): void;
   /** The pause the next request waits. */
   readonly pauseMs: number;
@@ -114,7 +112,8 @@ export function createPacer(options: PacerOptions): Pacer {
     });
   };
 
-  const before = async (signal?: AbortSignal) => {
+  /** Waits the current pause, if any. Rejects with the signal's reason on abort. */
+  const before = async (signal: AbortSignal | undefined) => {
     signal?.throwIfAborted();
     if (pauseMs === 0) return;
     const wait = pauseMs;
@@ -155,7 +154,6 @@ export function createPacer(options: PacerOptions): Pacer {
       return limit;
     },
     after,
-    before,
     async run(call, { signal, measured = true } = {}) {
       await before(signal);
       await place(signal);

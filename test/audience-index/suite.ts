@@ -206,11 +206,8 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
         calls.push(options?.measured === false ? 'pit' : 'page');
         return call();
       },
-      async before() {
-        // never a pause: this pacer only records what goes through it
-      },
       after() {
-        // nothing to learn: run() above is what the walk calls
+        // nothing to learn: this pacer only records what goes through run()
       },
     };
     const { pages, uids } = await collect({ kind: 'everyone' }, { pacer });
@@ -235,9 +232,6 @@ export function audienceIndexSuite(makeConfig: () => Config): void {
           await pause(60_000, options?.signal);
         }
         return call();
-      },
-      async before() {
-        // run() above is what the walk calls
       },
       after() {
         // Latencies do not matter here: the walk is cut short before its second page.
