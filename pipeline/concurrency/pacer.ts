@@ -32,8 +32,6 @@ export interface PacerOptions {
   /** Latencies this close to the base are never contention, whatever the ratio: timer and network jitter. */
   slackMs?: number;
   clock?: () => number;
-  /** The window never grows past this many requests in flight, however fast the answers (default: no cap). */
-  maxConcurrent?: number;
   /**
    * With nothing in flight for this long, the window starts again from one request (TCP restarts its window
    * after idle, RFC 7661): the next broadcast starts slowly too, not only the process's first. Default 2 s.
@@ -68,8 +66,6 @@ export function createPacer(options: PacerOptions): Pacer {
   const windowMs = options.windowMs ?? 30_000;
   const slackMs = options.slackMs ?? 2;
   const clock = options.clock ?? Date.now;
-  const maxConcurrent = options.maxConcurrent ?? Number.POSITIVE_INFINITY;
-  if (!(maxConcurrent >= 1)) throw new RangeError('maxConcurrent must be at least 1');
   const idleRestartMs = options.idleRestartMs ?? 2_000;
   // Two half-window minima: the base is the lesser, and the older one is dropped every half window.
   let older = Number.POSITIVE_INFINITY;
@@ -138,7 +134,7 @@ export function createPacer(options: PacerOptions): Pacer {
     } else {
       pauseMs = pauseMs / 2 < 1 ? 0 : pauseMs / 2;
       // Grows only while the window is what holds requests back: idle room says nothing of what the server takes.
-      if (inFlight >= limit || waiting.length > 0) limit = Math.min(maxConcurrent, limit + 1);
+      if (inFlight >= limit || waiting.length > 0) limit++;
       release();
     }
   };
