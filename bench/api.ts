@@ -1,14 +1,18 @@
 /**
  * The HTTP facade's publish against a bare Hono route, same run, same load generator:
  *
- *   npm run bench -- api [concurrency=32] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc] [platformatic]
+ *   npm run bench -- api [concurrency=32] [open-connections=64] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc]
+ *                        [platformatic]
  *
  * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
  * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
  * the thread's rules (Cassandra, cached for 1 s), Avro encode, Kafka acks=all). This process drives each
  * with `concurrency` keep-alive connections in a closed loop and prints requests/s, p50 and p99, and the
  * ratio. Then it offers the facade 70% of its measured peak as an open loop (fixed arrival rate, latency
- * counted from each request's scheduled time, so a stall is not hidden) and prints p99 there.
+ * counted from each request's scheduled time, so a stall is not hidden) and prints p99 there. The open loop
+ * sends over a pool of `open-connections` keep-alive connections, as wrk2 does: a request due while all are
+ * busy waits in the client, and that wait counts. An unbounded pool answers a 20 ms stall by opening hundreds
+ * of connections, and accepting them costs the server more than the stall did.
  *
  * Under each line, the serving process's own view: CPU per request (the figure a shared machine disturbs
  * least), p99 of the time inside the app, and its longest event-loop stall (a process starved of CPU
@@ -34,6 +38,8 @@ import { reportFigure } from './results.ts';
 
 interface Options {
   concurrency: number;
+  /** The open loop's connection pool. */
+  openConnections: number;
   seconds: number;
   warmup: number;
   /** A directory for a V8 CPU profile of the serving process. */
@@ -53,6 +59,7 @@ function parseArgs(args: string[]): Options {
   };
   return {
     concurrency: number('concurrency', 32),
+    openConnections: number('open-connections', 64),
     seconds: number('seconds', 10),
     warmup: number('warmup', 2),
     profile: named.get('profile') ?? null,
@@ -81,10 +88,17 @@ interface Result {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
 
-function send(target: Target): Promise<number> {
+function send(target: Target, through = agent): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, host: '127.0.0.1', port: target.port, path: target.path, method: 'POST', headers: target.headers },
+      {
+        agent: through,
+        host: '127.0.0.1',
+        port: target.port,
+        path: target.path,
+        method: 'POST',
+        headers: target.headers,
+      },
       (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
@@ -114,7 +128,8 @@ async function closedLoop(target: Target, concurrency: number, seconds: number):
 }
 
 /** A fixed arrival rate; latency is measured from when each request was due, not when it left. */
-async function openLoop(target: Target, rate: number, seconds: number): Promise<Result> {
+async function openLoop(target: Target, rate: number, seconds: number, connections: number): Promise<Result> {
+  const pool = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
   let failed = 0;
   const started = performance.now();
@@ -129,7 +144,7 @@ async function openLoop(target: Target, rate: number, seconds: number): Promise<
     outstanding++;
     peakOutstanding = Math.max(peakOutstanding, outstanding);
     pending.push(
-      send(target)
+      send(target, pool)
         .then(
           (status) => {
             if (status === 200) latencies.push(performance.now() - due);
@@ -145,6 +160,7 @@ async function openLoop(target: Target, rate: number, seconds: number): Promise<
     );
   }
   await Promise.all(pending);
+  pool.destroy();
   return {
     completed: latencies.length,
     failed,
@@ -285,8 +301,13 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     }
 
     const rate = Math.max(1, Math.round(facadeLine.rps * 0.7));
-    console.log(`\nopen loop at 70% of the facade's peak: ${rate} req/s for ${options.seconds} s`);
-    const steady = describe('msgxc publish @70%', await measured(() => openLoop(facade, rate, options.seconds)));
+    console.log(
+      `\nopen loop at 70% of the facade's peak: ${rate} req/s for ${options.seconds} s over ${options.openConnections} connections`,
+    );
+    const steady = describe(
+      'msgxc publish @70%',
+      await measured(() => openLoop(facade, rate, options.seconds, options.openConnections)),
+    );
     console.log(`p99 at 70% of peak: ${steady.p99.toFixed(2)} ms (goal < 20 ms)`);
     const ratio = facadeLine.rps / bareLine.rps;
     reportFigure({

@@ -71,8 +71,7 @@ export const kafkaServer: ServerDefinition = {
       args: [
         `-Xms256m`,
         `-Xmx${this.heap}`,
-        '-XX:+UseG1GC',
-        '-XX:MaxGCPauseMillis=20',
+        ...context.java.lowPauseGc,
         gcLogOption(context.dir),
         '-Djava.awt.headless=true',
         `-Dlog4j2.configurationFile=${conf('kafka-log4j2.xml')}`,

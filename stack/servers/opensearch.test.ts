@@ -8,7 +8,12 @@ import { opensearchServer } from './opensearch.ts';
 const prepareOn = (port: string) => {
   const config = parseConfig({ MSGXC_SEARCH_PORT: port });
   const dir = mkdtempSync(join(tmpdir(), 'msgxc-opensearch-'));
-  return opensearchServer.prepare({ stack: config.stack, java: { bin: 'java', major: 17 }, home: dir, dir });
+  return opensearchServer.prepare({
+    stack: config.stack,
+    java: { bin: 'java', major: 17, lowPauseGc: [] },
+    home: dir,
+    dir,
+  });
 };
 
 describe('the OpenSearch server definition', () => {
