@@ -283,7 +283,9 @@ export async function run(base: Config, args: string[]): Promise<number> {
 /** The bulk lane's pacing as the stage processes run it (MSGXC_FANOUT_BULK_PACING; 0 turns it off). */
 function pacingOf(system: System): string {
   const pacing = system.config.fanout.bulkPacing;
-  return pacing ? `${pacing.tolerance}× (max pause ${pacing.maxPauseMs} ms)` : 'off';
+  if (!pacing) return 'off';
+  const pressure = pacing.cpuPressureLimit > 0 ? `, CPU pressure above ${pacing.cpuPressureLimit}` : '';
+  return `${pacing.tolerance}× (max pause ${pacing.maxPauseMs} ms${pressure})`;
 }
 
 interface Latencies {

@@ -28,6 +28,23 @@ describe('createPacer', () => {
     expect(pacer.pauseMs).toBe(400);
   });
 
+  it('pauses and narrows the window while `busy` says so, though answers come in their usual time', () => {
+    let busy = false;
+    const pacer = createPacer({ ...options, busy: () => busy });
+    pacer.after(20);
+    pacer.after(20);
+    expect(pacer.pauseMs).toBe(0);
+    busy = true;
+    pacer.after(20);
+    expect(pacer.pauseMs).toBe(20);
+    pacer.after(20);
+    expect(pacer.pauseMs).toBe(40);
+    expect(pacer.inFlightLimit).toBe(1);
+    busy = false;
+    pacer.after(20);
+    expect(pacer.pauseMs).toBe(20);
+  });
+
   it('halves the pause while requests are fast again, down to none', () => {
     const pacer = createPacer(options);
     pacer.after(20);

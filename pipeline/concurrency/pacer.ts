@@ -37,6 +37,11 @@ export interface PacerOptions {
    * after idle, RFC 7661): the next broadcast starts slowly too, not only the process's first. Default 2 s.
    */
   idleRestartMs?: number;
+  /**
+   * A second sign of contention, asked with each answer: true means slow down even though the answer came
+   * in its usual time (the machine's CPU pressure, `cpu-pressure.ts`).
+   */
+  busy?: () => boolean;
 }
 
 export interface PacedCall {
@@ -127,7 +132,8 @@ export function createPacer(options: PacerOptions): Pacer {
     }
     newer = Math.min(newer, latencyMs);
     const floor = base();
-    const contended = latencyMs > floor * options.tolerance && latencyMs - floor > slackMs;
+    const slow = latencyMs > floor * options.tolerance && latencyMs - floor > slackMs;
+    const contended = slow || options.busy?.() === true;
     if (contended) {
       pauseMs = Math.min(options.maxPauseMs, Math.max(pauseMs * 2, floor, 1));
       limit = Math.max(1, Math.floor(limit / 2));

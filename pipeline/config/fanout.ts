@@ -29,6 +29,8 @@ export const fanoutEnv = z.object({
     .default(2)
     .refine((value) => value === 0 || value > 1, 'must be 0 (off) or above 1'),
   MSGXC_FANOUT_BULK_MAX_PAUSE_MS: z.coerce.number().int().min(1).default(1_000),
+  // …and while some task waited for a CPU more than this share of the time (Linux's CPU pressure). 0: off.
+  MSGXC_FANOUT_BULK_CPU_PRESSURE: z.coerce.number().min(0).max(1).default(0.4),
 });
 
 type FanoutEnv = z.infer<typeof fanoutEnv>;
@@ -48,7 +50,7 @@ export interface FanoutConfig {
   /** Recipients per DeliveryBatch, per channel. */
   batchSizes: { ws: number; webpush: number; apns: number; fcm: number; sms: number; email: number };
   /** The bulk lane's walks pause while pages take more than this many times their usual time; null: never. */
-  bulkPacing: { tolerance: number; maxPauseMs: number } | null;
+  bulkPacing: { tolerance: number; maxPauseMs: number; cpuPressureLimit: number } | null;
 }
 
 /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
@@ -66,7 +68,11 @@ export function fanoutConfig(env: FanoutEnv): FanoutConfig {
     bulkPacing:
       env.MSGXC_FANOUT_BULK_PACING === 0
         ? null
-        : { tolerance: env.MSGXC_FANOUT_BULK_PACING, maxPauseMs: env.MSGXC_FANOUT_BULK_MAX_PAUSE_MS },
+        : {
+            tolerance: env.MSGXC_FANOUT_BULK_PACING,
+            maxPauseMs: env.MSGXC_FANOUT_BULK_MAX_PAUSE_MS,
+            cpuPressureLimit: env.MSGXC_FANOUT_BULK_CPU_PRESSURE,
+          },
     batchSizes: {
       ws: env.MSGXC_FANOUT_BATCH_WS,
       webpush: env.MSGXC_FANOUT_BATCH_WEBPUSH,

@@ -33,7 +33,9 @@ describe('parseConfig', () => {
   });
 
   it("paces the bulk lane's audience walks by default, and not at all with 0", () => {
-    expect(parseConfig({}).fanout.bulkPacing).toEqual({ tolerance: 2, maxPauseMs: 1_000 });
+    expect(parseConfig({}).fanout.bulkPacing).toEqual({ tolerance: 2, maxPauseMs: 1_000, cpuPressureLimit: 0.4 });
+    expect(parseConfig({ MSGXC_FANOUT_BULK_CPU_PRESSURE: '0' }).fanout.bulkPacing?.cpuPressureLimit).toBe(0);
+    expect(() => parseConfig({ MSGXC_FANOUT_BULK_CPU_PRESSURE: '40' })).toThrow(/MSGXC_FANOUT_BULK_CPU_PRESSURE/);
     expect(parseConfig({ MSGXC_FANOUT_BULK_PACING: '0' }).fanout.bulkPacing).toBeNull();
     // A tolerance of 1 would read every page as contention.
     expect(() => parseConfig({ MSGXC_FANOUT_BULK_PACING: '1' })).toThrow(/MSGXC_FANOUT_BULK_PACING/);

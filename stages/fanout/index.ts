@@ -1,6 +1,7 @@
 import { createAudienceIndex } from '../../pipeline/audience-index/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
-import { createPacer } from '../../pipeline/concurrency/pacer.ts';
+import { createCpuPressure } from '../../pipeline/concurrency/cpu-pressure.ts';
+import { createPacer, type PacerOptions } from '../../pipeline/concurrency/pacer.ts';
 import type { Config } from '../../pipeline/config/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
@@ -47,7 +48,7 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
       const inbox = createInboxStore(cassandra);
       // One pacer for the process's walks: they all page the same engine.
       const pacing = config.fanout.bulkPacing;
-      const pacer = pacing && urgencyRankOf(lane.topic) === 0 ? createPacer(pacing) : undefined;
+      const pacer = pacing && urgencyRankOf(lane.topic) === 0 ? createPacer(bulkPacerOptions(pacing)) : undefined;
       return {
         audience: audienceSourceOf(index),
         settings: fanoutSettings(config),
@@ -73,3 +74,10 @@ export const [urgentStage, stage, bulkStage] = fanoutLanes.map(laneStage) as [
   ReturnType<typeof laneStage>,
   ReturnType<typeof laneStage>,
 ];
+
+/** The bulk lane's pacer: slow pages, and the machine's CPU pressure above the limit where the kernel tells it. */
+function bulkPacerOptions(pacing: NonNullable<Config['fanout']['bulkPacing']>): PacerOptions {
+  const { cpuPressureLimit, ...latency } = pacing;
+  const pressure = cpuPressureLimit > 0 ? createCpuPressure() : null;
+  return pressure ? { ...latency, busy: () => pressure.read() > cpuPressureLimit } : latency;
+}
