@@ -146,10 +146,7 @@ async function openLoop(target: Target, rate: number, seconds: number, connectio
   let outstanding = 0;
   let peakOutstanding = 0;
   let sendingDone = false;
-  let drained: () => void = () => {};
-  const allAnswered = new Promise<void>((resolve) => {
-    drained = resolve;
-  });
+  const { promise: allAnswered, resolve: drained } = Promise.withResolvers<void>();
   const answered = () => {
     outstanding--;
     if (sendingDone && outstanding === 0) drained();
