@@ -16,6 +16,10 @@ import { pause } from './index.ts';
  * foreground traffic by reading the queueing delay, not by a fixed rate that would be wrong on every other
  * machine.
  *
+ * A page can come back in its usual time while the machine is saturated by what the broadcast set off
+ * downstream, so a caller may give a second sign (`busy`, the kernel's CPU pressure for the bulk lane) that
+ * counts as a slow answer.
+ *
  * Walks running side by side (a broadcast's slices) share one pacer, and with it a window of requests in
  * flight, as TCP's congestion window does for one connection: it starts at one, grows by one with each answer
  * in the usual time while the window is what holds requests back, and halves on a slow one. Without it, every

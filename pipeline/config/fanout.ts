@@ -49,7 +49,10 @@ export interface FanoutConfig {
   wsReachability: 'always' | 'presence';
   /** Recipients per DeliveryBatch, per channel. */
   batchSizes: { ws: number; webpush: number; apns: number; fcm: number; sms: number; email: number };
-  /** The bulk lane's walks pause while pages take more than this many times their usual time; null: never. */
+  /**
+   * The bulk lane's walks pause while pages take more than `tolerance` times their usual time, or while the
+   * machine's CPU pressure is above `cpuPressureLimit` (0: not read); null: never.
+   */
   bulkPacing: { tolerance: number; maxPauseMs: number; cpuPressureLimit: number } | null;
 }
 
