@@ -1,5 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { parseConfig } from '../pipeline/config/index.ts';
 import { platformaticTransport } from '../pipeline/kafka/index.ts';
@@ -48,20 +49,27 @@ async function serveForBench(): Promise<void> {
       inside.push(performance.now() - started);
       return response;
     };
-  const listen = (fetch: (request: Request) => Response | Promise<Response>) =>
-    new Promise<number>((resolve) => {
-      serve({ fetch: timed(fetch), hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
+  // Every port is bound with SO_REUSEPORT: the bench's further workers bind the first one's ports, and the
+  // kernel spreads the connections over them, as it does for `msgxc http` instances with MSGXC_HTTP_REUSE_PORT.
+  const joining = workerPorts(process.argv);
+  const listen = (fetch: (request: Request) => Response | Promise<Response>, port = 0) =>
+    new Promise<number>((resolve, reject) => {
+      const server = createAdaptorServer({ fetch: timed(fetch) });
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port, reusePort: true }, () =>
+        resolve((server.address() as AddressInfo).port),
+      );
     });
   const deps = createDeps(config);
   const facadeApp = createApp(deps);
-  const bare = await listen((request) => bareApp.fetch(request));
-  const facade = await listen((request) => facadeApp.fetch(request));
+  const bare = await listen((request) => bareApp.fetch(request), joining?.bare);
+  const facade = await listen((request) => facadeApp.fetch(request), joining?.facade);
   const ports: ServerPorts = { bare, facade };
   const closing = [deps.close];
   if (process.argv.includes('--platformatic')) {
     const other = createDeps(config, {}, { produceTransport: platformaticTransport(config) });
     const otherApp = createApp(other);
-    ports.platformatic = await listen((request) => otherApp.fetch(request));
+    ports.platformatic = await listen((request) => otherApp.fetch(request), joining?.platformatic);
     closing.push(other.close);
   }
   process.send?.(ports);
@@ -86,6 +94,12 @@ async function serveForBench(): Promise<void> {
   process.once('SIGTERM', () => {
     Promise.allSettled(closing.map((close) => close())).finally(() => process.exit(0));
   });
+}
+
+/** `--ports=<json>`: the ports of the first worker, which a further worker binds too. */
+function workerPorts(argv: string[]): ServerPorts | undefined {
+  const given = argv.find((arg) => arg.startsWith('--ports='));
+  return given === undefined ? undefined : (JSON.parse(given.slice('--ports='.length)) as ServerPorts);
 }
 
 if (import.meta.main && process.argv.includes('--bench-api-server')) await serveForBench();

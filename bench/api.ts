@@ -2,7 +2,7 @@
  * The HTTP facade's publish against a bare Hono route, same run, same load generator:
  *
  *   npm run bench -- api [concurrency=32] [open-connections=64] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc]
- *                        [platformatic]
+ *                        [platformatic] [workers=1]
  *
  * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
  * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
@@ -21,11 +21,18 @@
  * outstanding at once: a stall of S ms at rate R leaves about R × S waiting (new connections opened for them),
  * which drain at the spare 30 %, so a p99 far above the app's own comes with a large peak there.
  *
+ * `workers=N` serves both apps from N processes bound to the same ports (SO_REUSEPORT: the kernel spreads the
+ * connections), as N facade instances on one host would run. On the 2-core machine two cost more than they gave
+ * (2026-12-01, two runs each, alternating): the facade's CPU per request rose from 66–74 µs to 119–125, its peak
+ * fell from 12.8–14.5k req/s to 9.4–10.1k, and p99 at 70 % of that lower peak was 9.5–17 ms against 26–50. Each
+ * process sends its own, smaller produce requests, and on this virtual machine every write that wakes another
+ * process (the broker, the load generator) is costly.
+ *
  * `platformatic` serves the facade a second time with `@platformatic/kafka` behind its record producer and
  * measures it after the first, to compare the Kafka clients where the facade spends its time. The keyspace and
  * topics it creates are dropped at the end.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -50,6 +57,8 @@ interface Options {
   traceGc: boolean;
   /** Also serve the facade with `@platformatic/kafka` behind its producer, and compare the two clients. */
   platformatic: boolean;
+  /** Serving processes, sharing the ports (SO_REUSEPORT); each serves both apps. */
+  workers: number;
 }
 
 function parseArgs(args: string[]): Options {
@@ -67,6 +76,7 @@ function parseArgs(args: string[]): Options {
     profile: named.get('profile') ?? null,
     traceGc: named.has('trace-gc'),
     platformatic: named.has('platformatic'),
+    workers: number('workers', 1),
   };
 }
 
@@ -227,31 +237,45 @@ export async function run(_config: Config, args: string[]): Promise<number> {
   await migrate(config);
   await ensureTopics(config, ['ingest', 'audience']);
 
-  const child = fork(
-    new URL('./api-server.ts', import.meta.url),
-    ['--bench-api-server', ...(options.platformatic ? ['--platformatic'] : [])],
-    {
+  const serverArgs = ['--bench-api-server', ...(options.platformatic ? ['--platformatic'] : [])];
+  const execArgv = [
+    '--experimental-strip-types',
+    '--no-warnings=ExperimentalWarning',
+    ...(options.profile === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]),
+    ...(options.traceGc ? ['--trace-gc'] : []),
+  ];
+  const workers: ChildProcess[] = [];
+  const startWorker = (args: string[]) => {
+    const worker = fork(new URL('./api-server.ts', import.meta.url), args, {
       env,
-      execArgv: [
-        '--experimental-strip-types',
-        '--no-warnings=ExperimentalWarning',
-        ...(options.profile === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]),
-        ...(options.traceGc ? ['--trace-gc'] : []),
-      ],
+      execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  try {
-    const ports = await new Promise<ServerPorts>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as ServerPorts));
-      child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
     });
-    const serverSample = () =>
+    workers.push(worker);
+    return new Promise<ServerPorts>((resolve, reject) => {
+      worker.once('message', (message) => resolve(message as ServerPorts));
+      worker.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    });
+  };
+  try {
+    // The first worker picks the ports; the others bind the same ones (SO_REUSEPORT).
+    const ports = await startWorker(serverArgs);
+    for (let n = 1; n < options.workers; n++) await startWorker([...serverArgs, `--ports=${JSON.stringify(ports)}`]);
+    const sampleOf = (worker: ChildProcess) =>
       new Promise<ServerSample>((resolve) => {
-        child.once('message', (message) => resolve(message as ServerSample));
-        child.send('cpu');
+        worker.once('message', (message) => resolve(message as ServerSample));
+        worker.send('cpu');
       });
-    /** Runs a phase and adds the serving process's CPU microseconds per answered request. */
+    /** The workers' CPU summed; their longest stall and their highest p99 inside the app. */
+    const serverSample = async (): Promise<ServerSample> => {
+      const samples = await Promise.all(workers.map(sampleOf));
+      return {
+        cpu: samples.reduce((sum, sample) => sum + sample.cpu, 0),
+        loopDelayMaxMs: Math.max(...samples.map((sample) => sample.loopDelayMaxMs)),
+        insideP99Ms: Math.max(...samples.map((sample) => sample.insideP99Ms)),
+      };
+    };
+    /** Runs a phase and adds the serving processes' CPU microseconds per answered request. */
     const measured = async (phase: () => Promise<Result>) => {
       const before = await serverSample();
       const endCpuPhase = startCpuPhase();
@@ -348,8 +372,14 @@ export async function run(_config: Config, args: string[]): Promise<number> {
     return 0;
   } finally {
     agent.destroy();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await Promise.all(
+      workers.map(async (worker) => {
+        if (worker.exitCode !== null || worker.signalCode !== null) return;
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.kill('SIGTERM');
+        await exited;
+      }),
+    );
     await dropBenchData(config);
   }
 }
