@@ -35,10 +35,55 @@ describe('createCpuPressure', () => {
   });
 
   it('is null where the kernel gives no pressure information', () => {
-    const missing = () => {
-      throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+    const failing = (code: string) => () => {
+      throw Object.assign(new Error(code), { code });
     };
-    expect(createCpuPressure({ readText: missing })).toBeNull();
+    expect(createCpuPressure({ readText: failing('ENOENT') })).toBeNull();
+    // PSI compiled in but turned off (psi=0): the file is there and refuses reads.
+    expect(createCpuPressure({ readText: failing('EOPNOTSUPP') })).toBeNull();
     expect(createCpuPressure({ readText: () => 'garbage' })).toBeNull();
+  });
+
+  it('throws when the file cannot be read for another reason: a wrong path was given', () => {
+    const directory = () => {
+      throw Object.assign(new Error('EISDIR: illegal operation on a directory'), { code: 'EISDIR' });
+    };
+    expect(() => createCpuPressure({ path: '/sys/fs/cgroup/msgxc.slice', readText: directory })).toThrow(/EISDIR/);
+  });
+
+  it('keeps the last share when a later read fails, and measures from the last good one when reads come back', () => {
+    const { state, options } = fakeKernel();
+    let broken = false;
+    const pressure = createCpuPressure({
+      ...options,
+      readText: () => {
+        if (broken) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+        return options.readText();
+      },
+    })!;
+    state.now = 100;
+    state.totalMicros += 60_000;
+    expect(pressure.read()).toBeCloseTo(0.6);
+    broken = true;
+    state.now = 200;
+    state.totalMicros += 10_000;
+    expect(pressure.read()).toBeCloseTo(0.6);
+    broken = false;
+    state.now = 300;
+    state.totalMicros += 10_000; // 20 ms in the 200 ms since the last good read
+    expect(pressure.read()).toBeCloseTo(0.1);
+  });
+
+  it("reads the machine's file unless given another, and says which", () => {
+    const { options } = fakeKernel();
+    const read: string[] = [];
+    const readText = (path: string) => {
+      read.push(path);
+      return options.readText();
+    };
+    expect(createCpuPressure({ ...options, readText })?.path).toBe('/proc/pressure/cpu');
+    const cgroup = '/sys/fs/cgroup/msgxc.slice/cpu.pressure';
+    expect(createCpuPressure({ ...options, readText, path: cgroup })?.path).toBe(cgroup);
+    expect(read).toEqual(['/proc/pressure/cpu', cgroup]);
   });
 });

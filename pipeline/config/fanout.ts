@@ -31,6 +31,12 @@ export const fanoutEnv = z.object({
   MSGXC_FANOUT_BULK_MAX_PAUSE_MS: z.coerce.number().int().min(1).default(1_000),
   // …and while some task waited for a CPU more than this share of the time (Linux's CPU pressure). 0: off.
   MSGXC_FANOUT_BULK_CPU_PRESSURE: z.coerce.number().min(0).max(1).default(0.4),
+  // Whose pressure: the machine's (/proc/pressure/cpu) unless a cgroup v2 `cpu.pressure` file is named, for
+  // a host shared with other tenants where only msgxc's own slice says whether msgxc's urgent work waits.
+  MSGXC_FANOUT_BULK_CPU_PRESSURE_FILE: z
+    .string()
+    .regex(/^\/\S*$/, 'must be an absolute path')
+    .optional(),
 });
 
 type FanoutEnv = z.infer<typeof fanoutEnv>;
@@ -51,9 +57,15 @@ export interface FanoutConfig {
   batchSizes: { ws: number; webpush: number; apns: number; fcm: number; sms: number; email: number };
   /**
    * The bulk lane's walks pause while pages take more than `tolerance` times their usual time, or while the
-   * machine's CPU pressure is above `cpuPressureLimit` (0: not read); null: never.
+   * machine's CPU pressure is above `cpuPressureLimit` (0: not read); null: never. `cpuPressureFile` is the
+   * pressure file named in the environment, null for the machine's.
    */
-  bulkPacing: { tolerance: number; maxPauseMs: number; cpuPressureLimit: number } | null;
+  bulkPacing: {
+    tolerance: number;
+    maxPauseMs: number;
+    cpuPressureLimit: number;
+    cpuPressureFile: string | null;
+  } | null;
 }
 
 /** The ack stage: how often unacknowledged fallback deliveries are looked for. */
@@ -75,6 +87,7 @@ export function fanoutConfig(env: FanoutEnv): FanoutConfig {
             tolerance: env.MSGXC_FANOUT_BULK_PACING,
             maxPauseMs: env.MSGXC_FANOUT_BULK_MAX_PAUSE_MS,
             cpuPressureLimit: env.MSGXC_FANOUT_BULK_CPU_PRESSURE,
+            cpuPressureFile: env.MSGXC_FANOUT_BULK_CPU_PRESSURE_FILE ?? null,
           },
     batchSizes: {
       ws: env.MSGXC_FANOUT_BATCH_WS,

@@ -33,7 +33,17 @@ describe('parseConfig', () => {
   });
 
   it("paces the bulk lane's audience walks by default, and not at all with 0", () => {
-    expect(parseConfig({}).fanout.bulkPacing).toEqual({ tolerance: 2, maxPauseMs: 1_000, cpuPressureLimit: 0.4 });
+    expect(parseConfig({}).fanout.bulkPacing).toEqual({
+      tolerance: 2,
+      maxPauseMs: 1_000,
+      cpuPressureLimit: 0.4,
+      cpuPressureFile: null,
+    });
+    const cgroup = '/sys/fs/cgroup/msgxc.slice/cpu.pressure';
+    expect(parseConfig({ MSGXC_FANOUT_BULK_CPU_PRESSURE_FILE: cgroup }).fanout.bulkPacing?.cpuPressureFile).toBe(
+      cgroup,
+    );
+    expect(() => parseConfig({ MSGXC_FANOUT_BULK_CPU_PRESSURE_FILE: 'cpu.pressure' })).toThrow(/absolute path/);
     expect(parseConfig({ MSGXC_FANOUT_BULK_CPU_PRESSURE: '0' }).fanout.bulkPacing?.cpuPressureLimit).toBe(0);
     expect(() => parseConfig({ MSGXC_FANOUT_BULK_CPU_PRESSURE: '40' })).toThrow(/MSGXC_FANOUT_BULK_CPU_PRESSURE/);
     expect(parseConfig({ MSGXC_FANOUT_BULK_PACING: '0' }).fanout.bulkPacing).toBeNull();

@@ -1,8 +1,9 @@
 import { createAudienceIndex } from '../../pipeline/audience-index/index.ts';
 import { createCassandra } from '../../pipeline/cassandra/index.ts';
-import { createCpuPressure } from '../../pipeline/concurrency/cpu-pressure.ts';
+import { type CpuPressure, createCpuPressure } from '../../pipeline/concurrency/cpu-pressure.ts';
 import { createPacer, type PacerOptions } from '../../pipeline/concurrency/pacer.ts';
-import type { Config } from '../../pipeline/config/index.ts';
+import { type Config, ConfigError } from '../../pipeline/config/index.ts';
+import type { Logger } from '../../pipeline/log/index.ts';
 import { defineStage } from '../../pipeline/runtime/index.ts';
 import { createEscalationStore } from '../../pipeline/store/escalations.ts';
 import { createInboxStore } from '../../pipeline/store/inbox.ts';
@@ -48,7 +49,7 @@ function laneStage(lane: (typeof fanoutLanes)[number]) {
       const inbox = createInboxStore(cassandra);
       // One pacer for the process's walks: they all page the same engine.
       const pacing = config.fanout.bulkPacing;
-      const pacer = pacing && urgencyRankOf(lane.topic) === 0 ? createPacer(bulkPacerOptions(pacing)) : undefined;
+      const pacer = pacing && urgencyRankOf(lane.topic) === 0 ? createPacer(bulkPacerOptions(pacing, log)) : undefined;
       return {
         audience: audienceSourceOf(index),
         settings: fanoutSettings(config),
@@ -75,9 +76,28 @@ export const [urgentStage, stage, bulkStage] = fanoutLanes.map(laneStage) as [
   ReturnType<typeof laneStage>,
 ];
 
-/** The bulk lane's pacer: slow pages, and the machine's CPU pressure above the limit where the kernel tells it. */
-function bulkPacerOptions(pacing: NonNullable<Config['fanout']['bulkPacing']>): PacerOptions {
-  const { cpuPressureLimit, ...latency } = pacing;
-  const pressure = cpuPressureLimit > 0 ? createCpuPressure() : null;
-  return pressure ? { ...latency, busy: () => pressure.read() > cpuPressureLimit } : latency;
+/**
+ * The bulk lane's pacer: slow pages, and CPU pressure above the limit where the kernel tells it. A pressure
+ * file named in the environment must be readable (a typo would otherwise turn the signal off in silence); the
+ * machine's may be missing, and the lane then paces on page latency alone, which the log says once.
+ */
+export function bulkPacerOptions(
+  pacing: NonNullable<Config['fanout']['bulkPacing']>,
+  log: Pick<Logger, 'info' | 'warn'>,
+  read: (path?: string) => CpuPressure | null = (path) => createCpuPressure(path === undefined ? {} : { path }),
+): PacerOptions {
+  const { cpuPressureLimit, cpuPressureFile, ...latency } = pacing;
+  if (cpuPressureLimit === 0) return latency;
+  const pressure = read(cpuPressureFile ?? undefined);
+  if (!pressure && cpuPressureFile !== null) {
+    throw new ConfigError([
+      { variable: 'MSGXC_FANOUT_BULK_CPU_PRESSURE_FILE', message: `no CPU pressure information in ${cpuPressureFile}` },
+    ]);
+  }
+  if (!pressure) {
+    log.warn('this kernel gives no CPU pressure information: the bulk lane paces on search page latency only');
+    return latency;
+  }
+  log.info({ cpuPressureFile: pressure.path, cpuPressureLimit }, 'the bulk lane also paces on CPU pressure');
+  return { ...latency, busy: () => pressure.read() > cpuPressureLimit };
 }
