@@ -37,7 +37,9 @@ const productionSessions: SpawnOptions = { ownSession: true };
  * 2. urgency isolation: urgency-4 `send`s (channel ws) at a fixed rate with nothing else queued, then while
  *    an urgency-1 broadcast to `users` indexed users (ws-reachable) drains through triage, fanout and the gateway,
  *    then with nothing queued again; the quiet baseline is the lower p99 of the two quiet windows (until
- *    2026-11-30 the one before, right after indexing, whose stalls could make the ratio look good).
+ *    2026-11-30 the one before, right after indexing, whose stalls could make the ratio look good), each
+ *    `urgentSeconds` long (30 s, 600 samples; 10 s until 2026-12-01, when the denominator's noise, 14–24 ms,
+ *    decided the ratio more than the broadcast did).
  *    `users` is 1,000,000 by default, as issue 12 asks (about 6 minutes a run; `users=100000` for a quick one).
  * Broadcast fan-out against raw paging is `npm run bench -- flow-fanout`; 10k connections on one gateway
  * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
@@ -57,7 +59,7 @@ const productionSessions: SpawnOptions = { ownSession: true };
  * (until 2026-11-30; the isolation ratio was 2.55× at the median of `bench all` then).
  *
  *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [pipelineWarmup=15] [users=1000000] [baseUsers=2000] [urgentRate=20]
- *                         [urgentSeconds=10] [broadcasts=1] [split=1] [include=fanout,gateway]
+ *                         [urgentSeconds=30] [broadcasts=1] [split=1] [include=fanout,gateway]
  */
 
 const defaults = {
@@ -70,7 +72,11 @@ const defaults = {
   /** Users indexed for the first latency figure; the rest are indexed just before the second. */
   baseUsers: 2_000,
   urgentRate: 20,
-  urgentSeconds: 10,
+  /**
+   * Each quiet window's length. At 20/s, 10 s gave 200 samples, whose p99 is their second-highest: the same
+   * system gave 14–24 ms from one window to the next (2026-12-01), while the busy window holds 1,500–2,000.
+   */
+  urgentSeconds: 30,
   broadcasts: 1,
   /** 1: every pipeline stage in a process of its own, as production runs them; 0: all of them in one. */
   split: 1,
