@@ -73,7 +73,7 @@ const defaults = {
   baseUsers: 2_000,
   urgentRate: 20,
   /**
-   * Each quiet window's length. At 20/s, 10 s gave 200 samples, whose p99 is their second-highest: the same
+   * Each quiet window's length. At 20/s, 10 s gave 200 samples, whose p99 is their third-highest: the same
    * system gave 14–24 ms from one window to the next (2026-12-01), while the busy window holds 1,500–2,000.
    */
   urgentSeconds: 30,
@@ -252,6 +252,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
         `through prioritize → triage.lane1 → fanout, bulk pacing ${pacingOf(system)}); ` +
         `p99 ratio busy/quiet ${(drain.urgent.p99 / baseline.p99).toFixed(1)}× (quiet: the lower p99 of before and after)`,
     );
+    console.log(`    p99 (ms) by when it was sent, from the broadcast's start: ${timelineOf(drain.urgent)}`);
     line('urgency 4, nothing queued (after)', quietAfter);
     console.log('  nothing queued (before):');
     console.log(describeCpuPhase(quietPhase, '  '));
@@ -300,7 +301,11 @@ interface Latencies {
   max: number;
   samples: number;
   lost: number;
+  /** p99 in each `timelineSeconds` of the phase, by when the message was sent: is the tail spread or a burst? */
+  timeline: { fromSeconds: number; p99: number; samples: number }[];
 }
+
+const timelineSeconds = 10;
 
 function line(label: string, latencies: Latencies): void {
   const ms = (value: number) => `${value.toFixed(1)} ms`.padStart(9);
@@ -310,10 +315,25 @@ function line(label: string, latencies: Latencies): void {
   );
 }
 
-function summarise(latencies: number[], lost: number): Latencies {
+function summarise(latencies: number[], lost: number, sentAtSeconds: number[] = []): Latencies {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, samples: sorted.length, lost };
+  const windows = new Map<number, number[]>();
+  latencies.forEach((latency, i) => {
+    const from = Math.floor((sentAtSeconds[i] ?? 0) / timelineSeconds) * timelineSeconds;
+    windows.set(from, [...(windows.get(from) ?? []), latency]);
+  });
+  const timeline = [...windows]
+    .sort(([a], [b]) => a - b)
+    .map(([fromSeconds, window]) => ({ fromSeconds, p99: summarise(window, 0).p99, samples: window.length }));
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, samples: sorted.length, lost, timeline };
+}
+
+/** `0–10 s 35.1 ms · 10–20 s 21.0 ms · …`: where in the phase its slow messages were sent. */
+function timelineOf(latencies: Latencies): string {
+  return latencies.timeline
+    .map(({ fromSeconds, p99 }) => `${fromSeconds}–${fromSeconds + timelineSeconds} s ${p99.toFixed(1)}`)
+    .join(' · ');
 }
 
 /**
@@ -368,8 +388,13 @@ async function paced(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const counted = sent.filter((entry) => entry.counted);
-  const latencies = counted.filter((e) => arrivals.has(e.msg)).map((e) => arrivals.get(e.msg)! - e.at);
-  return summarise(latencies, counted.length - latencies.length);
+  const arrived = counted.filter((e) => arrivals.has(e.msg));
+  const latencies = arrived.map((e) => arrivals.get(e.msg)! - e.at);
+  return summarise(
+    latencies,
+    counted.length - latencies.length,
+    arrived.map((e) => (e.at - started) / 1000),
+  );
 }
 
 /**
