@@ -28,7 +28,7 @@ export interface CpuPressureOptions {
   readText?: (path: string) => string;
 }
 
-export const machineCpuPressure = '/proc/pressure/cpu';
+const machineCpuPressure = '/proc/pressure/cpu';
 
 const someTotal = /^some .*\btotal=(\d+)/m;
 
