@@ -315,9 +315,14 @@ function line(label: string, latencies: Latencies): void {
   );
 }
 
-function summarise(latencies: number[], lost: number, sentAtSeconds: number[] = []): Latencies {
+/** The q-quantile (0–1) of latencies: the smallest value with at least q of them at or below it. */
+function quantile(latencies: number[], q: number): number {
   const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** `sentAtSeconds[i]`: when latency i's message was sent, from the phase's start (for the timeline). */
+function summarise(latencies: number[], lost: number, sentAtSeconds: number[] = []): Latencies {
   const windows = new Map<number, number[]>();
   latencies.forEach((latency, i) => {
     const from = Math.floor((sentAtSeconds[i] ?? 0) / timelineSeconds) * timelineSeconds;
@@ -325,8 +330,15 @@ function summarise(latencies: number[], lost: number, sentAtSeconds: number[] = 
   });
   const timeline = [...windows]
     .sort(([a], [b]) => a - b)
-    .map(([fromSeconds, window]) => ({ fromSeconds, p99: summarise(window, 0).p99, samples: window.length }));
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, samples: sorted.length, lost, timeline };
+    .map(([fromSeconds, window]) => ({ fromSeconds, p99: quantile(window, 0.99), samples: window.length }));
+  return {
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: latencies.length > 0 ? Math.max(...latencies) : Number.NaN,
+    samples: latencies.length,
+    lost,
+    timeline,
+  };
 }
 
 /** `0–10 s 35.1 ms · 10–20 s 21.0 ms · …`: where in the phase its slow messages were sent. */
