@@ -326,7 +326,9 @@ function summarise(latencies: number[], lost: number, sentAtSeconds: number[] = 
   const windows = new Map<number, number[]>();
   latencies.forEach((latency, i) => {
     const from = Math.floor((sentAtSeconds[i] ?? 0) / timelineSeconds) * timelineSeconds;
-    windows.set(from, [...(windows.get(from) ?? []), latency]);
+    const window = windows.get(from);
+    if (window) window.push(latency);
+    else windows.set(from, [latency]);
   });
   const timeline = [...windows]
     .sort(([a], [b]) => a - b)
