@@ -50,7 +50,7 @@ async function serveForBench(): Promise<void> {
       return response;
     };
   // Every port is bound with SO_REUSEPORT: the bench's further workers bind the first one's ports, and the
-  // kernel spreads the connections over them, as it does for `msgxc http` instances with MSGXC_HTTP_REUSE_PORT.
+  // kernel spreads the connections over them, as it would over several facade instances on one host.
   const joining = workerPorts(process.argv);
   const listen = (fetch: (request: Request) => Response | Promise<Response>, port = 0) =>
     new Promise<number>((resolve, reject) => {
