@@ -17,6 +17,7 @@ import { benchUser, loadUsers, pageAll, rate, timedScan } from './audience-users
 import { asTheStageRunsIt, streamOnly } from './fanout/broadcast.ts';
 import { better, empty, type Memory, type Mode, measure } from './fanout/measure.ts';
 import { probe, probeInChild } from './fanout/probe.ts';
+import { describeWarmup, settledJit, warmServers } from './harness/warm-servers.ts';
 import { reportFigure } from './results.ts';
 
 /**
@@ -56,7 +57,22 @@ export async function run(baseConfig: Config, args: string[] = []): Promise<numb
     const indexSeconds = await loadUsers(index, users, fanoutUser);
     await index.refresh();
     const deps: FanoutDependencies = { audience: audienceSourceOf(index), settings, now: Date.now };
-    await pageAll(index, settings.pageSize); // warm-up: caches, JIT, connections
+    // Every mode once per round, unmeasured, until the engine has compiled their paths (this process's own
+    // hot paths are compiled by then too): harness/warm-servers.ts.
+    const warmup = await warmServers(
+      async () => {
+        await pageAll(index, settings.pageSize);
+        await asTheStageRunsIt(deps, baseConfig.runtime);
+        if (inbox) {
+          await asTheStageRunsIt(
+            { ...deps, recordInbox: inbox.record, recordBroadcast: inbox.broadcast },
+            baseConfig.runtime,
+          );
+        }
+      },
+      { maxSeconds: 60, settledJitCores: settledJit },
+    );
+    console.log(describeWarmup(warmup, settledJit));
 
     const slices = users > settings.sliceUsers ? Math.min(1_000, Math.ceil(users / settings.sliceUsers)) : 1;
     const runtime = baseConfig.runtime;

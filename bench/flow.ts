@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import type { Admin } from 'kafkajs';
 import type { AudienceSnapshot } from '../pipeline/audience-index/index.ts';
 import type { Config } from '../pipeline/config/index.ts';
 import { createIngestProducer, type IngestProducer, type ServiceRequest } from '../pipeline/ingest-producer/index.ts';
@@ -17,6 +18,7 @@ import { type MsgxcProcess, type SpawnOptions, spawnMsgxc } from './harness/proc
 import { gatewayReady } from './harness/readiness.ts';
 import { createSystem, pipelineStages, prepare, type System } from './harness/system.ts';
 import { readAll, type Stamped } from './harness/topics.ts';
+import { describeWarmup, settledJit, warmServers } from './harness/warm-servers.ts';
 import { reportFigure } from './results.ts';
 
 /** Every msgxc process in a session of its own, as services under a process manager run (harness/processes.ts). */
@@ -44,13 +46,15 @@ const productionSessions: SpawnOptions = { ownSession: true };
  * Broadcast fan-out against raw paging is `npm run bench -- flow-fanout`; 10k connections on one gateway
  * is `npm run bench -- gateway` (run them with `include=fanout,gateway`).
  *
- * Before anything is measured, `pipelineWarmup` seconds of the latency traffic go through the pipeline
- * unmeasured, every other request on urgency 4's own path, so no figure includes the processes' first messages
- * after start (until 2026-11-30 the warm-up was urgency 3 only, and the isolation phase's "nothing queued"
- * baseline held urgency 4's processes' first messages). It does not explain all of the
- * gap between the two latency phases: the first still came out worse than the second (p99 over raw) in every
- * run on 2026-11-30, 1.5–5.2× without this warm-up and 1.4–4.4× with it (six runs each); the cause is not
- * found yet.
+ * Before anything is measured, the servers are warmed: broadcasts to the `baseUsers` one after another, with
+ * sends at 100/s alongside, unmeasured, until the servers' JIT compilers together use less than
+ * `serverWarmupJit` % of a core over 5 s (at most `serverWarmup` seconds; harness/warm-servers.ts). Then
+ * `pipelineWarmup` seconds of the latency traffic go through the pipeline unmeasured, every other request on
+ * urgency 4's own path, so no figure includes the processes' first messages after start. That was the
+ * "cause not found" of the first latency phase coming out worse than the second (2026-11-30): the servers
+ * were still compiling. On a freshly started stack (2026-12-01), without the servers' warm-up, the 2,000-user
+ * p99 was 74 and 77 ms over raw and the first 10 s of the 1M-user broadcast gave an urgent p99 of 122 and
+ * 79 ms; with it, +11 ms and 29 ms. `serverWarmup=0` measures cold servers.
  *
  * The pipeline stages run one per process (`split=1`, as production runs them: the OS schedules them, and a
  * process of bulk lanes only runs at a lower priority) or all in one (`split=0`: the in-process urgency gate).
@@ -58,14 +62,22 @@ const productionSessions: SpawnOptions = { ownSession: true };
  * session is one scheduling group, and stage processes left in this process's session shared one group's CPU
  * (until 2026-11-30; the isolation ratio was 2.55× at the median of `bench all` then).
  *
- *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [pipelineWarmup=15] [users=1000000] [baseUsers=2000] [urgentRate=20]
- *                         [urgentSeconds=30] [broadcasts=1] [split=1] [include=fanout,gateway]
+ *   npm run bench -- flow [rate=20] [seconds=20] [warmup=3] [serverWarmup=180] [serverWarmupJit=3] [pipelineWarmup=15]
+ *                         [users=1000000] [baseUsers=2000] [urgentRate=20] [urgentSeconds=30] [broadcasts=1] [split=1]
+ *                         [include=fanout,gateway]
  */
 
 const defaults = {
   rate: 20,
   seconds: 20,
   warmup: 3,
+  /**
+   * At most this many seconds of broadcasts to the `baseUsers` with sends alongside, unmeasured, until the
+   * servers' JIT compilers settle (below `serverWarmupJit` of a core over a round); 0 measures cold servers.
+   */
+  serverWarmup: 180,
+  /** Percent of a core: the servers' compiler threads together below it over 5 s count as warm. */
+  serverWarmupJit: settledJit * 100,
   /** Seconds of the latency traffic sent through the freshly started pipeline, unmeasured, before anything is measured. */
   pipelineWarmup: 15,
   users: 1_000_000,
@@ -119,25 +131,26 @@ export async function run(base: Config, args: string[]): Promise<number> {
     const ws = client;
     await producer.connect();
     await pipelineProbe(producer, arrivals);
+    // Servers that have just started compile the paths each new kind of traffic takes, and run it slower
+    // meanwhile (harness/warm-servers.ts). Measuring them then would time the JVMs' start, not msgxc: the
+    // deployment's servers run warm. The warm-up's own outcome is printed, so a cold server is never hidden.
+    if (options.serverWarmup > 0) {
+      const settledJitCores = options.serverWarmupJit / 100;
+      const warmup = await warmServers((round) => serverWarmupRound(system, producer, arrivals, round), {
+        maxSeconds: options.serverWarmup,
+        settledJitCores,
+        onWindow: (window, jit) =>
+          process.stderr.write(
+            `\rwarming the servers: ${(window + 1) * 5}+ s, JIT ${jit.map((server) => `${server.name} ${(server.cores * 100).toFixed(0)} %`).join(', ')}   `,
+          ),
+      });
+      process.stderr.write('\n');
+      console.log(`\n${describeWarmup(warmup, settledJitCores)}`);
+    }
     // Freshly started processes compile their hot paths and fill their caches on their first messages: the
     // same traffic, unmeasured, so the figures are the warm system's (a deployment runs warm).
     if (options.pipelineWarmup > 0) {
-      await paced(
-        options.rate,
-        options.pipelineWarmup,
-        0,
-        (n) => {
-          // Every other one on urgency 4's own path (lane.4, triage.lane4, fanout.urgent, deliver.ws.urgent), so
-          // the isolation phase's first messages are not that path's first after start either.
-          const msg = `warm-${n}`;
-          const request: ServiceRequest =
-            n % 2 === 0
-              ? { kind: 'send', uid: rtUser, msg, urgency: 3 }
-              : { kind: 'send', uid: rtUser, msg, urgency: 4, channels: ['ws'] };
-          return { msg, send: () => producer.send(request) };
-        },
-        arrivals,
-      );
+      await paced(options.rate, options.pipelineWarmup, 0, warmupSend(producer, 'warm'), arrivals);
     }
 
     const layout = options.split === 1 ? `${stageProcesses.length} stage processes` : 'the stages in one process';
@@ -529,18 +542,71 @@ async function fanoutDrained(system: System, texts: string[], arrivals: Map<stri
   const admin = createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-lag')).admin();
   await admin.connect();
   try {
-    // The broadcasts are urgency 1: the bulk fanout lane, whose stage and topic share a name.
-    const lane = fanoutTopicFor(1);
-    const group = `${config.kafka.topicPrefix}msgxc.${lane}`;
-    const deadline = Date.now() + 600_000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error('the broadcast did not drain within 10 minutes');
-      if (texts.every((text) => arrivals.has(text))) {
-        const lag = await groupLag(admin, group, [topicName(config, lane)]);
-        if (lag.every((row) => row.lag === 0)) return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await laneDrained(admin, config, texts, arrivals, 50);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function laneDrained(
+  admin: Admin,
+  config: Config,
+  texts: string[],
+  arrivals: Map<string, number>,
+  pollMs: number,
+): Promise<void> {
+  // The broadcasts are urgency 1: the bulk fanout lane, whose stage and topic share a name.
+  const lane = fanoutTopicFor(1);
+  const group = `${config.kafka.topicPrefix}msgxc.${lane}`;
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error('the broadcast did not drain within 10 minutes');
+    if (texts.every((text) => arrivals.has(text))) {
+      const lag = await groupLag(admin, group, [topicName(config, lane)]);
+      if (lag.every((row) => row.lag === 0)) return;
     }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/**
+ * The pipeline warm-up's traffic: every other send on urgency 4's own path (lane.4, triage.lane4,
+ * fanout.urgent, deliver.ws.urgent), so the isolation phase's first messages are not that path's first either.
+ */
+function warmupSend(producer: IngestProducer, tag: string) {
+  return (n: number) => {
+    const msg = `${tag}-${n}`;
+    const request: ServiceRequest =
+      n % 2 === 0
+        ? { kind: 'send', uid: rtUser, msg, urgency: 3 }
+        : { kind: 'send', uid: rtUser, msg, urgency: 4, channels: ['ws'] };
+    return { msg, send: () => producer.send(request) };
+  };
+}
+
+/**
+ * One round of the servers' warm-up, about 5 s: urgency-1 broadcasts to the users indexed so far, one after
+ * another (the bulk lane's paging, inbox writes and delivery batches), with sends at 100/s alongside.
+ */
+async function serverWarmupRound(
+  system: System,
+  producer: IngestProducer,
+  arrivals: Map<string, number>,
+  round: number,
+): Promise<void> {
+  const admin = createKafka(system.config, createLogger({ ...system.config, logLevel: 'warn' }, 'bench-lag')).admin();
+  await admin.connect();
+  try {
+    const started = performance.now();
+    const broadcasts = (async () => {
+      for (let n = 0; performance.now() - started < 5_000; n++) {
+        const msg = `warm-broadcast-${round}-${n}`;
+        await producer.send({ kind: 'broadcast', msg, urgency: 1 });
+        await laneDrained(admin, system.config, [msg], arrivals, 20);
+      }
+    })();
+    await paced(100, 0, 0, warmupSend(producer, `warm-servers-${round}`), arrivals, broadcasts);
+    await broadcasts;
   } finally {
     await admin.disconnect();
   }
@@ -556,7 +622,6 @@ async function pipelineProbe(producer: IngestProducer, arrivals: Map<string, num
   }
 }
 
-/** The rt user and `users` others, all with a realtime client (ws-reachable on every plan), through the index layer. */
 /** Indexes users `bench-u<from>` … `bench-u<to - 1>` (and the realtime client's user once), then refreshes. */
 async function indexUsers(system: System, from: number, to: number): Promise<number> {
   const started = performance.now();
