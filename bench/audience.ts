@@ -79,8 +79,8 @@ export async function benchAudience(
     let layer = 0;
     let rawIds = 0;
     let rawSource = 0;
-    // The scans, unmeasured, until the engine has compiled their paths: a fresh stack's first scans ran at
-    // 0.75 of the ratio its later ones did (harness/warm-servers.ts).
+    // The scans, unmeasured, until the engine has compiled their paths: on a fresh stack the first run's ratio
+    // was 0.75 and the third's 0.89 (harness/warm-servers.ts).
     const warmup = await warmServers(
       async () => {
         await pageAll(index, PAGE_SIZE);

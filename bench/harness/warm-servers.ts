@@ -1,20 +1,5 @@
 import { type CpuPhase, startCpuPhase } from './cpu-shares.ts';
 
-/**
- * Brings freshly started servers to the state a deployment's servers are in: their hot paths compiled.
- *
- * A JVM interprets a method until it has run often enough, then compiles it, twice (C1, then C2 with the
- * profile C1 gathered). On the 2-core machine a server that has just started spends a large share of a core
- * compiling the paths a new kind of traffic takes (OpenSearch 11 % of a core through a stack's first 1M-user
- * broadcast, 2026-12-01), and its requests run slower until it is done. The first broadcast after a stack
- * starts then showed an urgent p99 of 62–122 ms in its first 20 s, against 20–35 ms for the rest of it and
- * for every later broadcast; the first unicast traffic gave p99 − raw of +74 ms against +15–20.
- *
- * `round` does one round of the traffic the bench will measure. Rounds repeat, in windows of at least
- * `windowSeconds` (a short window reads the 100 Hz tick counters too coarsely to tell 0 from 3 %), until the
- * servers' compiler threads together used less than `settledJitCores` of a core over a window, or `maxSeconds`
- * have passed. The result says which, so a bench never reports a cold server as warm without saying so.
- */
 /** All the JVMs' compiler threads together below 3 % of a core over a window: about what they use warm. */
 export const settledJit = 0.03;
 
@@ -39,6 +24,21 @@ export interface ServerWarmup {
   lastWindowJit: { name: string; cores: number }[];
 }
 
+/**
+ * Brings freshly started servers to the state a deployment's servers are in: their hot paths compiled.
+ *
+ * A JVM interprets a method until it has run often enough, then compiles it, twice (C1, then C2 with the
+ * profile C1 gathered). On the 2-core machine a server that has just started spends a large share of a core
+ * compiling the paths a new kind of traffic takes (OpenSearch 11 % of a core through a stack's first 1M-user
+ * broadcast, 2026-12-01), and its requests run slower until it is done. The first broadcast after a stack
+ * starts then showed an urgent p99 of 62–122 ms in its first 20 s, against 20–35 ms for the rest of it and
+ * for every later broadcast; the first unicast traffic gave p99 − raw of +74 ms against +15–20.
+ *
+ * `round` does one round of the traffic the bench will measure. Rounds repeat, in windows of at least
+ * `windowSeconds` (a short window reads the 100 Hz tick counters too coarsely to tell 0 from 3 %), until the
+ * servers' compiler threads together used less than `settledJitCores` of a core over a window, or `maxSeconds`
+ * have passed. The result says which, so a bench never reports a cold server as warm without saying so.
+ */
 export async function warmServers(
   round: (n: number) => Promise<void>,
   {
