@@ -5,7 +5,14 @@ import { createIngestProducer, type ServiceRequest } from '../pipeline/ingest-pr
 import { hops } from './flow/hops.ts';
 import { type Latencies, line, measuredPhase, paced, timelineOf } from './flow/latency.ts';
 import { rawLatency } from './flow/raw.ts';
-import { duringBroadcast, indexUsers, pipelineProbe, rtUser, serverWarmupRound, warmupSend } from './flow/traffic.ts';
+import {
+  duringBroadcast,
+  indexUsers,
+  pipelineProbe,
+  rtUser,
+  warmServersWithTraffic,
+  warmupSend,
+} from './flow/traffic.ts';
 import { tokenFor } from './harness/api.ts';
 import { type Client, connectClient, type MessageFrame } from './harness/client.ts';
 import { describeCpuPhase, startCpuPhase } from './harness/cpu-shares.ts';
@@ -13,7 +20,7 @@ import { describeGcPauses, startGcPhase } from './harness/gc-pauses.ts';
 import { type MsgxcProcess, type SpawnOptions, spawnMsgxc } from './harness/processes.ts';
 import { gatewayReady } from './harness/readiness.ts';
 import { createSystem, pipelineStages, prepare, type System } from './harness/system.ts';
-import { describeWarmup, settledJit, warmServers } from './harness/warm-servers.ts';
+import { describeWarmup, settledJit } from './harness/warm-servers.ts';
 import { reportFigure } from './results.ts';
 
 /** Every msgxc process in a session of its own, as services under a process manager run (harness/processes.ts). */
@@ -68,7 +75,7 @@ const defaults = {
   warmup: 3,
   /**
    * At most this many seconds of broadcasts to the `baseUsers` with sends alongside, unmeasured, until the
-   * servers' JIT compilers settle (below `serverWarmupJit` of a core over a round); 0 measures cold servers.
+   * servers' JIT compilers settle (below `serverWarmupJit` % of a core over 5 s); 0 measures cold servers.
    */
   serverWarmup: 180,
   /** Percent of a core: the servers' compiler threads together below it over 5 s count as warm. */
@@ -130,12 +137,12 @@ export async function run(base: Config, args: string[]): Promise<number> {
     // deployment's servers run warm. The warm-up's own outcome is printed, so a cold server is never hidden.
     if (options.serverWarmup > 0) {
       const settledJitCores = options.serverWarmupJit / 100;
-      const warmup = await warmServers((round) => serverWarmupRound(system, producer, arrivals, round), {
+      const warmup = await warmServersWithTraffic(system, producer, arrivals, {
         maxSeconds: options.serverWarmup,
         settledJitCores,
-        onWindow: (window, jit) =>
+        onWindow: (seconds, jit) =>
           process.stderr.write(
-            `\rwarming the servers: ${(window + 1) * 5}+ s, JIT ${jit.map((server) => `${server.name} ${(server.cores * 100).toFixed(0)} %`).join(', ')}   `,
+            `\rwarming the servers: ${seconds.toFixed(0)} s, JIT ${jit.map((server) => `${server.name} ${(server.cores * 100).toFixed(0)} %`).join(', ')}   `,
           ),
       });
       process.stderr.write('\n');

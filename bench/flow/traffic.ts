@@ -7,6 +7,7 @@ import { createLogger } from '../../pipeline/log/index.ts';
 import { topicName } from '../../pipeline/topics/index.ts';
 import { fanoutTopicFor } from '../../pipeline/topics/lanes.ts';
 import type { System } from '../harness/system.ts';
+import { type ServerWarmup, type WarmServersOptions, warmServers } from '../harness/warm-servers.ts';
 import { paced } from './latency.ts';
 
 /** The flow bench's traffic besides the measured sends: broadcasts, warm-ups, the probe, the users indexed. */
@@ -32,15 +33,17 @@ export async function duringBroadcast(
 
 /** Fanout is done with the broadcasts: the rt user got each (its slice ran) and fanout's group has no lag. */
 async function fanoutDrained(system: System, texts: string[], arrivals: Map<string, number>): Promise<void> {
-  const config = system.config;
-  const admin = createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-lag')).admin();
+  const admin = lagAdmin(system.config);
   await admin.connect();
   try {
-    await laneDrained(admin, config, texts, arrivals, 50);
+    await laneDrained(admin, system.config, texts, arrivals, 50);
   } finally {
     await admin.disconnect();
   }
 }
+
+const lagAdmin = (config: Config) =>
+  createKafka(config, createLogger({ ...config, logLevel: 'warn' }, 'bench-lag')).admin();
 
 async function laneDrained(
   admin: Admin,
@@ -79,28 +82,31 @@ export function warmupSend(producer: IngestProducer, tag: string) {
 }
 
 /**
- * One round of the servers' warm-up, about 5 s: urgency-1 broadcasts to the users indexed so far, one after
- * another (the bulk lane's paging, inbox writes and delivery batches), with sends at 100/s alongside.
+ * Warms the servers (harness/warm-servers.ts) with rounds of about 5 s: urgency-1 broadcasts to the users indexed
+ * so far, one after another (the bulk lane's paging, inbox writes and delivery batches), with sends at 100/s
+ * alongside. One admin client watches the bulk lane's lag for all the rounds.
  */
-export async function serverWarmupRound(
+export async function warmServersWithTraffic(
   system: System,
   producer: IngestProducer,
   arrivals: Map<string, number>,
-  round: number,
-): Promise<void> {
-  const admin = createKafka(system.config, createLogger({ ...system.config, logLevel: 'warn' }, 'bench-lag')).admin();
+  options: WarmServersOptions,
+): Promise<ServerWarmup> {
+  const admin = lagAdmin(system.config);
   await admin.connect();
   try {
-    const started = performance.now();
-    const broadcasts = (async () => {
-      for (let n = 0; performance.now() - started < 5_000; n++) {
-        const msg = `warm-broadcast-${round}-${n}`;
-        await producer.send({ kind: 'broadcast', msg, urgency: 1 });
-        await laneDrained(admin, system.config, [msg], arrivals, 20);
-      }
-    })();
-    await paced(100, 0, 0, warmupSend(producer, `warm-servers-${round}`), arrivals, broadcasts);
-    await broadcasts;
+    return await warmServers(async (round) => {
+      const started = performance.now();
+      const broadcasts = (async () => {
+        for (let n = 0; performance.now() - started < 5_000; n++) {
+          const msg = `warm-broadcast-${round}-${n}`;
+          await producer.send({ kind: 'broadcast', msg, urgency: 1 });
+          await laneDrained(admin, system.config, [msg], arrivals, 20);
+        }
+      })();
+      await paced(100, 0, 0, warmupSend(producer, `warm-servers-${round}`), arrivals, broadcasts);
+      await broadcasts;
+    }, options);
   } finally {
     await admin.disconnect();
   }

@@ -12,8 +12,8 @@ export interface WarmServersOptions {
   /** At least this many windows, whatever the first one measured (its first seconds can be idle). Default 2. */
   minWindows?: number;
   measure?: () => () => CpuPhase;
-  /** Told each window's compiler threads, in cores, busiest first (progress for whoever waits). */
-  onWindow?: (window: number, jit: ServerWarmup['lastWindowJit']) => void;
+  /** Told the seconds so far and the last window's compiler threads, in cores, busiest first (progress). */
+  onWindow?: (seconds: number, jit: ServerWarmup['lastWindowJit']) => void;
 }
 
 export interface ServerWarmup {
@@ -58,9 +58,9 @@ export async function warmServers(
     do await round(rounds++);
     while (performance.now() - windowStarted < windowSeconds * 1000);
     const lastWindowJit = jitOf(end());
-    onWindow?.(window, lastWindowJit);
-    const jitCores = lastWindowJit.reduce((sum, server) => sum + server.cores, 0);
     const seconds = (performance.now() - started) / 1000;
+    onWindow?.(seconds, lastWindowJit);
+    const jitCores = lastWindowJit.reduce((sum, server) => sum + server.cores, 0);
     const settled = window + 1 >= minWindows && jitCores < settledJitCores;
     if (settled || seconds >= maxSeconds) return { seconds, rounds, settled, lastWindowJit };
   }
