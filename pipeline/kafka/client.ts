@@ -1,16 +1,9 @@
 import { connect as connectTcp, isIP } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import {
-  type ISocketFactory,
-  Kafka,
-  type KafkaConfig,
-  type LogEntry,
-  logLevel,
-  Partitioners,
-  type ProducerConfig,
-} from 'kafkajs';
+import { type ISocketFactory, Kafka, type KafkaConfig, type LogEntry, logLevel, type ProducerConfig } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
+import { kafkajsPartitioner } from './partition.ts';
 import { stopIdleRequestQueuePolling } from './request-queue.ts';
 
 /** kafkajs's log levels as pino's: every Kafka client of the project logs through this one map. */
@@ -78,7 +71,7 @@ export const producerConfig: ProducerConfig = {
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
-  createPartitioner: Partitioners.DefaultPartitioner,
+  createPartitioner: kafkajsPartitioner,
 };
 
 /**
@@ -88,6 +81,6 @@ export const producerConfig: ProducerConfig = {
  */
 export const requestProducerConfig: ProducerConfig = {
   allowAutoTopicCreation: false,
-  createPartitioner: Partitioners.DefaultPartitioner,
+  createPartitioner: kafkajsPartitioner,
   retry: boundedRetry,
 };

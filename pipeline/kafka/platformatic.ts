@@ -1,7 +1,8 @@
-import { compatibilityPartitioner, type MessageToProduce, Producer } from '@platformatic/kafka';
+import { type MessageToProduce, Producer } from '@platformatic/kafka';
 import type { Message } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
+import { platformaticPartitioner } from './partition.ts';
 import type { ProduceTransport } from './producer.ts';
 
 /**
@@ -11,8 +12,9 @@ import type { ProduceTransport } from './producer.ts';
  * no compression, no topic auto-creation.
  *
  * - **Partitioning as everyone else's:** the library's default partitioner keeps murmur2's sign bit, so a key
- *   would land on another partition than kafkajs and the Java client put it; `compatibilityPartitioner` is
- *   theirs. Ingest keys, lane keys and retry keys depend on it (`docs/ARCHITECTURE.md`).
+ *   would land on another partition than kafkajs and the Java client put it. `platformaticPartitioner`
+ *   (`partition.ts`) places keys as its `compatibilityPartitioner` does, without BigInt. Ingest keys, lane keys
+ *   and retry keys depend on it (`docs/ARCHITECTURE.md`).
  * - **Retries:** the library's own, six, the delay doubling from 250 ms to 5 s: about 13 s of back-off, a
  *   little more than kafkajs's defaults give the pipeline producer (about 9 s), enough to ride out a broker
  *   restarting. After that the error reaches the stage runtime, which ends the batch uncommitted; the records
@@ -29,7 +31,7 @@ export function platformaticTransport(config: Config, log?: Logger): ProduceTran
       idempotent: true,
       acks: -1,
       autocreateTopics: false,
-      partitioner: compatibilityPartitioner,
+      partitioner: platformaticPartitioner,
       retries: 6,
       retryDelay: (_client, _operation, attempt) => Math.min(5_000, 250 * 2 ** (attempt - 1)),
     });

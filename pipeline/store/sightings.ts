@@ -1,4 +1,4 @@
-import { murmur2 } from '@platformatic/kafka';
+import { partitionOfKey } from '../kafka/partition.ts';
 import type { StoredRecord } from '../kafka/partition-reader.ts';
 
 /** A request id as a record first carried it (`origin`: topic/partition/offset). */
@@ -68,9 +68,8 @@ export function createSightingLog(options: SightingLogOptions) {
   let assignments = 0;
   const pending = new Map<number, Promise<PartitionState>>();
 
-  // Where the producers' partitioner (kafkajs's, and @platformatic/kafka's compatibilityPartitioner) puts the key.
-  const partitionOf = (requestId: string) =>
-    (murmur2(Buffer.from(requestId, 'utf8')) & 0x7fffffff) % options.partitions;
+  // Where the producers' partitioner puts the key (pipeline/kafka/partition.ts).
+  const partitionOf = (requestId: string) => partitionOfKey(requestId, options.partitions);
 
   const expired = (seenAt: number, at: number) => seenAt <= at - options.windowMs;
 
