@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { lacksCredentials } from '../../pipeline/auth/index.ts';
+import { createDeadlines } from '../../pipeline/concurrency/deadline.ts';
 import { MsgxcError } from '../../pipeline/errors/index.ts';
 import type { Logger } from '../../pipeline/log/index.ts';
 
@@ -76,15 +77,13 @@ export const unavailable = (dependency: string, cause?: unknown) =>
 /**
  * Runs one call into a dependency with a deadline. A retriable failure or anything a driver throws becomes
  * a 503; a permanent MsgxcError from below is a bug in how the facade called it (input was validated), so
- * it becomes a 500 with the cause logged.
+ * it becomes a 500 with the cause logged. The deadline fires up to 100 ms late (one sweep for all calls).
  */
 export async function dependency<T>(name: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unavailable(name, new Error(`no answer within ${timeoutMs} ms`))), timeoutMs);
-  });
   try {
-    return await Promise.race([call(), deadline]);
+    return await deadlines.within(call(), timeoutMs, () =>
+      unavailable(name, new Error(`no answer within ${timeoutMs} ms`)),
+    );
   } catch (error) {
     if (error instanceof MsgxcError) {
       if (error.code === 'SERVICE_UNAVAILABLE') throw error;
@@ -95,10 +94,11 @@ export async function dependency<T>(name: string, timeoutMs: number, call: () =>
       throw new MsgxcError('INTERNAL', `${name} refused a request the facade built`, { status: 500, cause: error });
     }
     throw unavailable(name, error);
-  } finally {
-    clearTimeout(timer);
   }
 }
+
+/** One sweep for every dependency call's deadline rather than a timer each (pipeline/concurrency/deadline.ts). */
+const deadlines = createDeadlines();
 
 const facadeBugs = new Set(['SCHEMA_VIOLATION', 'UNKNOWN_TOPIC', 'NO_SCHEMA']);
 
