@@ -2,8 +2,15 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import type { Config } from '../pipeline/config/index.ts';
 import { parseConfig } from '../pipeline/config/index.ts';
-import { platformaticTransport } from '../pipeline/kafka/index.ts';
+import {
+  createKafka,
+  kafkajsTransport,
+  type ProduceTransport,
+  platformaticTransport,
+  requestProducerConfig,
+} from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -15,8 +22,8 @@ import { createApp, createDeps } from '../stages/http/index.ts';
 export interface ServerPorts {
   bare: number;
   facade: number;
-  /** The facade with @platformatic/kafka behind its producer, when asked for. */
-  platformatic?: number;
+  /** The facade with the other Kafka client behind its producer (`--other-client`), when asked for. */
+  otherClient?: number;
 }
 
 export interface ServerSample {
@@ -66,10 +73,10 @@ async function serveForBench(): Promise<void> {
   const facade = await listen((request) => facadeApp.fetch(request), joining?.facade);
   const ports: ServerPorts = { bare, facade };
   const closing = [deps.close];
-  if (process.argv.includes('--platformatic')) {
-    const other = createDeps(config, {}, { produceTransport: platformaticTransport(config) });
+  if (process.argv.includes('--other-client')) {
+    const other = createDeps(config, {}, { produceTransport: otherClient(config) });
     const otherApp = createApp(other);
-    ports.platformatic = await listen((request) => otherApp.fetch(request), joining?.platformatic);
+    ports.otherClient = await listen((request) => otherApp.fetch(request), joining?.otherClient);
     closing.push(other.close);
   }
   process.send?.(ports);
@@ -95,6 +102,14 @@ async function serveForBench(): Promise<void> {
     Promise.allSettled(closing.map((close) => close())).finally(() => process.exit(0));
   });
 }
+
+/** The Kafka client `config.kafka.producerClient` does not name, in the facade's (`request`) settings. */
+export function otherClient(config: Config): ProduceTransport {
+  if (config.kafka.producerClient === 'kafkajs') return platformaticTransport(config, undefined, 'request');
+  return kafkajsTransport(createKafka(config, undefined, { lowLatency: true }).producer(requestProducerConfig));
+}
+
+export const clientNames = { platformatic: '@platformatic/kafka', kafkajs: 'kafkajs' } as const;
 
 /** `--ports=<json>`: the ports of the first worker, which a further worker binds too. */
 function workerPorts(argv: string[]): ServerPorts | undefined {

@@ -5,35 +5,60 @@ import type { Logger } from '../log/index.ts';
 import { platformaticPartitioner } from './partition.ts';
 import type { ProduceTransport } from './producer.ts';
 
+/** The stages': idempotent, the library's retries, six, the delay doubling from 250 ms to 5 s (about 13 s). */
+const pipelineSettings = {
+  idempotent: true,
+  retries: 6,
+  retryDelay: (_client: unknown, _operation: string, attempt: number) => Math.min(5_000, 250 * 2 ** (attempt - 1)),
+};
+
 /**
- * `@platformatic/kafka` (maintained, pure JavaScript) behind the record producer: the stages' client. Where
- * records move in bulk it produces about 1.8× what kafkajs does on the same machine (`npm run bench -- runtime
- * clients`, README.md beside this file). The same settings as kafkajs's pipeline producer: idempotent, acks = all,
- * no compression, no topic auto-creation.
+ * Callers waiting on each record (the facade, services): an outage must become a prompt 503, so short timeouts
+ * and three retries, 100 ms doubling (the bounds kafkajs's `boundedRetry` gave them). Not idempotent, so a retry
+ * never waits on a lost idempotent session; a repeat is harmless, as every such record carries an id its
+ * consumer de-duplicates on (ingest request ids).
+ */
+const requestSettings = {
+  idempotent: false,
+  retries: 3,
+  retryDelay: (_client: unknown, _operation: string, attempt: number) => Math.min(1_000, 100 * 2 ** (attempt - 1)),
+  connectTimeout: 2_000,
+  timeout: 5_000,
+};
+
+/**
+ * `@platformatic/kafka` (maintained, pure JavaScript) behind the record producer: every producer's client unless
+ * `MSGXC_KAFKA_PRODUCER_CLIENT=kafkajs`. Where records move in bulk it produces about 1.8× what kafkajs does on the
+ * same machine (`npm run bench -- runtime clients`); behind the facade it costs about a quarter less CPU per record
+ * (README.md beside this file). The same settings as kafkajs's producers of each profile: acks = all, no
+ * compression, no topic auto-creation.
  *
  * - **Partitioning as everyone else's:** the library's default partitioner keeps murmur2's sign bit, so a key
  *   would land on another partition than kafkajs and the Java client put it. `platformaticPartitioner`
  *   (`partition.ts`) places keys as its `compatibilityPartitioner` does, without BigInt. Ingest keys, lane keys
  *   and retry keys depend on it (`docs/ARCHITECTURE.md`).
- * - **Retries:** the library's own, six, the delay doubling from 250 ms to 5 s: about 13 s of back-off, a
- *   little more than kafkajs's defaults give the pipeline producer (about 9 s), enough to ride out a broker
- *   restarting. After that the error reaches the stage runtime, which ends the batch uncommitted; the records
- *   are redone with the same ids and de-duplicated downstream.
+ * - **Retries** (`pipeline`): the library's own, six, the delay doubling from 250 ms to 5 s: about 13 s of
+ *   back-off, a little more than kafkajs's defaults give the pipeline producer (about 9 s), enough to ride out a
+ *   broker restarting. After that the error reaches the stage runtime, which ends the batch uncommitted; the
+ *   records are redone with the same ids and de-duplicated downstream. The `request` profile bounds them to about
+ *   a second of back-off (`requestSettings`).
  * - **An idempotent session lost** by the broker (restart, producer id expired) starts a new one (the library
  *   does, since 2.12).
  */
-export function platformaticTransport(config: Config, log?: Logger): ProduceTransport {
+export function platformaticTransport(
+  config: Config,
+  log?: Logger,
+  profile: 'pipeline' | 'request' = 'pipeline',
+): ProduceTransport {
   let producer: Producer | undefined;
   const open = () => {
     producer ??= new Producer({
       clientId: config.kafka.clientId,
       bootstrapBrokers: config.kafka.brokers,
-      idempotent: true,
       acks: -1,
       autocreateTopics: false,
       partitioner: platformaticPartitioner,
-      retries: 6,
-      retryDelay: (_client, _operation, attempt) => Math.min(5_000, 250 * 2 ** (attempt - 1)),
+      ...(profile === 'request' ? requestSettings : pipelineSettings),
     });
     return producer;
   };
