@@ -22,8 +22,8 @@ import { createApp, createDeps } from '../stages/http/index.ts';
 export interface ServerPorts {
   bare: number;
   facade: number;
-  /** The facade with the other Kafka client behind its producer (`--other-client`), when asked for. */
-  otherClient?: number;
+  /** The facade a second time, varied (`--variant=clients` or `--variant=linger:<ms>`), when asked for. */
+  variant?: number;
 }
 
 export interface ServerSample {
@@ -73,10 +73,14 @@ async function serveForBench(): Promise<void> {
   const facade = await listen((request) => facadeApp.fetch(request), joining?.facade);
   const ports: ServerPorts = { bare, facade };
   const closing = [deps.close];
-  if (process.argv.includes('--other-client')) {
-    const other = createDeps(config, {}, { produceTransport: otherClient(config) });
+  const variant = variantOf(process.argv);
+  if (variant !== undefined) {
+    const other =
+      variant.kind === 'clients'
+        ? createDeps(config, {}, { produceTransport: otherClient(config) })
+        : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
     const otherApp = createApp(other);
-    ports.otherClient = await listen((request) => otherApp.fetch(request), joining?.otherClient);
+    ports.variant = await listen((request) => otherApp.fetch(request), joining?.variant);
     closing.push(other.close);
   }
   process.send?.(ports);
@@ -110,6 +114,28 @@ export function otherClient(config: Config): ProduceTransport {
 }
 
 export const clientNames = { platformatic: '@platformatic/kafka', kafkajs: 'kafkajs' } as const;
+
+/** The facade served a second time: with the other Kafka client, or with another produce linger. */
+export type Variant = { kind: 'clients' } | { kind: 'linger'; lingerMs: number };
+
+export const variantArg = (variant: Variant) =>
+  `--variant=${variant.kind === 'clients' ? 'clients' : `linger:${variant.lingerMs}`}`;
+
+function variantOf(argv: string[]): Variant | undefined {
+  const given = argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length);
+  if (given === undefined) return undefined;
+  if (given === 'clients') return { kind: 'clients' };
+  return { kind: 'linger', lingerMs: Number(given.slice('linger:'.length)) };
+}
+
+/** How the bench names the configured facade and its variant. */
+export function variantNames(config: Config, variant: Variant): { configured: string; other: string } {
+  if (variant.kind === 'linger') {
+    return { configured: `linger ${config.kafka.requestLingerMs} ms`, other: `linger ${variant.lingerMs} ms` };
+  }
+  const other = config.kafka.producerClient === 'kafkajs' ? clientNames.platformatic : clientNames.kafkajs;
+  return { configured: clientNames[config.kafka.producerClient], other };
+}
 
 /** `--ports=<json>`: the ports of the first worker, which a further worker binds too. */
 function workerPorts(argv: string[]): ServerPorts | undefined {

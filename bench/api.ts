@@ -2,7 +2,7 @@
  * The HTTP facade's publish against a bare Hono route, same run, same load generator:
  *
  *   npm run bench -- api [concurrency=32] [open-connections=64] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc]
- *                        [clients] [workers=1]
+ *                        [clients | linger=<ms>] [workers=1]
  *
  * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
  * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
@@ -29,9 +29,10 @@
  * process (the broker, the load generator) is costly.
  *
  * `clients` serves the facade a second time with the other Kafka client behind its record producer (kafkajs, or
- * `@platformatic/kafka` with `MSGXC_KAFKA_PRODUCER_CLIENT=kafkajs`) and measures it after each phase: its peak, and
- * its p99 at the same open-loop rate, so the two clients are compared at the same load in the same run. The keyspace
- * and topics it creates are dropped at the end.
+ * `@platformatic/kafka` with `MSGXC_KAFKA_PRODUCER_CLIENT=kafkajs`); `linger=<ms>` serves it a second time with that
+ * produce linger (`MSGXC_KAFKA_REQUEST_LINGER_MS`). The second facade is measured after each phase: its peak, and
+ * its p99 at the same open-loop rate, so the two are compared at the same load in the same run. The keyspace and
+ * topics it creates are dropped at the end.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -42,7 +43,14 @@ import { createCassandra, migrate } from '../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import { createKafka } from '../pipeline/kafka/index.ts';
 import { ensureTopics } from '../pipeline/topics/index.ts';
-import { clientNames, percentile, type ServerPorts, type ServerSample } from './api-server.ts';
+import {
+  percentile,
+  type ServerPorts,
+  type ServerSample,
+  type Variant,
+  variantArg,
+  variantNames,
+} from './api-server.ts';
 import { type CpuPhase, describeCpuPhase, startCpuPhase } from './harness/cpu-shares.ts';
 import { reportFigure } from './results.ts';
 
@@ -56,17 +64,19 @@ interface Options {
   profile: string | null;
   /** Print the serving process's garbage collections. */
   traceGc: boolean;
-  /** Also serve the facade with the other Kafka client behind its producer, and compare the two. */
-  clients: boolean;
+  /** Also serve the facade with the other Kafka client, or another linger, and compare the two. */
+  variant: Variant | undefined;
   /** Serving processes, sharing the ports (SO_REUSEPORT); each serves both apps. */
   workers: number;
 }
 
 function parseArgs(args: string[]): Options {
   const named = new Map(args.map((arg) => [arg.split('=')[0]!, arg.split('=')[1] ?? 'true']));
-  const number = (key: string, fallback: number) => {
+  const number = (key: string, fallback: number, zeroAllowed = false) => {
     const value = Number(named.get(key) ?? fallback);
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${key} must be a positive number`);
+    if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+      throw new RangeError(`${key} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number`);
+    }
     return value;
   };
   return {
@@ -76,7 +86,11 @@ function parseArgs(args: string[]): Options {
     warmup: number('warmup', 2),
     profile: named.get('profile') ?? null,
     traceGc: named.has('trace-gc'),
-    clients: named.has('clients'),
+    variant: named.has('clients')
+      ? { kind: 'clients' }
+      : named.has('linger')
+        ? { kind: 'linger', lingerMs: number('linger', 0, true) }
+        : undefined,
     workers: number('workers', 1),
   };
 }
@@ -238,7 +252,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
   await migrate(config);
   await ensureTopics(config, ['ingest', 'audience']);
 
-  const serverArgs = ['--bench-api-server', ...(options.clients ? ['--other-client'] : [])];
+  const serverArgs = ['--bench-api-server', ...(options.variant ? [variantArg(options.variant)] : [])];
   const execArgv = [
     '--experimental-strip-types',
     '--no-warnings=ExperimentalWarning',
@@ -322,10 +336,10 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       await measured(() => closedLoop(facade, options.concurrency, options.seconds)),
     );
     console.log(`ratio msgxc / bare: ${(facadeLine.rps / bareLine.rps).toFixed(3)} (goal >= 0.7)`);
-    const configured = clientNames[config.kafka.producerClient];
-    const otherName = config.kafka.producerClient === 'kafkajs' ? clientNames.platformatic : clientNames.kafkajs;
-    const other: Target | undefined =
-      ports.otherClient === undefined ? undefined : { ...facade, port: ports.otherClient };
+    const { configured, other: otherName } = options.variant
+      ? variantNames(config, options.variant)
+      : { configured: '', other: '' };
+    const other: Target | undefined = ports.variant === undefined ? undefined : { ...facade, port: ports.variant };
     let otherPeak: ReturnType<typeof describe> | undefined;
     if (other !== undefined) {
       await closedLoop(other, options.concurrency, options.warmup);

@@ -6,8 +6,10 @@ import type { StackConfig } from './stack.ts';
 export const clustersEnv = z.object({
   MSGXC_KAFKA_BROKERS: list.optional(),
   MSGXC_KAFKA_CLIENT_ID: z.string().default('msgxc'),
-  // The client behind the stages' producer (pipeline/kafka/README.md); the HTTP facade and consumers use kafkajs.
+  // The client behind every producer (pipeline/kafka/README.md); consumers use kafkajs.
   MSGXC_KAFKA_PRODUCER_CLIENT: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
+  // How long a record of a waiting caller (the facade, services) waits for others to share its produce request.
+  MSGXC_KAFKA_REQUEST_LINGER_MS: z.coerce.number().int().min(0).max(100).default(0),
   MSGXC_SCHEMA_REGISTRY_URL: z.url().optional(),
   MSGXC_CASSANDRA_CONTACT_POINTS: list.optional(),
   MSGXC_CASSANDRA_KEYSPACE: z
@@ -56,6 +58,8 @@ export interface ClustersConfig {
     topicPrefix: string;
     /** The client behind the `pipeline` producer profile (stages, gateway, scheduler, ack sweep, retry queue). */
     producerClient: 'platformatic' | 'kafkajs';
+    /** The `request` profile's linger (pipeline/kafka/README.md); 0 waits for the end of the event-loop turn only. */
+    requestLingerMs: number;
   };
   registry: { url: string };
   cassandra: {
@@ -103,6 +107,7 @@ export function clustersConfig(env: ClustersEnv, stack: StackConfig): ClustersCo
       clientId: env.MSGXC_KAFKA_CLIENT_ID,
       topicPrefix: env.MSGXC_TOPIC_PREFIX,
       producerClient: env.MSGXC_KAFKA_PRODUCER_CLIENT,
+      requestLingerMs: env.MSGXC_KAFKA_REQUEST_LINGER_MS,
     },
     registry: { url: env.MSGXC_SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${stack.ports.registry}/apis/ccompat/v7` },
     cassandra: {

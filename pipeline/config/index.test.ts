@@ -16,6 +16,9 @@ describe('parseConfig', () => {
   it('produces from the stages with @platformatic/kafka unless told kafkajs, and refuses another client', () => {
     expect(parseConfig({}).kafka.producerClient).toBe('platformatic');
     expect(parseConfig({ MSGXC_KAFKA_PRODUCER_CLIENT: 'kafkajs' }).kafka.producerClient).toBe('kafkajs');
+    expect(parseConfig({}).kafka.requestLingerMs).toBe(0);
+    expect(parseConfig({ MSGXC_KAFKA_REQUEST_LINGER_MS: '2' }).kafka.requestLingerMs).toBe(2);
+    expect(() => parseConfig({ MSGXC_KAFKA_REQUEST_LINGER_MS: '-1' })).toThrow(/MSGXC_KAFKA_REQUEST_LINGER_MS/);
     expect(() => parseConfig({ MSGXC_KAFKA_PRODUCER_CLIENT: 'rdkafka' })).toThrow(/MSGXC_KAFKA_PRODUCER_CLIENT/);
   });
 
