@@ -6,7 +6,7 @@ import type { StackConfig } from './stack.ts';
 export const clustersEnv = z.object({
   MSGXC_KAFKA_BROKERS: list.optional(),
   MSGXC_KAFKA_CLIENT_ID: z.string().default('msgxc'),
-  // The client behind every producer (pipeline/kafka/README.md); consumers use kafkajs.
+  // The client behind the stages' producer (pipeline/kafka/README.md); the HTTP facade and consumers use kafkajs.
   MSGXC_KAFKA_PRODUCER_CLIENT: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
   // How long a record of a waiting caller (the facade, services) waits for others to share its produce request.
   MSGXC_KAFKA_REQUEST_LINGER_MS: z.coerce.number().int().min(0).max(100).default(0),

@@ -13,7 +13,8 @@ const pipelineSettings = {
 };
 
 /**
- * Callers waiting on each record (the facade, services): an outage must become a prompt 503, so short timeouts
+ * Callers waiting on each record (the facade, services, when measured on this client): an outage must become a
+ * prompt 503, so short timeouts
  * and three retries, 100 ms doubling (the bounds kafkajs's `boundedRetry` gave them). Not idempotent, so a retry
  * never waits on a lost idempotent session; a repeat is harmless, as every such record carries an id its
  * consumer de-duplicates on (ingest request ids).
@@ -27,11 +28,11 @@ const requestSettings = {
 };
 
 /**
- * `@platformatic/kafka` (maintained, pure JavaScript) behind the record producer: every producer's client unless
+ * `@platformatic/kafka` (maintained, pure JavaScript) behind the record producer: the stages' client unless
  * `MSGXC_KAFKA_PRODUCER_CLIENT=kafkajs`. Where records move in bulk it produces about 1.8× what kafkajs does on the
- * same machine (`npm run bench -- runtime clients`); behind the facade it costs about a quarter less CPU per record
- * (README.md beside this file). The same settings as kafkajs's producers of each profile: acks = all, no
- * compression, no topic auto-creation.
+ * same machine (`npm run bench -- runtime clients`). Its `request` settings serve `npm run bench -- api clients`,
+ * which measures it behind the facade (README.md beside this file). The same settings as kafkajs's producers of
+ * each profile: acks = all, no compression, no topic auto-creation.
  *
  * - **Partitioning as everyone else's:** the library's default partitioner keeps murmur2's sign bit, so a key
  *   would land on another partition than kafkajs and the Java client put it. `platformaticPartitioner`

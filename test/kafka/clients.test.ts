@@ -22,7 +22,8 @@ import {
 /**
  * The stages produce with `@platformatic/kafka`, the facade and every consumer with kafkajs: on the real broker,
  * a key lands on the partition kafkajs (and the Java client) would put it on, and records keep their keys,
- * headers, nulls and order.
+ * headers, nulls and order. `npm run bench -- api clients` runs the facade on `@platformatic/kafka` in its
+ * `request` settings; they are checked here too.
  */
 
 const partitions = 7;
@@ -95,4 +96,33 @@ describe('the two Kafka clients behind the record producer', () => {
       producer.sendEncoded([{ topic: 'never-created', key: 'k', value: Buffer.from('v') }]),
     ).rejects.toThrow();
   }, 90_000);
+
+  it("in the request profile's settings, settles concurrent callers once acknowledged, and answers KAFKA_UNAVAILABLE without a broker", async () => {
+    const log = createLogger(config, 'clients-test-request');
+    const producer = createRecordProducer(config, {
+      log,
+      profile: 'request',
+      transport: platformaticTransport(config, log, 'request'),
+    });
+    open.push(producer);
+    const keys = Array.from({ length: 40 }, (_, index) => `waiting-${index}`);
+    await Promise.all(
+      keys.map((key) => producer.sendEncoded([{ topic: 'clients-check', key, value: Buffer.from(key) }])),
+    );
+    const total = await topicSize(config, 'clients-check');
+    const read = await readTopic(config, 'clients-check', (records) => records.length >= total);
+    const written = read.filter((record) => `${record.key}`.startsWith('waiting-'));
+    expect(written.map((record) => record.key).sort()).toEqual([...keys].sort());
+
+    const nowhere: Config = { ...config, kafka: { ...config.kafka, brokers: ['127.0.0.1:1'] } };
+    const unreachable = createRecordProducer(nowhere, {
+      log,
+      profile: 'request',
+      transport: platformaticTransport(nowhere, log, 'request'),
+    });
+    open.push(unreachable);
+    await expect(
+      unreachable.sendEncoded([{ topic: 'clients-check', key: 'k', value: Buffer.from('v') }]),
+    ).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', status: 503, retriable: true });
+  }, 60_000);
 });
