@@ -2,15 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { Config } from '../pipeline/config/index.ts';
-import { parseConfig } from '../pipeline/config/index.ts';
-import {
-  createKafka,
-  kafkajsTransport,
-  type ProduceTransport,
-  platformaticTransport,
-  requestProducerConfig,
-} from '../pipeline/kafka/index.ts';
+import { type Config, parseConfig } from '../pipeline/config/index.ts';
+import { platformaticTransport } from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -77,7 +70,7 @@ async function serveForBench(): Promise<void> {
   if (variant !== undefined) {
     const other =
       variant.kind === 'clients'
-        ? createDeps(config, {}, { produceTransport: otherClient(config) })
+        ? createDeps(config, {}, { produceTransport: platformaticTransport(config, undefined, 'request') })
         : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
     const otherApp = createApp(other);
     ports.variant = await listen((request) => otherApp.fetch(request), joining?.variant);
@@ -107,15 +100,10 @@ async function serveForBench(): Promise<void> {
   });
 }
 
-/** The Kafka client `config.kafka.producerClient` does not name, in the facade's (`request`) settings. */
-export function otherClient(config: Config): ProduceTransport {
-  if (config.kafka.producerClient === 'kafkajs') return platformaticTransport(config, undefined, 'request');
-  return kafkajsTransport(createKafka(config, undefined, { lowLatency: true }).producer(requestProducerConfig));
-}
-
-export const clientNames = { platformatic: '@platformatic/kafka', kafkajs: 'kafkajs' } as const;
-
-/** The facade served a second time: with the other Kafka client, or with another produce linger. */
+/**
+ * The facade served a second time: with `@platformatic/kafka` behind its producer (the facade's own is kafkajs,
+ * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), or with another produce linger.
+ */
 export type Variant = { kind: 'clients' } | { kind: 'linger'; lingerMs: number };
 
 export const variantArg = (variant: Variant) =>
@@ -133,8 +121,7 @@ export function variantNames(config: Config, variant: Variant): { configured: st
   if (variant.kind === 'linger') {
     return { configured: `linger ${config.kafka.requestLingerMs} ms`, other: `linger ${variant.lingerMs} ms` };
   }
-  const other = config.kafka.producerClient === 'kafkajs' ? clientNames.platformatic : clientNames.kafkajs;
-  return { configured: clientNames[config.kafka.producerClient], other };
+  return { configured: 'kafkajs', other: '@platformatic/kafka' };
 }
 
 /** `--ports=<json>`: the ports of the first worker, which a further worker binds too. */

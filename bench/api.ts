@@ -28,11 +28,11 @@
  * process sends its own, smaller produce requests, and on this virtual machine every write that wakes another
  * process (the broker, the load generator) is costly.
  *
- * `clients` serves the facade a second time with the other Kafka client behind its record producer (kafkajs, or
- * `@platformatic/kafka` with `MSGXC_KAFKA_PRODUCER_CLIENT=kafkajs`); `linger=<ms>` serves it a second time with that
- * produce linger (`MSGXC_KAFKA_REQUEST_LINGER_MS`). The second facade is measured after each phase: its peak, and
- * its p99 at the same open-loop rate, so the two are compared at the same load in the same run. The keyspace and
- * topics it creates are dropped at the end.
+ * `clients` serves the facade a second time with `@platformatic/kafka` behind its record producer (the `request`
+ * settings of `pipeline/kafka/platformatic.ts`; the facade's own client is kafkajs). `linger=<ms>` serves it a
+ * second time with that produce linger (`MSGXC_KAFKA_REQUEST_LINGER_MS`). The second facade is measured after each
+ * phase: its peak, and its p99 at the same open-loop rate, so the two are compared at the same load in the same
+ * run. The keyspace and topics it creates are dropped at the end.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,7 +64,7 @@ interface Options {
   profile: string | null;
   /** Print the serving process's garbage collections. */
   traceGc: boolean;
-  /** Also serve the facade with the other Kafka client, or another linger, and compare the two. */
+  /** Also serve the facade with `@platformatic/kafka`, or another linger, and compare the two. */
   variant: Variant | undefined;
   /** Serving processes, sharing the ports (SO_REUSEPORT); each serves both apps. */
   workers: number;

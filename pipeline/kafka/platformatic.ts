@@ -14,10 +14,9 @@ const pipelineSettings = {
 
 /**
  * Callers waiting on each record (the facade, services, when measured on this client): an outage must become a
- * prompt 503, so short timeouts
- * and three retries, 100 ms doubling (the bounds kafkajs's `boundedRetry` gave them). Not idempotent, so a retry
- * never waits on a lost idempotent session; a repeat is harmless, as every such record carries an id its
- * consumer de-duplicates on (ingest request ids).
+ * prompt 503, so short timeouts and three retries, 100 ms doubling (the bounds kafkajs's `boundedRetry` gives
+ * them). Not idempotent, so a retry never waits on a lost idempotent session; a repeat is harmless, as every such
+ * record carries an id its consumer de-duplicates on (ingest request ids).
  */
 const requestSettings = {
   idempotent: false,
