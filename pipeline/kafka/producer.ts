@@ -273,9 +273,9 @@ async function sendGrouped(producer: ProduceTransport, config: Config, records: 
 
 /**
  * `pipeline`: the client `config.kafka.producerClient` names (`@platformatic/kafka` by default, about 1.8× kafkajs
- * where records move in bulk). `request`: kafkajs. Behind the facade the other client did not win clearly (even at
- * the peak in six of eight runs, about 4 % less CPU per request at 70 % of it), so the rule the issue set, switch
- * only on a clear win, keeps kafkajs there (pipeline/kafka/README.md).
+ * where records move in bulk). `request`: kafkajs. Behind the facade the other client did not win clearly
+ * (within 8 % at the peak in six of nine runs, about 4 % less CPU per request at 70 % of it), so the issue's
+ * rule, switch only on a clear win, keeps kafkajs there (pipeline/kafka/README.md).
  */
 function defaultTransport(config: Config, kafka: Kafka, profile: ProducerProfile, log: Logger): ProduceTransport {
   if (profile === 'request') return kafkajsTransport(kafka.producer(requestProducerConfig));
