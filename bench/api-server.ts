@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
-import { platformaticTransport } from '../pipeline/kafka/index.ts';
+import { platformaticTransport, senderThreadTransport } from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -71,7 +71,9 @@ async function serveForBench(): Promise<void> {
     const other =
       variant.kind === 'clients'
         ? createDeps(config, {}, { produceTransport: platformaticTransport(config, undefined, 'request') })
-        : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
+        : variant.kind === 'thread'
+          ? createDeps(config, {}, { produceTransport: senderThreadTransport(config) })
+          : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
     const otherApp = createApp(other);
     ports.variant = await listen((request) => otherApp.fetch(request), joining?.variant);
     closing.push(other.close);
@@ -104,15 +106,15 @@ async function serveForBench(): Promise<void> {
  * The facade served a second time: with `@platformatic/kafka` behind its producer (the facade's own is kafkajs,
  * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), or with another produce linger.
  */
-export type Variant = { kind: 'clients' } | { kind: 'linger'; lingerMs: number };
+export type Variant = { kind: 'clients' } | { kind: 'thread' } | { kind: 'linger'; lingerMs: number };
 
 export const variantArg = (variant: Variant) =>
-  `--variant=${variant.kind === 'clients' ? 'clients' : `linger:${variant.lingerMs}`}`;
+  `--variant=${variant.kind === 'linger' ? `linger:${variant.lingerMs}` : variant.kind}`;
 
 function variantOf(argv: string[]): Variant | undefined {
   const given = argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length);
   if (given === undefined) return undefined;
-  if (given === 'clients') return { kind: 'clients' };
+  if (given === 'clients' || given === 'thread') return { kind: given };
   return { kind: 'linger', lingerMs: Number(given.slice('linger:'.length)) };
 }
 
@@ -121,6 +123,7 @@ export function variantNames(config: Config, variant: Variant): { configured: st
   if (variant.kind === 'linger') {
     return { configured: `linger ${config.kafka.requestLingerMs} ms`, other: `linger ${variant.lingerMs} ms` };
   }
+  if (variant.kind === 'thread') return { configured: 'kafkajs', other: 'kafkajs on a sender thread' };
   return { configured: 'kafkajs', other: '@platformatic/kafka' };
 }
 
