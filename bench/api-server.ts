@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
-import { platformaticTransport, senderThreadTransport } from '../pipeline/kafka/index.ts';
+import { platformaticTransport } from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -71,9 +71,7 @@ async function serveForBench(): Promise<void> {
     const other =
       variant.kind === 'clients'
         ? createDeps(config, {}, { produceTransport: platformaticTransport(config, undefined, 'request') })
-        : variant.kind === 'thread'
-          ? createDeps(config, {}, { produceTransport: senderThreadTransport(config) })
-          : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
+        : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
     const otherApp = createApp(other);
     ports.variant = await listen((request) => otherApp.fetch(request), joining?.variant);
     closing.push(other.close);
@@ -106,15 +104,15 @@ async function serveForBench(): Promise<void> {
  * The facade served a second time: with `@platformatic/kafka` behind its producer (the facade's own is kafkajs,
  * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), or with another produce linger.
  */
-export type Variant = { kind: 'clients' } | { kind: 'thread' } | { kind: 'linger'; lingerMs: number };
+export type Variant = { kind: 'clients' } | { kind: 'linger'; lingerMs: number };
 
 export const variantArg = (variant: Variant) =>
-  `--variant=${variant.kind === 'linger' ? `linger:${variant.lingerMs}` : variant.kind}`;
+  `--variant=${variant.kind === 'clients' ? 'clients' : `linger:${variant.lingerMs}`}`;
 
 function variantOf(argv: string[]): Variant | undefined {
   const given = argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length);
   if (given === undefined) return undefined;
-  if (given === 'clients' || given === 'thread') return { kind: given };
+  if (given === 'clients') return { kind: 'clients' };
   return { kind: 'linger', lingerMs: Number(given.slice('linger:'.length)) };
 }
 
@@ -123,7 +121,6 @@ export function variantNames(config: Config, variant: Variant): { configured: st
   if (variant.kind === 'linger') {
     return { configured: `linger ${config.kafka.requestLingerMs} ms`, other: `linger ${variant.lingerMs} ms` };
   }
-  if (variant.kind === 'thread') return { configured: 'kafkajs', other: 'kafkajs on a sender thread' };
   return { configured: 'kafkajs', other: '@platformatic/kafka' };
 }
 

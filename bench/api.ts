@@ -88,11 +88,9 @@ function parseArgs(args: string[]): Options {
     traceGc: named.has('trace-gc'),
     variant: named.has('clients')
       ? { kind: 'clients' }
-      : named.has('thread')
-        ? { kind: 'thread' }
-        : named.has('linger')
-          ? { kind: 'linger', lingerMs: number('linger', 0, true) }
-          : undefined,
+      : named.has('linger')
+        ? { kind: 'linger', lingerMs: number('linger', 0, true) }
+        : undefined,
     workers: number('workers', 1),
   };
 }

@@ -26,7 +26,6 @@ export {
   type TopicProducer,
   type TopicRecord,
 } from './producer.ts';
-export { senderThreadTransport } from './sender-thread.ts';
 
 /** Partition counts of the topics that exist; missing topics are absent from the map. */
 export async function partitionCounts(admin: Admin, topics: string[]): Promise<Map<string, number>> {
