@@ -15,13 +15,16 @@
  * connections, and accepting them raised the facade's CPU per request from 76–78 µs to 84–95 (2026-12-01),
  * which lengthened the queue the stall had left.
  *
- * Under each line, the serving process's own view: CPU per request (the figure a shared machine disturbs
- * least, but not little: over fifteen runs within half an hour on 2026-12-02 the facade used 73–161 µs a request
- * and the bare route 23–36; two of those runs counted 14.5 records a produce request each, at 100 and 161 µs, so
- * batching was not the difference; compare two facades within one run), p99 of the time inside the app, and its longest event-loop stall (a process starved of CPU
- * stalls too), and where the machine's CPU went, by process. The open loop also prints the most requests it had
- * outstanding at once: a stall of S ms at rate R leaves about R × S waiting (new connections opened for them),
- * which drain at the spare 30 %, so a p99 far above the app's own comes with a large peak there.
+ * Under each line, the serving process's own view: CPU per request, p99 of the time inside the app, and its
+ * longest event-loop stall (a process starved of CPU stalls too), and where the machine's CPU went, by process.
+ * CPU per request is the figure a shared machine disturbs least, but not little: over fifteen runs within half an
+ * hour on 2026-12-02 the facade used 73–161 µs a request and the bare route 23–36. Two of those runs counted 14.5
+ * records a produce request each, at 100 and 161 µs, so batching was not the difference. Compare two facades
+ * within one run.
+ *
+ * The open loop also prints the most requests it had outstanding at once: a stall of S ms at rate R leaves about
+ * R × S waiting (new connections opened for them), which drain at the spare 30 %, so a p99 far above the app's
+ * own comes with a large peak there.
  *
  * `workers=N` serves both apps from N processes bound to the same ports (SO_REUSEPORT: the kernel spreads the
  * connections), as N facade instances on one host would run. On the 2-core machine two cost more than they gave

@@ -18,7 +18,7 @@ export interface Result {
   failed: number;
   seconds: number;
   latencies: number[];
-  /** Open loop only: the most requests outstanding at once (see above). */
+  /** Open loop only: the most requests outstanding at once; a stall of S ms at rate R leaves about R × S. */
   peakOutstanding?: number;
   /** Open loop only: the load generator's own longest event-loop stall, in ms. */
   generatorStallMs?: number;
