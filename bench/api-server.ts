@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
-import { platformaticTransport } from '../pipeline/kafka/index.ts';
+import { type ProduceTransport, platformaticTransport } from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -71,7 +71,9 @@ async function serveForBench(): Promise<void> {
     const other =
       variant.kind === 'clients'
         ? createDeps(config, {}, { produceTransport: platformaticTransport(config, undefined, 'request') })
-        : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
+        : variant.kind === 'no-kafka'
+          ? createDeps(config, {}, { produceTransport: noKafka })
+          : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
     const otherApp = createApp(other);
     ports.variant = await listen((request) => otherApp.fetch(request), joining?.variant);
     closing.push(other.close);
@@ -104,15 +106,23 @@ async function serveForBench(): Promise<void> {
  * The facade served a second time: with `@platformatic/kafka` behind its producer (the facade's own is kafkajs,
  * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), or with another produce linger.
  */
-export type Variant = { kind: 'clients' } | { kind: 'linger'; lingerMs: number };
+export type Variant = { kind: 'clients' } | { kind: 'no-kafka' } | { kind: 'linger'; lingerMs: number };
 
 export const variantArg = (variant: Variant) =>
-  `--variant=${variant.kind === 'clients' ? 'clients' : `linger:${variant.lingerMs}`}`;
+  `--variant=${variant.kind === 'linger' ? `linger:${variant.lingerMs}` : variant.kind}`;
+
+/** The `no-kafka` diagnostic: a transport that takes every produce call and answers at once, writing nothing. */
+const noKafka: ProduceTransport = {
+  connect: async () => undefined,
+  send: async () => undefined,
+  disconnect: async () => undefined,
+  onDisconnect: () => undefined,
+};
 
 function variantOf(argv: string[]): Variant | undefined {
   const given = argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length);
   if (given === undefined) return undefined;
-  if (given === 'clients') return { kind: 'clients' };
+  if (given === 'clients' || given === 'no-kafka') return { kind: given };
   return { kind: 'linger', lingerMs: Number(given.slice('linger:'.length)) };
 }
 
@@ -121,6 +131,7 @@ export function variantNames(config: Config, variant: Variant): { configured: st
   if (variant.kind === 'linger') {
     return { configured: `linger ${config.kafka.requestLingerMs} ms`, other: `linger ${variant.lingerMs} ms` };
   }
+  if (variant.kind === 'no-kafka') return { configured: 'kafkajs', other: 'no Kafka (a diagnostic)' };
   return { configured: 'kafkajs', other: '@platformatic/kafka' };
 }
 

@@ -2,7 +2,7 @@
  * The HTTP facade's publish against a bare Hono route, same run, same load generator:
  *
  *   npm run bench -- api [concurrency=32] [open-connections=64] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc]
- *                        [clients | linger=<ms>] [workers=1]
+ *                        [clients | linger=<ms> | no-kafka] [workers=1]
  *
  * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
  * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
@@ -37,7 +37,8 @@
  * settings of `pipeline/kafka/platformatic.ts`; the facade's own client is kafkajs). `linger=<ms>` serves it a
  * second time with that produce linger (`MSGXC_KAFKA_REQUEST_LINGER_MS`). The second facade is measured after each
  * phase: its peak, and its p99 at the same open-loop rate, so the two are compared at the same load in the same
- * run. The keyspace and topics it creates are dropped at the end.
+ * run. The keyspace and topics it creates are dropped at the end. `no-kafka` is a diagnostic, never a result: the
+ * second facade's producer hands its records to nothing and answers at once, to show what Kafka's client costs.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -92,9 +93,11 @@ function parseArgs(args: string[]): Options {
     traceGc: named.has('trace-gc'),
     variant: named.has('clients')
       ? { kind: 'clients' }
-      : named.has('linger')
-        ? { kind: 'linger', lingerMs: number('linger', 0, true) }
-        : undefined,
+      : named.has('no-kafka')
+        ? { kind: 'no-kafka' }
+        : named.has('linger')
+          ? { kind: 'linger', lingerMs: number('linger', 0, true) }
+          : undefined,
     workers: number('workers', 1),
   };
 }
