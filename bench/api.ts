@@ -95,9 +95,11 @@ function parseArgs(args: string[]): Options {
       ? { kind: 'clients' }
       : named.has('no-kafka')
         ? { kind: 'no-kafka' }
-        : named.has('linger')
-          ? { kind: 'linger', lingerMs: number('linger', 0, true) }
-          : undefined,
+        : named.has('lean')
+          ? { kind: 'lean' }
+          : named.has('linger')
+            ? { kind: 'linger', lingerMs: number('linger', 0, true) }
+            : undefined,
     workers: number('workers', 1),
   };
 }
