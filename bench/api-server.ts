@@ -3,10 +3,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
-import { createKafka, type ProduceTransport, partitionCounts, platformaticTransport } from '../pipeline/kafka/index.ts';
-import { topicName } from '../pipeline/topics/topology.ts';
+import { type ProduceTransport, platformaticTransport } from '../pipeline/kafka/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
-import { leanTransport } from './harness/lean-producer.ts';
 
 /**
  * The serving process of `npm run bench -- api` (bench/api.ts forks it): a bare Hono route and the real
@@ -75,13 +73,7 @@ async function serveForBench(): Promise<void> {
         ? createDeps(config, {}, { produceTransport: platformaticTransport(config, undefined, 'request') })
         : variant.kind === 'no-kafka'
           ? createDeps(config, {}, { produceTransport: noKafka })
-          : variant.kind === 'lean'
-            ? createDeps(
-                config,
-                {},
-                { produceTransport: leanTransport(config.kafka.brokers, await ingestPartitions(config)) },
-              )
-            : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
+          : createDeps({ ...config, kafka: { ...config.kafka, requestLingerMs: variant.lingerMs } });
     const otherApp = createApp(other);
     ports.variant = await listen((request) => otherApp.fetch(request), joining?.variant);
     closing.push(other.close);
@@ -114,22 +106,7 @@ async function serveForBench(): Promise<void> {
  * The facade served a second time: with `@platformatic/kafka` behind its producer (the facade's own is kafkajs,
  * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), or with another produce linger.
  */
-export type Variant =
-  | { kind: 'clients' }
-  | { kind: 'no-kafka' }
-  | { kind: 'lean' }
-  | { kind: 'linger'; lingerMs: number };
-
-/** The partition counts of the topics the publish route writes, for the `lean` prototype. */
-async function ingestPartitions(config: Config): Promise<Map<string, number>> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  try {
-    return await partitionCounts(admin, [topicName(config, 'ingest')]);
-  } finally {
-    await admin.disconnect();
-  }
-}
+export type Variant = { kind: 'clients' } | { kind: 'no-kafka' } | { kind: 'linger'; lingerMs: number };
 
 export const variantArg = (variant: Variant) =>
   `--variant=${variant.kind === 'linger' ? `linger:${variant.lingerMs}` : variant.kind}`;
@@ -145,7 +122,7 @@ const noKafka: ProduceTransport = {
 function variantOf(argv: string[]): Variant | undefined {
   const given = argv.find((arg) => arg.startsWith('--variant='))?.slice('--variant='.length);
   if (given === undefined) return undefined;
-  if (given === 'clients' || given === 'no-kafka' || given === 'lean') return { kind: given };
+  if (given === 'clients' || given === 'no-kafka') return { kind: given };
   return { kind: 'linger', lingerMs: Number(given.slice('linger:'.length)) };
 }
 
@@ -155,7 +132,6 @@ export function variantNames(config: Config, variant: Variant): { configured: st
     return { configured: `linger ${config.kafka.requestLingerMs} ms`, other: `linger ${variant.lingerMs} ms` };
   }
   if (variant.kind === 'no-kafka') return { configured: 'kafkajs', other: 'no Kafka (a diagnostic)' };
-  if (variant.kind === 'lean') return { configured: 'kafkajs', other: 'a lean producer (a prototype)' };
   return { configured: 'kafkajs', other: '@platformatic/kafka' };
 }
 

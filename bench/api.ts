@@ -95,11 +95,9 @@ function parseArgs(args: string[]): Options {
       ? { kind: 'clients' }
       : named.has('no-kafka')
         ? { kind: 'no-kafka' }
-        : named.has('lean')
-          ? { kind: 'lean' }
-          : named.has('linger')
-            ? { kind: 'linger', lingerMs: number('linger', 0, true) }
-            : undefined,
+        : named.has('linger')
+          ? { kind: 'linger', lingerMs: number('linger', 0, true) }
+          : undefined,
     workers: number('workers', 1),
   };
 }
