@@ -15,7 +15,7 @@ import { createApp, createDeps } from '../stages/http/index.ts';
 export interface ServerPorts {
   bare: number;
   facade: number;
-  /** The facade a second time, varied (`--variant=clients` or `--variant=linger:<ms>`), when asked for. */
+  /** The facade a second time, varied (`--variant=clients`, `no-kafka` or `linger:<ms>`), when asked for. */
   variant?: number;
 }
 
@@ -104,7 +104,8 @@ async function serveForBench(): Promise<void> {
 
 /**
  * The facade served a second time: with `@platformatic/kafka` behind its producer (the facade's own is kafkajs,
- * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), or with another produce linger.
+ * whatever `MSGXC_KAFKA_PRODUCER_CLIENT` says: pipeline/kafka/README.md), with another produce linger, or (a
+ * diagnostic) with a producer that writes nothing.
  */
 export type Variant = { kind: 'clients' } | { kind: 'no-kafka' } | { kind: 'linger'; lingerMs: number };
 

@@ -38,7 +38,8 @@
  * second time with that produce linger (`MSGXC_KAFKA_REQUEST_LINGER_MS`). The second facade is measured after each
  * phase: its peak, and its p99 at the same open-loop rate, so the two are compared at the same load in the same
  * run. The keyspace and topics it creates are dropped at the end. `no-kafka` is a diagnostic, never a result: the
- * second facade's producer hands its records to nothing and answers at once, to show what Kafka's client costs.
+ * second facade's producer hands its records to nothing and answers at once, to show what Kafka (its client, and
+ * the broker on the same cores) costs the facade (pipeline/kafka/README.md).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
