@@ -15,7 +15,7 @@ import { reportFigure } from './results.ts';
  * one message to every connected user, through two paths over the same sockets in the same run:
  *   raw      — `socket.send(buffer)` of a pre-serialised frame to each socket, in a plain loop;
  *   gateway  — `gateway.deliver(batch)` with ws delivery batches (registry lookup per recipient,
- *              variant frames, slow-consumer check, per-socket repeat memory, `sent` events).
+ *              variant frames, slow-consumer check, repeat memory (stages/gateway/recent.ts), `sent` events).
  * A round counts once the child has received every copy, so both paths are measured end to end with
  * the same client cost; a window of rounds in flight keeps the sockets busy without growing buffers.
  *

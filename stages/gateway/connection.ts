@@ -2,16 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { GatewayMetrics } from './metrics.ts';
 import { closeCodes, encodeFrame, type ServerFrame } from './protocol.ts';
+import type { SentMessage, WrittenMessages } from './recent.ts';
 
-/** Shared by every socket a batch reaches (one object per batch and path), so remembering costs a map entry. */
-export interface SentMessage {
-  tid: string | null;
-  /** True when the user was a recipient of the batch; false for a live thread subscription's copy. */
-  addressed: boolean;
-}
-
-/** Small on purpose: 10k sockets × this many entries is the price of dropping repeats and enriching acks. */
-export const recentCapacity = 64;
+export type { SentMessage } from './recent.ts';
 
 /** Invalid frames are counted over this window; past `maxInvalidFrames` in it the socket is closed. */
 const invalidWindowMs = 60_000;
@@ -55,8 +48,9 @@ export class Connection {
   readonly #limits: ConnectionLimits;
   readonly #metrics: GatewayMetrics;
   readonly #threads = new Set<string>();
-  /** Recently sent message ids (bounded, insertion-ordered) → what an ack for them should carry. */
-  readonly #recent = new Map<string, SentMessage>();
+  /** This connection's bit in the records of what was written where (recent.ts). */
+  readonly serial: number;
+  readonly #written: WrittenMessages;
   #alive = true;
   #invalidFrames: number[] = [];
   #closing = false;
@@ -65,7 +59,14 @@ export class Connection {
   /** Live message frames held back while the inbox is replayed; null when not replaying. */
   #heldBack: { messageId: string; frame: Buffer; sent: SentMessage }[] | null = null;
 
-  constructor(socket: WebSocket, identity: ConnectionIdentity, limits: ConnectionLimits, metrics: GatewayMetrics) {
+  /** `written` is the registry's record of which sockets each recent message was written to. */
+  constructor(
+    socket: WebSocket,
+    identity: ConnectionIdentity,
+    limits: ConnectionLimits,
+    metrics: GatewayMetrics,
+    written: WrittenMessages,
+  ) {
     this.socket = socket;
     this.uid = identity.uid;
     this.admin = identity.admin;
@@ -74,6 +75,8 @@ export class Connection {
     this.expiresAt = identity.expiresAt;
     this.#limits = limits;
     this.#metrics = metrics;
+    this.#written = written;
+    this.serial = written.allocate();
   }
 
   /** The gateway has started closing it: no more deliveries; terminated at the next heartbeat. */
@@ -184,11 +187,19 @@ export class Connection {
 
   /** What the gateway remembers of a message it wrote here recently. */
   sent(messageId: string): SentMessage | undefined {
-    return this.#recent.get(messageId);
+    return this.#written.sent(messageId, this.serial);
   }
 
   hasSent(messageId: string): boolean {
-    return this.#recent.has(messageId) || (this.#heldBack?.some((held) => held.messageId === messageId) ?? false);
+    return (
+      this.#written.has(messageId, this.serial) ||
+      (this.#heldBack?.some((held) => held.messageId === messageId) ?? false)
+    );
+  }
+
+  /** Forgets what it was written and gives up its serial; the registry calls this when the socket is gone. */
+  forgetSent(): void {
+    this.#written.free(this.serial);
   }
 
   /**
@@ -213,7 +224,7 @@ export class Connection {
 
   /** Writes a replayed message; false when the socket cannot take it. */
   replay(messageId: string, frame: Buffer, sent: SentMessage): boolean {
-    if (this.#recent.has(messageId)) return true;
+    if (this.#written.has(messageId, this.serial)) return true;
     if (!this.write(frame)) return false;
     this.#remember(messageId, sent);
     this.#metrics.framesOut.inc({ type: 'message' });
@@ -226,7 +237,7 @@ export class Connection {
     this.#heldBack = null;
     let written = 0;
     for (const { messageId, frame, sent } of held) {
-      if (replayed.has(messageId) || this.#recent.has(messageId)) continue;
+      if (replayed.has(messageId) || this.#written.has(messageId, this.serial)) continue;
       if (!this.write(frame)) break;
       this.#remember(messageId, sent);
       written++;
@@ -235,10 +246,6 @@ export class Connection {
   }
 
   #remember(messageId: string, sent: SentMessage): void {
-    this.#recent.set(messageId, sent);
-    if (this.#recent.size > recentCapacity) {
-      const oldest = this.#recent.keys().next();
-      if (!oldest.done) this.#recent.delete(oldest.value);
-    }
+    this.#written.mark(messageId, this.serial, sent);
   }
 }

@@ -151,6 +151,42 @@ describe('gateway delivery', () => {
     client.socket.close();
   });
 
+  it('writes a uid listed twice in one batch once', async () => {
+    running = await startTestGateway();
+    const client = await open(running.gateway.url, await signToken('alice'));
+    await client.next('welcome');
+    const result = running.gateway.deliver(wsBatch([{ uid: 'alice' }, { uid: 'alice' }]));
+    expect(result.recipientCopies).toBe(1);
+    await client.next('message');
+    client.send({ type: 'ping' });
+    await client.next('pong');
+    expect(client.frames.some((frame) => frame.type === 'message')).toBe(false);
+    client.socket.close();
+  });
+
+  it('on a batch read again, skips the sockets that had it and writes to one connected since', async () => {
+    running = await startTestGateway();
+    const alice = await open(running.gateway.url, await signToken('alice'));
+    await alice.next('welcome');
+    const batch = wsBatch([{ uid: 'alice' }, { uid: 'bob' }]);
+    expect(running.gateway.deliver(batch).recipientCopies).toBe(1);
+    const bob = await open(running.gateway.url, await signToken('bob'));
+    await bob.next('welcome');
+    const again = running.gateway.deliver(batch);
+    expect(again.recipientCopies).toBe(1);
+    expect(again.events.map((event) => event.uid).sort()).toEqual(['alice', 'bob']);
+    expect((await bob.next('message')).id).toBe(batch.messageId);
+    // What a closed socket was written is forgotten with it: alice's next socket gets the message.
+    alice.socket.close();
+    await eventually(() => running?.gateway.registry.size === 1);
+    const aliceAgain = await open(running.gateway.url, await signToken('alice'));
+    await aliceAgain.next('welcome');
+    expect(running.gateway.deliver(batch).recipientCopies).toBe(1);
+    expect((await aliceAgain.next('message')).id).toBe(batch.messageId);
+    aliceAgain.socket.close();
+    bob.socket.close();
+  });
+
   it('does not deliver an expired batch and records it as expired', async () => {
     running = await startTestGateway();
     const client = await open(running.gateway.url, await signToken('alice'));

@@ -49,7 +49,7 @@ export function createDeliverer(dependencies: DeliverDependencies): (batch: Deli
       if (!connections) continue;
       let reached = 0;
       for (const connection of connections) {
-        // A copy already written (a live thread copy, or a batch read twice) is not written again.
+        // A copy already written (a live thread copy, a batch read twice, a uid listed twice) is not written again.
         if (connection.hasSent(batch.messageId)) {
           reached++;
           continue;

@@ -195,6 +195,7 @@ export class Gateway {
       },
       this.#settings,
       this.#metrics,
+      this.registry.written,
     );
     const inbox = resumeAfter === null ? undefined : this.#options.inbox;
     // Held back from before it is registered: a live frame arriving during the replay waits for it.

@@ -1,6 +1,7 @@
 import type { Connection } from './connection.ts';
+import { WrittenMessages } from './recent.ts';
 
-export { Connection, recentCapacity, type SentMessage } from './connection.ts';
+export { Connection, type SentMessage } from './connection.ts';
 
 /**
  * The per-process index of open sockets: by user (every connection of a uid gets each copy) and by
@@ -8,6 +9,8 @@ export { Connection, recentCapacity, type SentMessage } from './connection.ts';
  * The connection owns its set of threads; the registry keeps the reverse index in step with it.
  */
 export class ConnectionRegistry {
+  /** Which of these connections each recent message was written to (recent.ts). */
+  readonly written = new WrittenMessages();
   readonly #connections = new Set<Connection>();
   readonly #users = new Map<string, Set<Connection>>();
   readonly #threads = new Map<string, Set<Connection>>();
@@ -21,6 +24,7 @@ export class ConnectionRegistry {
     if (!this.#connections.delete(connection)) return;
     removeFrom(this.#users, connection.uid, connection);
     for (const tid of connection.dropThreads()) removeFrom(this.#threads, tid, connection);
+    connection.forgetSent();
   }
 
   subscribe(connection: Connection, tid: string): void {
