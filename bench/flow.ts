@@ -267,6 +267,12 @@ export async function run(base: Config, args: string[]): Promise<number> {
         `p99 ratio busy/quiet ${(drain.urgent.p99 / baseline.p99).toFixed(1)}× (quiet: the lower p99 of before and after)`,
     );
     console.log(`    p99 (ms) by when it was sent, from the broadcast's start: ${timelineOf(drain.urgent)}`);
+    // Printed after the CPU tables until 2026-12-02, where it read as the quiet window's after.
+    await hops(
+      system.config,
+      client.messages.filter((frame) => frame.msg?.startsWith('u4-busy-')),
+      'lane.4',
+    );
     line('urgency 4, nothing queued (after)', quietAfter);
     console.log('  nothing queued (before):');
     console.log(describeCpuPhase(quietPhase, '  '));
@@ -288,11 +294,6 @@ export async function run(base: Config, args: string[]): Promise<number> {
       goal: '≤ 1.5× (busy / quiet)',
       met: isolation <= 1.5 && drain.urgent.lost === 0,
     });
-    await hops(
-      system.config,
-      client.messages.filter((frame) => frame.msg?.startsWith('u4-busy-')),
-      'lane.4',
-    );
     console.log(`  peak RSS: ${peakRss([...system.processes.values(), ...stageProcesses])}`);
   } finally {
     await Promise.allSettled([client?.close(), producer.close(), ...stageProcesses.map((child) => child.stop())]);
