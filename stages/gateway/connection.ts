@@ -4,8 +4,6 @@ import type { GatewayMetrics } from './metrics.ts';
 import { closeCodes, encodeFrame, type ServerFrame } from './protocol.ts';
 import type { SentMessage, WrittenMessages } from './recent.ts';
 
-export type { SentMessage } from './recent.ts';
-
 /** Invalid frames are counted over this window; past `maxInvalidFrames` in it the socket is closed. */
 const invalidWindowMs = 60_000;
 /** Frames awaiting a lookup or the sink, per connection; more are answered BUSY rather than queued. */

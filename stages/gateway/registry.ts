@@ -1,7 +1,7 @@
 import type { Connection } from './connection.ts';
 import { WrittenMessages } from './recent.ts';
 
-export { Connection, type SentMessage } from './connection.ts';
+export { Connection } from './connection.ts';
 
 /**
  * The per-process index of open sockets: by user (every connection of a uid gets each copy) and by
