@@ -267,7 +267,7 @@ export async function run(base: Config, args: string[]): Promise<number> {
         `p99 ratio busy/quiet ${(drain.urgent.p99 / baseline.p99).toFixed(1)}× (quiet: the lower p99 of before and after)`,
     );
     console.log(`    p99 (ms) by when it was sent, from the broadcast's start: ${timelineOf(drain.urgent)}`);
-    // Printed after the CPU tables until 2026-12-02, where it read as the quiet window's after.
+    // Under the busy line: printed after the CPU tables (until 2026-12-02), they read as the last quiet window's.
     await hops(
       system.config,
       client.messages.filter((frame) => frame.msg?.startsWith('u4-busy-')),
