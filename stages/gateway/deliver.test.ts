@@ -9,6 +9,13 @@ import {
   testConfig,
 } from '../../test/support/gateway.ts';
 
+/** Whether a message frame is still queued for the client once a ping has made the round trip behind it. */
+async function messagesPending(client: Awaited<ReturnType<typeof open>>): Promise<boolean> {
+  client.send({ type: 'ping' });
+  await client.next('pong');
+  return client.frames.some((frame) => frame.type === 'message');
+}
+
 describe('gateway delivery', () => {
   let running: TestGateway | undefined;
   afterEach(async () => {
@@ -54,9 +61,7 @@ describe('gateway delivery', () => {
         source: 'gateway',
       }),
     ]);
-    other.send({ type: 'ping' });
-    await other.next('pong');
-    expect(other.frames.some((frame) => frame.type === 'message')).toBe(false);
+    expect(await messagesPending(other)).toBe(false);
     for (const client of [phone, laptop, other]) client.socket.close();
   });
 
@@ -145,9 +150,7 @@ describe('gateway delivery', () => {
     expect([first.recipientCopies, first.threadCopies, again.recipientCopies]).toEqual([1, 0, 0]);
     expect(again.events.map((event) => event.eventId)).toEqual(first.events.map((event) => event.eventId));
     await client.next('message');
-    client.send({ type: 'ping' });
-    await client.next('pong');
-    expect(client.frames.some((frame) => frame.type === 'message')).toBe(false);
+    expect(await messagesPending(client)).toBe(false);
     client.socket.close();
   });
 
@@ -158,9 +161,7 @@ describe('gateway delivery', () => {
     const result = running.gateway.deliver(wsBatch([{ uid: 'alice' }, { uid: 'alice' }]));
     expect(result.recipientCopies).toBe(1);
     await client.next('message');
-    client.send({ type: 'ping' });
-    await client.next('pong');
-    expect(client.frames.some((frame) => frame.type === 'message')).toBe(false);
+    expect(await messagesPending(client)).toBe(false);
     client.socket.close();
   });
 
