@@ -1,9 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
-import { type ProduceTransport, platformaticTransport } from '../pipeline/kafka/index.ts';
+import {
+  createBatcher,
+  createKafka,
+  type Message,
+  type ProduceTransport,
+  platformaticTransport,
+  requestBatching,
+  requestProducerConfig,
+} from '../pipeline/kafka/index.ts';
+import { topicName } from '../pipeline/topics/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -14,6 +24,8 @@ import { createApp, createDeps } from '../stages/http/index.ts';
 
 export interface ServerPorts {
   bare: number;
+  /** The bare route that also waits for Kafka: the ceiling of any publish that answers after the broker's ack. */
+  bareKafka: number;
   facade: number;
   /** The facade a second time, varied (`--variant=clients`, `no-kafka` or `linger:<ms>`), when asked for. */
   variant?: number;
@@ -62,10 +74,12 @@ async function serveForBench(): Promise<void> {
     });
   const deps = createDeps(config);
   const facadeApp = createApp(deps);
+  const bareKafkaRoute = await bareRouteWithKafka(config);
   const bare = await listen((request) => bareApp.fetch(request), joining?.bare);
+  const bareKafka = await listen((request) => bareKafkaRoute.app.fetch(request), joining?.bareKafka);
   const facade = await listen((request) => facadeApp.fetch(request), joining?.facade);
-  const ports: ServerPorts = { bare, facade };
-  const closing = [deps.close];
+  const ports: ServerPorts = { bare, bareKafka, facade };
+  const closing = [deps.close, bareKafkaRoute.close];
   const variant = variantOf(process.argv);
   if (variant !== undefined) {
     const other =
@@ -100,6 +114,37 @@ async function serveForBench(): Promise<void> {
   process.once('SIGTERM', () => {
     Promise.allSettled(closing.map((close) => close())).finally(() => process.exit(0));
   });
+}
+
+/** The topic the bare route with Kafka writes to; `bench/api.ts` creates it beside the facade's topics. */
+export const bareKafkaTopic = (config: Config) => topicName(config, 'bench-bare-kafka');
+
+/**
+ * The bare route plus the one thing every publish has to wait for: the body written to Kafka with acks = all,
+ * by kafkajs with the facade's client and producer settings, the records of the callers waiting meanwhile
+ * gathered into one produce request with one in flight (the facade's group commit, `requestBatching`). No auth,
+ * validation, Avro or rules: the most a route that answers after the broker's acknowledgement can do on this
+ * machine, so the facade's ratio to the bare route can be read against this route's.
+ */
+async function bareRouteWithKafka(config: Config): Promise<{ app: Hono; close: () => Promise<void> }> {
+  const producer = createKafka(config, undefined, { lowLatency: true }).producer(requestProducerConfig);
+  await producer.connect();
+  const topic = bareKafkaTopic(config);
+  const batcher = createBatcher(async (messages: Message[]) => {
+    await producer.send({ topic, acks: -1, messages });
+  }, requestBatching(config));
+  const app = new Hono().post('/api/v1/publish', async (c) => {
+    const body = await c.req.json();
+    await batcher.add([{ key: randomUUID(), value: JSON.stringify(body) }]);
+    return c.json(true);
+  });
+  return {
+    app,
+    close: async () => {
+      await batcher.flush();
+      await producer.disconnect();
+    },
+  };
 }
 
 /**

@@ -4,12 +4,16 @@
  *   npm run bench -- api [concurrency=32] [open-connections=64] [seconds=10] [warmup=2] [profile=<dir>] [trace-gc]
  *                        [clients | linger=<ms> | no-kafka] [workers=1]
  *
- * A child process serves two apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
- * parses the body and answers `true`) and the real facade over the real servers (JWT check, validation,
- * the thread's rules (Cassandra, cached for 1 s), Avro encode, Kafka acks=all). This process drives each
- * with `concurrency` keep-alive connections in a closed loop and prints requests/s, p50 and p99, and the
- * ratio. Then it offers the facade 70% of its measured peak as an open loop (fixed arrival rate, latency
- * counted from each request's scheduled time, so a stall is not hidden) and prints p99 there. The open loop
+ * A child process serves three apps on @hono/node-server: a bare Hono route (`POST /api/v1/publish` that
+ * parses the body and answers `true`), the bare route plus Kafka (it also writes the body to a topic with
+ * acks=all through kafkajs with the facade's settings and group commit, and answers once acknowledged: no msgxc
+ * code) and the real facade over the real servers (JWT check, validation, the thread's rules (Cassandra, cached
+ * for 1 s), Avro encode, Kafka acks=all). This process drives each with `concurrency` keep-alive connections in a
+ * closed loop and prints requests/s, p50 and p99, and the ratios: the facade to the bare route (the goal), the
+ * bare route plus Kafka to the bare route (the most any publish that waits for the broker reaches on this
+ * machine), and the facade to the bare route plus Kafka (what msgxc's own work costs). Then it offers the facade
+ * 70% of its measured peak as an open loop (fixed arrival rate, latency counted from each request's scheduled
+ * time, so a stall is not hidden) and prints p99 there, and the bare route plus Kafka's at the same rate. The open loop
  * sends over a pool of `open-connections` keep-alive connections, as wrk2 does: a request due while all are
  * busy waits in the client, and that wait counts. A pool of 1,024 answered a 20 ms stall by opening hundreds of
  * connections, and accepting them raised the facade's CPU per request from 76–78 µs to 84–95 (2026-12-01),
@@ -46,9 +50,10 @@ import { randomBytes } from 'node:crypto';
 import { signDevelopmentToken } from '../pipeline/auth/sign.ts';
 import { createCassandra, migrate } from '../pipeline/cassandra/index.ts';
 import { type Config, parseConfig } from '../pipeline/config/index.ts';
-import { createKafka } from '../pipeline/kafka/index.ts';
-import { ensureTopics } from '../pipeline/topics/index.ts';
+import { createKafka, createTopicsIfMissing } from '../pipeline/kafka/index.ts';
+import { ensureTopics, topicSpec } from '../pipeline/topics/index.ts';
 import {
+  bareKafkaTopic,
   percentile,
   type ServerPorts,
   type ServerSample,
@@ -147,6 +152,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
   console.log(`setting up keyspace ${config.cassandra.keyspace} and topics ${config.kafka.topicPrefix}msgxc.*`);
   await migrate(config);
   await ensureTopics(config, ['ingest', 'audience']);
+  await createBareKafkaTopic(config);
 
   const serverArgs = ['--bench-api-server', ...(options.variant ? [variantArg(options.variant)] : [])];
   const execArgv = [
@@ -216,6 +222,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       opts: { urgency: 3 },
     });
     const bare: Target = { port: ports.bare, path: '/api/v1/publish', headers, body };
+    const bareKafka: Target = { ...bare, port: ports.bareKafka };
     const facade: Target = { port: ports.facade, path: '/api/v1/publish', headers, body };
 
     console.log(
@@ -226,12 +233,23 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       'bare Hono route',
       await measured(() => closedLoop(bare, options.concurrency, options.seconds)),
     );
+    await closedLoop(bareKafka, options.concurrency, options.warmup);
+    const bareKafkaLine = describe(
+      'bare route + Kafka acked',
+      await measured(() => closedLoop(bareKafka, options.concurrency, options.seconds)),
+    );
     await closedLoop(facade, options.concurrency, options.warmup);
     const facadeLine = describe(
       'msgxc publish (Kafka acked)',
       await measured(() => closedLoop(facade, options.concurrency, options.seconds)),
     );
     console.log(`ratio msgxc / bare: ${(facadeLine.rps / bareLine.rps).toFixed(3)} (goal >= 0.7)`);
+    console.log(
+      `ratio bare + Kafka / bare: ${(bareKafkaLine.rps / bareLine.rps).toFixed(3)} (the most any publish that waits for Kafka reaches here)`,
+    );
+    console.log(
+      `ratio msgxc / bare + Kafka: ${(facadeLine.rps / bareKafkaLine.rps).toFixed(3)} (what msgxc's own work costs)`,
+    );
     const { configured, other: otherName } = options.variant
       ? variantNames(config, options.variant)
       : { configured: '', other: '' };
@@ -257,6 +275,10 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       await measured(() => openLoop(facade, rate, options.seconds, options.openConnections)),
     );
     console.log(`p99 at 70% of peak: ${steady.p99.toFixed(2)} ms (goal < 20 ms)`);
+    const bareKafkaSteady = describe(
+      'bare route + Kafka, same rate',
+      await measured(() => openLoop(bareKafka, rate, options.seconds, options.openConnections)),
+    );
     if (other !== undefined && otherPeak !== undefined) {
       const otherSteady = describe(
         `msgxc publish, ${otherName}, same rate`,
@@ -300,6 +322,33 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       goal: '< 20 ms',
       met: steady.p99 < 20,
     });
+    // The same two figures for the bare route that waits for Kafka: where the machine, the broker and the client
+    // put the ceiling, against which the facade's own share can be read.
+    reportFigure({
+      bench: 'api',
+      figure: 'bare route + Kafka acked (group commit, no msgxc code), 32 connections',
+      value: bareKafkaLine.rps,
+      unit: 'req/s',
+      baseline: { name: 'bare Hono route', value: bareLine.rps, unit: 'req/s' },
+      ratio: bareKafkaLine.rps / bareLine.rps,
+      goal: 'informational',
+    });
+    reportFigure({
+      bench: 'api',
+      figure: 'publish throughput ÷ bare route + Kafka acked (what msgxc adds)',
+      value: facadeLine.rps,
+      unit: 'req/s',
+      baseline: { name: 'bare route + Kafka acked', value: bareKafkaLine.rps, unit: 'req/s' },
+      ratio: facadeLine.rps / bareKafkaLine.rps,
+      goal: 'informational',
+    });
+    reportFigure({
+      bench: 'api',
+      figure: "bare route + Kafka acked, p99 at the facade's 70 % rate",
+      value: bareKafkaSteady.p99,
+      unit: 'ms',
+      goal: 'informational',
+    });
     return 0;
   } finally {
     closeConnections();
@@ -312,6 +361,18 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       }),
     );
     await dropBenchData(config);
+  }
+}
+
+/** The bare route with Kafka's topic: as many partitions as ingest, dropped with the bench's other topics. */
+async function createBareKafkaTopic(config: Config): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const topic = { topic: bareKafkaTopic(config), partitions: topicSpec('ingest').partitions, retentionMs: 3_600_000 };
+    await createTopicsIfMissing(admin, [topic]);
+  } finally {
+    await admin.disconnect();
   }
 }
 

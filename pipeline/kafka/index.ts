@@ -23,6 +23,7 @@ export {
   type RecordProducer,
   type RecordProducerOptions,
   type RecordSink,
+  requestBatching,
   type TopicProducer,
   type TopicRecord,
 } from './producer.ts';

@@ -199,7 +199,7 @@ function topicProducer<T extends AvroTopic>(
  * `requestLingerMs` of the first, 0 by default: the end of the event-loop turn) share the next. A linger did not
  * pay behind the facade: 1 ms cost more CPU per request, not less, and lowered the peak (pipeline/kafka/README.md).
  */
-const requestBatching = (config: Config): BatchingOptions => ({
+export const requestBatching = (config: Config): BatchingOptions => ({
   lingerMs: config.kafka.requestLingerMs,
   maxInFlight: 1,
   maxRecords: 2000,
