@@ -29,6 +29,29 @@ describe('bench/RESULTS.md', () => {
         ]),
       ],
     ]);
+    // No goal: a figure says which way it improves, and an informational latency's worst run is the highest.
+    byFigure.set(
+      'api\u0000ceiling p99',
+      [40, 1500, 30].map((value) => ({
+        bench: 'api',
+        figure: 'ceiling p99',
+        unit: 'ms',
+        value,
+        goal: 'informational',
+        better: 'lower' as const,
+      })),
+    );
+    byFigure.set(
+      'api\u0000ceiling ratio',
+      [0.57, 0.45, 0.68].map((value) => ({
+        bench: 'api',
+        figure: 'ceiling ratio',
+        unit: '×',
+        value,
+        ratio: value,
+        goal: 'informational',
+      })),
+    );
     byFigure.set(
       'flow\u0000p99',
       runs({ bench: 'flow', figure: 'p99', unit: 'ms', goal: '≤ 30 ms' }, [
@@ -47,6 +70,11 @@ describe('bench/RESULTS.md', () => {
     // Lower is better for "<": the worst run is the highest.
     expect(p99).toContain('| 15.00 ms | 30.00 ms |');
     expect(p99).toContain('| yes / no |');
+    const ceilingP99 = lines.find((line) => line.startsWith('| api | ceiling p99'))!;
+    expect(ceilingP99).toContain('| 40.00 ms | 1,500 ms |');
+    expect(ceilingP99).toContain('| informational | — |');
+    // Without `better`, a figure with no goal is better higher, as a ratio is.
+    expect(lines.find((line) => line.startsWith('| api | ceiling ratio'))).toContain('| 0.57 × | 0.45 × |');
   });
 
   it('quotes the results in README between its markers, replacing the previous quote', () => {

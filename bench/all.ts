@@ -47,7 +47,8 @@ function worstOf(runs: BenchFigure[]): BenchFigure {
   const pool = failing.length > 0 ? failing : runs;
   const key = (run: BenchFigure) => run.ratio ?? run.value;
   // A goal of the form "≤ x" or "< x" is met by low values, so its worst run is the highest one.
-  const lowerIsWorse = !/[≤<]/.test(pool[0]?.goal ?? '');
+  const better = pool[0]?.better ?? (/[≤<]/.test(pool[0]?.goal ?? '') ? 'lower' : 'higher');
+  const lowerIsWorse = better === 'higher';
   return [...pool].sort((a, b) => (lowerIsWorse ? key(a) - key(b) : key(b) - key(a)))[0]!;
 }
 

@@ -308,6 +308,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
         baseline: { name: `the facade with ${configured}`, value: steady.p99, unit: 'ms' },
         ratio: otherSteady.p99 / steady.p99,
         goal: 'informational',
+        better: 'lower',
       });
     }
     const ratio = facadeLine.rps / bareLine.rps;
@@ -355,6 +356,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       value: bareKafkaSteady.p99,
       unit: 'ms',
       goal: 'informational',
+      better: 'lower',
     });
     reportFigure({
       bench: 'api',
@@ -362,6 +364,7 @@ export async function run(_config: Config, args: string[]): Promise<number> {
       value: bareKafkaOwn.p99,
       unit: 'ms',
       goal: 'informational',
+      better: 'lower',
     });
     return 0;
   } finally {

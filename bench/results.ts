@@ -17,6 +17,8 @@ export interface BenchFigure {
   goal?: string;
   /** Whether this run met the goal. */
   met?: boolean;
+  /** Which way the figure improves, where no goal says (an informational latency is better lower). */
+  better?: 'higher' | 'lower';
 }
 
 export const resultPrefix = 'BENCH-RESULT ';
