@@ -7,6 +7,7 @@ import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import {
   createBatcher,
   createKafka,
+  kafkajsTransport,
   type Message,
   type ProduceTransport,
   platformaticTransport,
@@ -121,18 +122,21 @@ export const bareKafkaTopic = (config: Config) => topicName(config, 'bench-bare-
 
 /**
  * The bare route plus the one thing every publish has to wait for: the body written to Kafka with acks = all,
- * by kafkajs with the facade's client and producer settings, the records of the callers waiting meanwhile
+ * by kafkajs with the facade's client and producer settings and its transport (`kafkajsTransport`), the records of the callers waiting meanwhile
  * gathered into one produce request with one in flight (the facade's group commit, `requestBatching`). No auth,
  * validation, Avro or rules: the most a route that answers after the broker's acknowledgement can do on this
  * machine, so the facade's ratio to the bare route can be read against this route's.
  */
 async function bareRouteWithKafka(config: Config): Promise<{ app: Hono; close: () => Promise<void> }> {
-  const producer = createKafka(config, undefined, { lowLatency: true }).producer(requestProducerConfig);
-  await producer.connect();
+  const transport = kafkajsTransport(
+    createKafka(config, undefined, { lowLatency: true }).producer(requestProducerConfig),
+  );
+  await transport.connect();
   const topic = bareKafkaTopic(config);
-  const batcher = createBatcher(async (messages: Message[]) => {
-    await producer.send({ topic, acks: -1, messages });
-  }, requestBatching(config));
+  const batcher = createBatcher(
+    (messages: Message[]) => transport.send([{ topic, messages }]),
+    requestBatching(config),
+  );
   const app = new Hono().post('/api/v1/publish', async (c) => {
     const body = await c.req.json();
     await batcher.add([{ key: randomUUID(), value: JSON.stringify(body) }]);
@@ -142,7 +146,7 @@ async function bareRouteWithKafka(config: Config): Promise<{ app: Hono; close: (
     app,
     close: async () => {
       await batcher.flush();
-      await producer.disconnect();
+      await transport.disconnect();
     },
   };
 }
