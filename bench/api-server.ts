@@ -122,10 +122,11 @@ export const bareKafkaTopic = (config: Config) => topicName(config, 'bench-bare-
 
 /**
  * The bare route plus the one thing every publish has to wait for: the body written to Kafka with acks = all,
- * by kafkajs with the facade's client and producer settings and its transport (`kafkajsTransport`), the records of the callers waiting meanwhile
- * gathered into one produce request with one in flight (the facade's group commit, `requestBatching`). No auth,
- * validation, Avro or rules: the most a route that answers after the broker's acknowledgement can do on this
- * machine, so the facade's ratio to the bare route can be read against this route's.
+ * by kafkajs with the facade's client and producer settings and its produce call (`kafkajsTransport`), the
+ * records of the callers waiting meanwhile gathered into one produce request with one in flight (the facade's
+ * group commit, `requestBatching`). No auth, validation, Avro or rules: the most a route that answers after the
+ * broker's acknowledgement can do on this machine, so the facade's ratio to the bare route can be read against
+ * this route's.
  */
 async function bareRouteWithKafka(config: Config): Promise<{ app: Hono; close: () => Promise<void> }> {
   const transport = kafkajsTransport(
