@@ -7,6 +7,7 @@ import { type Config, parseConfig } from '../pipeline/config/index.ts';
 import {
   createBatcher,
   createKafka,
+  createTopicsIfMissing,
   kafkajsTransport,
   type Message,
   type ProduceTransport,
@@ -14,7 +15,7 @@ import {
   requestBatching,
   requestProducerConfig,
 } from '../pipeline/kafka/index.ts';
-import { topicName } from '../pipeline/topics/index.ts';
+import { topicName, topicSpec } from '../pipeline/topics/index.ts';
 import { createApp, createDeps } from '../stages/http/index.ts';
 
 /**
@@ -117,8 +118,20 @@ async function serveForBench(): Promise<void> {
   });
 }
 
-/** The topic the bare route with Kafka writes to; `bench/api.ts` creates it beside the facade's topics. */
-export const bareKafkaTopic = (config: Config) => topicName(config, 'bench-bare-kafka');
+/** The topic the bare route with Kafka writes to. */
+const bareKafkaTopic = (config: Config) => topicName(config, 'bench-bare-kafka');
+
+/** Creates that topic before the servers start (`bench/api.ts`): as many partitions as ingest, dropped with the bench's other topics. */
+export async function createBareKafkaTopic(config: Config): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const topic = { topic: bareKafkaTopic(config), partitions: topicSpec('ingest').partitions, retentionMs: 3_600_000 };
+    await createTopicsIfMissing(admin, [topic]);
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 /**
  * The bare route plus the one thing every publish has to wait for: the body written to Kafka with acks = all,
