@@ -121,7 +121,10 @@ async function serveForBench(): Promise<void> {
 /** The topic the bare route with Kafka writes to. */
 const bareKafkaTopic = (config: Config) => topicName(config, 'bench-bare-kafka');
 
-/** Creates that topic before the servers start (`bench/api.ts`): as many partitions as ingest, dropped with the bench's other topics. */
+/**
+ * Creates that topic before the servers start (`bench/api.ts`): as many partitions as ingest, dropped with the
+ * bench's other topics.
+ */
 export async function createBareKafkaTopic(config: Config): Promise<void> {
   const admin = createKafka(config).admin();
   await admin.connect();
